@@ -1,0 +1,80 @@
+"""Build the bundle for pip from bundle_info.xml, so the XML stays the one source of truth.
+
+ChimeraX's own bundle builder reads the same file (``devel build .``); pip and
+``toolshed install`` of the wheel built here get the same name, version, dependencies,
+ChimeraX classifiers and data files.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from setuptools import setup
+
+HERE = Path(__file__).parent
+INFO = ET.parse(HERE / "bundle_info.xml").getroot()
+PACKAGE = INFO.get("package")
+
+
+def _text(tag: str) -> str:
+    node = INFO.find(tag)
+    return " ".join(node.text.split()) if node is not None and node.text else ""
+
+
+def _packages() -> dict[str, str]:
+    """Map every folder under src/ holding an __init__.py to its dotted package name."""
+    found = {}
+    for init in sorted((HERE / "src").rglob("__init__.py")):
+        rel = init.parent.relative_to(HERE / "src")
+        name = ".".join((PACKAGE, *rel.parts)) if rel.parts else PACKAGE
+        found[name] = str(init.parent.relative_to(HERE))
+    return found
+
+
+def _package_data() -> list[str]:
+    patterns = [e.text.strip() for e in INFO.iter("DataFile")]
+    for d in INFO.iter("DataDir"):
+        root = HERE / "src" / d.text.strip()
+        patterns += [str(p.relative_to(HERE / "src")) for p in root.rglob("*") if p.is_file()]
+    return patterns
+
+
+dependencies = [
+    d.get("name") + d.get("version", "")
+    for d in INFO.iter("Dependency")
+    if not d.get("name").startswith("ChimeraX-")
+]
+packages = _packages()
+
+setup(
+    name=INFO.get("name"),
+    version=INFO.get("version"),
+    description=_text("Synopsis"),
+    long_description=_text("Description"),
+    author=_text("Author"),
+    author_email=_text("Email"),
+    url=_text("URL"),
+    license="MIT",
+    python_requires=">=3.9",
+    packages=list(packages),
+    package_dir=packages,
+    package_data={PACKAGE: _package_data()},
+    install_requires=dependencies,
+    extras_require={
+        "train": [
+            "torch==2.13.0",
+            "onnx>=1.15",
+            "scipy>=1.10",
+            "gemmi>=0.6",
+            "mdtraj>=1.9.9",
+            "matplotlib>=3.7",
+            "tqdm>=4.60",
+        ],
+        "test": ["pytest>=7", "onnx>=1.15"],
+    },
+    classifiers=[e.text.strip() for e in INFO.iter("PythonClassifier")]
+    + [e.text.strip() for e in INFO.iter("ChimeraXClassifier")],
+    entry_points={"console_scripts": ["deepssetracer = chimerax.deepssetracer.cli:main"]},
+    zip_safe=False,
+)
