@@ -12,6 +12,11 @@ from pathlib import Path
 
 from setuptools import setup
 
+try:
+    from setuptools.command.bdist_wheel import bdist_wheel
+except ImportError:  # setuptools < 70.1
+    from wheel.bdist_wheel import bdist_wheel
+
 HERE = Path(__file__).parent
 INFO = ET.parse(HERE / "bundle_info.xml").getroot()
 PACKAGE = INFO.get("package")
@@ -38,6 +43,35 @@ def _package_data() -> list[str]:
         root = HERE / "src" / d.text.strip()
         patterns += [str(p.relative_to(HERE / "src")) for p in root.rglob("*") if p.is_file()]
     return patterns
+
+
+def _bundle_classifier() -> str:
+    """The ``ChimeraX :: Bundle`` line, built from the XML's attributes as ChimeraX's builder does."""
+    categories = ",".join(c.get("name") for c in INFO.iter("Category"))
+    sessions = f"{INFO.get('minSessionVersion', '1')},{INFO.get('maxSessionVersion', '1')}"
+    return (f"ChimeraX :: Bundle :: {categories} :: {sessions} :: {PACKAGE} :: "
+            f"{INFO.get('supersedes', '')} :: {INFO.get('customInit', '')}")
+
+
+class ChimeraXWheel(bdist_wheel):
+    """Name the wheel and its .dist-info as ChimeraX's bundle builder does.
+
+    That is ``ChimeraX_DeepSSETracer-0.1.0-py3-none-any.whl``: recent setuptools lower-case
+    both names (``chimerax_deepssetracer``), and ChimeraX's toolshed takes the bundle's name
+    from them (``toolshed install`` matches the installed bundle by the wheel name's first field).
+    """
+
+    def run(self):
+        import setuptools.command.bdist_wheel as module
+
+        lowering = getattr(module, "safer_name", None)
+        if lowering is not None:  # setuptools >= 70.1; older ones kept the case
+            module.safer_name = lambda name: name.replace("-", "_")
+        try:
+            super().run()
+        finally:
+            if lowering is not None:
+                module.safer_name = lowering
 
 
 dependencies = [
@@ -74,7 +108,9 @@ setup(
         "test": ["pytest>=7", "onnx>=1.15"],
     },
     classifiers=[e.text.strip() for e in INFO.iter("PythonClassifier")]
+    + [_bundle_classifier()]
     + [e.text.strip() for e in INFO.iter("ChimeraXClassifier")],
+    cmdclass={"bdist_wheel": ChimeraXWheel},
     entry_points={"console_scripts": ["deepssetracer = chimerax.deepssetracer.cli:main"]},
     zip_safe=False,
 )

@@ -1,0 +1,368 @@
+"""The ``deepssetracer`` command: helix and sheet probability maps of a density map's region.
+
+It has the shape of ChimeraX's own map filters: read the current region (``v.region`` and its
+step, or the ``subregion`` / ``step`` keywords) as a ``[z, y, x]`` array, hand it to the core's
+`predict_map` as a `DensityMap`, and show the probabilities as two new volumes on that region's
+own grid, grouped under one parent model placed where the input map is.
+
+Long work never freezes the GUI: unless ``block`` is true (the default in scripts and without a
+GUI) the network runs in a worker thread, progress goes to the status line, ``deepssetracer
+cancel`` stops it, and the models are added on the UI thread through ``session.ui.thread_safe``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from chimerax.core.commands import (
+    BoolArg,
+    CmdDesc,
+    EnumOf,
+    FloatArg,
+    ModelIdArg,
+    OpenFileNameArg,
+    register,
+)
+from chimerax.core.errors import UserError
+from chimerax.map import MapArg
+from chimerax.map.mapargs import MapRegionArg, MapStepArg
+
+from .core.errors import Cancelled, InputError
+from .core.inference import DEVICES, load_network
+from .core.mapio import DensityMap
+from .core.predict import Prediction, predict_map
+from .core.validate import validate_map
+from .core.weights import default_weights_path
+
+HELIX_COLOR = (1.0, 1.0, 0.0, 0.5)  # yellow, half transparent
+SHEET_COLOR = (0.0, 1.0, 1.0, 0.5)  # cyan, half transparent
+CLASS_COLORS = {"helix": HELIX_COLOR, "sheet": SHEET_COLOR}
+
+_jobs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # session -> running job
+
+
+def deepssetracer(session, volume, subregion=None, step=None, device: str = "auto",
+                  tta: bool = False, level: float = 0.5, block: bool | None = None,
+                  model_id: tuple[int, ...] | None = None, weights: str | None = None):
+    """Predict helix and sheet regions of `volume`'s current (or given) region.
+
+    Args:
+        volume: the density map (a ChimeraX ``Volume``).
+        subregion: ``(ijk_min, ijk_max)``, ``"all"`` or ``"shown"`` (default None: the current
+            region, what the user cropped).
+        step: grid step, 1 or 3 integers (default None: the map's current step).
+        device: ``"auto"`` (CUDA when onnxruntime has it), ``"cpu"`` or ``"cuda"``.
+        tta: average over 4 proper rotations (4x slower; default off).
+        level: probability at which the surfaces are drawn, in (0, 1) (default 0.5).
+        block: run in this thread (default None: true in scripts and without a GUI).
+        model_id: id of the parent model (default None: the next free id).
+        weights: an ONNX file with its JSON sidecar (default None: the bundled weights).
+
+    Returns:
+        The helix and sheet volumes when blocking, else the running `PredictionJob`.
+    """
+    if not 0.0 < level < 1.0:
+        raise UserError(f"level must lie between 0 and 1 (a probability), got {level:g}")
+    if block is None:
+        block = bool(session.in_script) or not session.ui.is_gui
+    if session in _jobs:
+        raise UserError("a DeepSSETracer prediction is already running; wait for it or stop it "
+                        "with 'deepssetracer cancel'")
+    if model_id is not None and session.models.have_id(model_id):
+        raise UserError(f"model #{_id_text(model_id)} already exists; choose another modelId")
+    request = MapRequest.from_volume(volume, subregion, step)
+    net, spec = _network(weights, device)
+    try:
+        validate_map(request.dmap, request.name, model_voxel_size=spec.voxel_size,
+                     tile_size=spec.tile_size)
+    except InputError as err:
+        raise UserError(str(err)) from None
+    job = PredictionJob(session, request, net, spec, tta=tta, level=level, model_id=model_id)
+    if block:
+        return job.run()
+    job.start()
+    return job
+
+
+def deepssetracer_cancel(session) -> None:
+    """Stop the running prediction of this session (its cancel is honoured between tiles)."""
+    job = _jobs.get(session)
+    if job is None:
+        session.logger.info("DeepSSETracer: no prediction is running")
+        return
+    job.cancel()
+    session.logger.status("DeepSSETracer: cancelling…")
+
+
+def running_job(session) -> PredictionJob | None:
+    """The prediction running in the background for `session`, if any."""
+    return _jobs.get(session)
+
+
+@dataclass
+class MapRequest:
+    """What is predicted: the region's array as a `DensityMap`, and where the result goes.
+
+    Attributes:
+        dmap: the region's ``[z, y, x]`` float32 copy, its voxel size and corner in the map's
+            own coordinates (Å).
+        name: how messages name the map (``"<name> #<id>"``).
+        base_name: the map's name, for the new models' names.
+        region: the step-aligned region ``(ijk_min, ijk_max, ijk_step)`` (full-grid x, y, z).
+        cell_angles, rotation: the map's grid axes, which the new grids keep.
+        scene_position: where the map lies in the scene (a ``Place``).
+    """
+
+    dmap: DensityMap
+    name: str
+    base_name: str
+    region: tuple
+    cell_angles: tuple
+    rotation: tuple
+    scene_position: object
+
+    @classmethod
+    def from_volume(cls, v, subregion=None, step=None) -> MapRequest:
+        """Read `v`'s region (current, or `subregion` / `step` as map_filter takes them)."""
+        name = f"{v.name} #{v.id_string}"
+        region = v.subregion(step, subregion)
+        ijk_min, size, ijk_step = v.step_aligned_region(region)
+        if min(size) <= 0:
+            raise UserError(f"{name}: region {_region_text(region)} lies outside the map's "
+                            f"grid ({'x'.join(str(n) for n in v.data.size)} voxels)")
+        ijk_max = tuple(o + s - t for o, s, t in zip(ijk_min, size, ijk_step))
+        origin, voxel_size = v.region_origin_and_step((ijk_min, ijk_max, ijk_step))
+        data = np.array(v.region_matrix((ijk_min, ijk_max, ijk_step)), dtype=np.float32)
+        dmap = DensityMap(data, tuple(voxel_size), tuple(origin))
+        d = v.data
+        return cls(dmap, name, v.name, (ijk_min, ijk_max, ijk_step), d.cell_angles, d.rotation,
+                   v.scene_position)
+
+    def describe(self) -> str:
+        """The region in the words of ``volume region``: ``i1,j1,k1,i2,j2,k2 step s``."""
+        return _region_text(self.region)
+
+
+class PredictionJob:
+    """One prediction: run here (`run`) or in a worker thread (`start`), cancellable.
+
+    Progress and finished callbacks are called on the UI thread with the job, so a panel can
+    show `fraction` and `state` (``running``, ``finished``, ``cancelled`` or ``failed``).
+    """
+
+    def __init__(self, session, request: MapRequest, net, spec, *, tta: bool = False,
+                 level: float = 0.5, model_id: tuple[int, ...] | None = None):
+        self.session = session
+        self.request = request
+        self.net, self.spec = net, spec
+        self.tta, self.level, self.model_id = tta, level, model_id
+        self.state = "pending"
+        self.fraction = 0.0
+        self.models: list = []
+        self.message = ""
+        self.progress_callbacks: list[Callable[[PredictionJob], None]] = []
+        self.finished_callbacks: list[Callable[[PredictionJob], None]] = []
+        self._cancel = threading.Event()
+        self._started = 0.0
+        self._last_percent = -1
+
+    @property
+    def device(self) -> str:
+        return getattr(self.net, "device", "cpu")
+
+    def cancel(self) -> None:
+        """Ask the worker to stop before its next network pass."""
+        self._cancel.set()
+
+    def run(self) -> list:
+        """Predict in this thread and add the models; returns the helix and sheet volumes."""
+        self._begin()
+        try:
+            prediction = self._predict(self._progress)
+        except InputError as err:
+            self._end("failed", str(err))
+            raise UserError(str(err)) from None
+        except Cancelled:
+            self._end("cancelled", "DeepSSETracer: cancelled")
+            raise UserError("DeepSSETracer: cancelled") from None
+        except BaseException:
+            self._end("failed", "DeepSSETracer: failed")
+            raise
+        return self._finish(prediction)
+
+    def start(self) -> None:
+        """Predict in a worker thread; the models are added on the UI thread when it ends."""
+        self._begin()
+        _jobs[self.session] = self
+        threading.Thread(target=self._work, name="DeepSSETracer", daemon=True).start()
+
+    # -- worker thread -------------------------------------------------------------------
+
+    def _work(self) -> None:
+        ui = self.session.ui
+
+        def progress(done: int, total: int) -> None:
+            ui.thread_safe(self._progress, done, total)
+
+        try:
+            outcome = ("ok", self._predict(progress))
+        except Cancelled:
+            outcome = ("cancelled", "DeepSSETracer: cancelled")
+        except InputError as err:
+            outcome = ("error", str(err))
+        except BaseException:
+            outcome = ("bug", sys.exc_info())
+        ui.thread_safe(self._done, *outcome)
+
+    def _predict(self, progress) -> Prediction:
+        return predict_map(self.request.dmap, self.net, self.spec, tta=self.tta,
+                           progress=progress, cancel=self._cancel.is_set, name=self.request.name)
+
+    # -- UI thread -----------------------------------------------------------------------
+
+    def _begin(self) -> None:
+        self.state = "running"
+        self._started = time.perf_counter()
+        self.session.logger.status(f"DeepSSETracer: predicting {self.request.name}…")
+
+    def _progress(self, done: int, total: int) -> None:
+        self.fraction = done / total if total else 1.0
+        percent = int(100 * self.fraction)
+        if percent == self._last_percent:
+            return
+        self._last_percent = percent
+        self.session.logger.status(f"DeepSSETracer {self.request.name}: {percent}% "
+                                   f"({done}/{total} network passes)")
+        for cb in list(self.progress_callbacks):
+            cb(self)
+
+    def _done(self, kind: str, value) -> None:
+        _jobs.pop(self.session, None)
+        logger = self.session.logger
+        if kind == "ok":
+            self._finish(value)
+        elif kind == "cancelled":
+            logger.info(value)
+            self._end("cancelled", value)
+        elif kind == "error":
+            logger.error(value)
+            self._end("failed", value)
+        else:
+            self._end("failed", "DeepSSETracer: failed")
+            logger.report_exception(preface="DeepSSETracer failed", exc_info=value)
+
+    def _finish(self, prediction: Prediction) -> list:
+        self.models = add_prediction_models(self.session, self.request, prediction,
+                                            level=self.level, model_id=self.model_id)
+        vol = prediction.volumes_A3(self.level)
+        seconds = time.perf_counter() - self._started
+        parent = self.models[0].parent
+        message = (f"DeepSSETracer {self.request.name} → #{parent.id_string}: helix "
+                   f"{vol['helix']:.0f} Å³, sheet {vol['sheet']:.0f} Å³ at level "
+                   f"{self.level:g}; {seconds:.1f} s on {self.device}")
+        self.session.logger.info(message)
+        self._end("finished", message)
+        return self.models
+
+    def _end(self, state: str, message: str) -> None:
+        self.state, self.message = state, message
+        if state == "finished":
+            self.fraction = 1.0
+        self.session.logger.status("" if state == "finished" else message)
+        for cb in list(self.finished_callbacks):
+            cb(self)
+
+
+def add_prediction_models(session, request: MapRequest, prediction: Prediction, *,
+                          level: float = 0.5, model_id: tuple[int, ...] | None = None) -> list:
+    """Add ``"<map> helix"`` and ``"<map> sheet"`` under one parent placed with the map.
+
+    Each is a transparent surface at `level` on the region's own grid (voxel size, corner and
+    axes of the region that was predicted). Returns ``[helix, sheet]``.
+    """
+    from chimerax.core.models import Model
+    from chimerax.map import volume_from_grid_data
+    from chimerax.map_data import ArrayGridData
+
+    parent = Model(f"{request.base_name} DeepSSETracer", session)
+    if model_id is not None:
+        if session.models.have_id(model_id):  # taken while the prediction ran
+            session.logger.warning(f"DeepSSETracer: model #{_id_text(model_id)} exists now; "
+                                   "using the next free id")
+        else:
+            parent.id = tuple(model_id)
+    volumes = []
+    dmap = request.dmap
+    for cls in ("helix", "sheet"):
+        grid = ArrayGridData(getattr(prediction, cls), dmap.origin, dmap.voxel_size,
+                             request.cell_angles, request.rotation,
+                             name=f"{request.base_name} {cls}")
+        v = volume_from_grid_data(grid, session, style="surface", open_model=False,
+                                  show_dialog=False)
+        v.set_parameters(surface_levels=[level], surface_colors=[CLASS_COLORS[cls]])
+        v.show(style="surface")
+        volumes.append(v)
+    parent.add(volumes)
+    session.models.add([parent])
+    parent.scene_position = request.scene_position
+    return volumes
+
+
+@functools.lru_cache(maxsize=2)
+def _load_network_cached(path: str, mtime_ns: int, device: str):
+    return load_network(path, device=device)
+
+
+def _network(weights: str | None, device: str):
+    """The network for `weights` on `device`; reloaded only when the file changes."""
+    path = Path(weights).expanduser() if weights else default_weights_path()
+    if not path.is_file():
+        if weights:
+            raise UserError(f"{path}: weights file not found")
+        raise UserError("no trained weights are installed with DeepSSETracer; give an ONNX "
+                        "file (with its .json sidecar beside it) with 'weights PATH'")
+    try:
+        return _load_network_cached(str(path.resolve()), os.stat(path).st_mtime_ns, device)
+    except InputError as err:
+        raise UserError(str(err)) from None
+
+
+def _id_text(model_id) -> str:
+    return ".".join(str(i) for i in model_id)
+
+
+def _region_text(region) -> str:
+    ijk_min, ijk_max, ijk_step = region
+    text = ",".join(str(int(i)) for i in (*ijk_min, *ijk_max))
+    steps = sorted(set(ijk_step))
+    return f"{text} step {','.join(str(s) for s in ijk_step) if len(steps) > 1 else steps[0]}"
+
+
+def register_command(name: str, logger) -> None:
+    """Register ``deepssetracer`` and ``deepssetracer cancel`` (called by the bundle API)."""
+    desc = CmdDesc(
+        required=[("volume", MapArg)],
+        keyword=[
+            ("subregion", MapRegionArg),
+            ("step", MapStepArg),
+            ("device", EnumOf(DEVICES)),
+            ("tta", BoolArg),
+            ("level", FloatArg),
+            ("block", BoolArg),
+            ("model_id", ModelIdArg),
+            ("weights", OpenFileNameArg),
+        ],
+        synopsis="label helix and sheet regions of a density map",
+    )
+    register(name, desc, deepssetracer, logger=logger)
+    register(f"{name} cancel", CmdDesc(synopsis="stop the running DeepSSETracer prediction"),
+             deepssetracer_cancel, logger=logger)

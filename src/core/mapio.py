@@ -1,0 +1,273 @@
+"""MRC/CCP4 maps <-> `DensityMap`: the one place where file axes and header origins are handled.
+
+Inside the project a map is a C-order ``[z, y, x]`` float32 array plus ``(x, y, z)`` voxel
+size and origin in Å, the origin being the position of the centre of voxel ``[0, 0, 0]``.
+
+Where the grid lies in space follows ChimeraX 1.7 (``map_data/mrc/mrc_format.py``), so that our
+outputs overlay the input when both are opened in ChimeraX:
+
+* voxel size = ``CELLA / (MX, MY, MZ)`` along x, y, z;
+* file axes: column, row and section run along the axes named by ``MAPC, MAPR, MAPS``;
+* origin, for ``.mrc`` files (MRC2000/2014 layout, ``'MAP '`` at byte 208): the ``ORIGIN`` x, y, z
+  fields when any of them is non-zero (and finite); otherwise, and always for ``.map`` and
+  ``.ccp4`` files (ChimeraX opens those as CCP4, whose header has no ORIGIN field), the
+  ``NCSTART, NRSTART, NSSTART`` of the file axes that run along x, y, z times the voxel size.
+  Start indices larger than 10 times the grid size are uninitialised garbage: origin 0, as ChimeraX.
+
+`write_map` always writes MRC2014 with ``MAPC, MAPR, MAPS = 1, 2, 3``, ``NSTART = 0`` and the
+origin in the ``ORIGIN`` fields, which the rule above reads back to the same place (a ``.map``
+or ``.ccp4`` output name would lose a non-zero origin in ChimeraX, so outputs are ``.mrc``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import mrcfile
+import numpy as np
+from mrcfile.dtypes import HEADER_DTYPE
+from mrcfile.utils import byte_order_from_machine_stamp
+
+from .errors import InputError
+from .validate import check_memory
+
+log = logging.getLogger(__name__)
+
+HEADER_BYTES = 1024
+CCP4_SUFFIXES = (".map", ".ccp4")  # ChimeraX reads these as CCP4: ORIGIN is ignored
+MODES = {0: np.int8, 1: np.int16, 2: np.float32, 6: np.uint16, 12: np.float16}
+
+
+@dataclass
+class DensityMap:
+    """A map on a regular orthogonal grid.
+
+    Attributes:
+        data: C-order ``[z, y, x]`` array; float32 for densities and probabilities (integer
+            arrays are allowed for label maps).
+        voxel_size: ``(x, y, z)`` spacing in Å.
+        origin: ``(x, y, z)`` position in Å of the centre of voxel ``[0, 0, 0]``.
+    """
+
+    data: np.ndarray
+    voxel_size: tuple[float, float, float]
+    origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    def __post_init__(self) -> None:
+        if self.data.ndim != 3:
+            raise ValueError(f"DensityMap needs a 3-D [z, y, x] array, got shape {self.data.shape}")
+        self.voxel_size = _triple(self.voxel_size, "voxel_size")
+        self.origin = _triple(self.origin, "origin")
+
+    @property
+    def shape_xyz(self) -> tuple[int, int, int]:
+        """Grid size along x, y, z."""
+        nz, ny, nx = self.data.shape
+        return nx, ny, nz
+
+    @property
+    def extent(self) -> tuple[float, float, float]:
+        """Box size in Å along x, y, z (voxel count times voxel size)."""
+        return tuple(n * v for n, v in zip(self.shape_xyz, self.voxel_size))  # type: ignore[return-value]
+
+    def xyz(self, index_zyx: np.ndarray) -> np.ndarray:
+        """Positions in Å (``[..., 3]`` as x, y, z) of fractional ``[..., 3]`` z, y, x indices."""
+        ijk = np.asarray(index_zyx, dtype=np.float64)[..., ::-1]
+        return np.asarray(self.origin) + ijk * np.asarray(self.voxel_size)
+
+
+def _triple(value, name: str) -> tuple[float, float, float]:
+    values = tuple(float(v) for v in np.broadcast_to(np.asarray(value, dtype=np.float64), (3,)))
+    return values  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def read_map(path: str | os.PathLike[str]) -> DensityMap:
+    """Read an MRC/CCP4 map into the ``[z, y, x]`` convention.
+
+    Raises:
+        InputError: the file is missing, not a map, truncated, or has a header field that makes
+            it unusable (the message names the field).
+    """
+    path = Path(path)
+    size = _check_file(path)
+    geometry = _Geometry(path, _read_header(path), size)
+    check_memory(path, geometry.shape_zyx, needed_bytes=geometry.n_voxels * 4 * 2, what="reading")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            with mrcfile.mmap(path, mode="r", permissive=True) as mrc:
+                raw = mrc.data
+                if raw is None or raw.shape != geometry.file_shape:
+                    reason = "; ".join(str(w.message) for w in caught) or "unexpected layout"
+                    raise InputError(path, f"cannot read the data block ({reason})")
+                data = np.ascontiguousarray(raw.transpose(geometry.file_to_zyx), dtype=np.float32)
+        except (ValueError, OSError) as err:
+            raise InputError(path, f"cannot read the data block ({err})") from None
+    for w in caught:
+        log.debug("%s: mrcfile: %s", path, w.message)
+    return DensityMap(data, geometry.voxel_size, geometry.origin)
+
+
+def _read_header(path: Path) -> np.recarray:
+    """The 1024-byte header in mrcfile's layout, in the byte order that makes sense of it.
+
+    Parsed here rather than by ``mrcfile.open`` so that a bad field (a negative NSYMBT, say)
+    becomes an `InputError` naming it instead of an exception from deep inside mrcfile. The byte
+    order is the machine stamp's, or the other one when only that gives a valid MODE and NX (as
+    mrcfile's permissive mode does).
+    """
+    with open(path, "rb") as f:
+        raw = f.read(HEADER_BYTES)
+    header = np.frombuffer(raw, dtype=HEADER_DTYPE).reshape(()).view(np.recarray)
+    try:
+        first = byte_order_from_machine_stamp(header.machst)
+    except ValueError:
+        first = "<"
+    for order in (first, ">" if first == "<" else "<"):
+        h = header.view(HEADER_DTYPE.newbyteorder(order)).view(np.recarray)
+        if int(h.mode) in MODES and int(h.nx) > 0:
+            return h
+    return header.view(HEADER_DTYPE.newbyteorder(first)).view(np.recarray)
+
+
+def _check_file(path: Path) -> int:
+    if not path.exists():
+        raise InputError(path, "no such file")
+    if path.is_dir():
+        raise InputError(path, "is a directory, not a map file")
+    size = path.stat().st_size
+    if size == 0:
+        raise InputError(path, "empty file")
+    if size < HEADER_BYTES:
+        raise InputError(path, f"not an MRC/CCP4 map: {size} bytes is shorter than the "
+                               f"{HEADER_BYTES}-byte header")
+    return size
+
+
+class _Geometry:
+    """Checks the header field by field and derives the grid, axis order and origin from it."""
+
+    def __init__(self, path: Path, h: np.recarray, file_size: int):
+        self.path = path
+        has_id = bytes(h.map)[:3] == b"MAP"
+        # A file without the 'MAP' ID may be an old-style MRC: accept it if the header is
+        # consistent, but say that it may not be a map at all when it is not.
+        self._prefix = "" if has_id else "not an MRC/CCP4 map (no 'MAP' ID) or a corrupt header: "
+
+        crs_size = (int(h.nx), int(h.ny), int(h.nz))
+        if min(crs_size) <= 0:
+            self._fail(f"grid size NX, NY, NZ = {crs_size} must be positive")
+        mode = int(h.mode)
+        if mode not in MODES:
+            self._fail(f"MODE = {mode} is not a supported data type "
+                       f"(supported: {', '.join(map(str, MODES))})")
+        axes = (int(h.mapc), int(h.mapr), int(h.maps))
+        if axes == (0, 0, 0):  # some writers leave these unset; ChimeraX then assumes 1, 2, 3
+            axes = (1, 2, 3)
+        if sorted(axes) != [1, 2, 3]:
+            self._fail(f"MAPC, MAPR, MAPS = {axes} is not an order of the axes 1, 2, 3")
+        nsymbt = int(h.nsymbt)
+        if nsymbt < 0:
+            self._fail(f"NSYMBT = {nsymbt} is negative")
+        needed = HEADER_BYTES + nsymbt + int(np.prod(crs_size, dtype=np.int64)) * np.dtype(
+            MODES[mode]).itemsize
+        if file_size < needed:
+            self._fail(f"truncated: the header (NX, NY, NZ = {crs_size}, MODE {mode}, NSYMBT "
+                       f"{nsymbt}) needs {needed} bytes, the file has {file_size}")
+
+        # crs_to_xyz[c] = spatial axis (0 x, 1 y, 2 z) of file axis c (0 column, 1 row, 2 section)
+        crs_to_xyz = [a - 1 for a in axes]
+        self.xyz_to_crs = xyz_to_crs = [crs_to_xyz.index(a) for a in range(3)]
+        self.shape_xyz = tuple(crs_size[xyz_to_crs[a]] for a in range(3))
+        self.shape_zyx = self.shape_xyz[::-1]
+        self.file_shape = crs_size[::-1]  # mrcfile's [section, row, column] array
+        self.n_voxels = int(np.prod(self.shape_xyz, dtype=np.int64))
+        # mrcfile's array is [section, row, column]; array axis d holds file axis 2 - d.
+        self.file_to_zyx = tuple(2 - xyz_to_crs[2 - d] for d in range(3))
+
+        cells = [float(c) for c in (h.cella.x, h.cella.y, h.cella.z)]
+        samples = (int(h.mx), int(h.my), int(h.mz))
+        if min(samples) <= 0:
+            self._fail(f"MX, MY, MZ = {samples} must be positive (voxel size undefined)")
+        if not all(np.isfinite(cells)) or min(cells) <= 0:
+            self._fail(f"cell size CELLA = {tuple(cells)} must be positive (voxel size undefined)")
+        self.voxel_size = tuple(c / m for c, m in zip(cells, samples))
+        self._check_angles(tuple(float(a) for a in (h.cellb.alpha, h.cellb.beta, h.cellb.gamma)))
+        self.origin = self._origin(h, crs_size, samples)
+
+    def _fail(self, problem: str):
+        raise InputError(self.path, self._prefix + problem)
+
+    def _check_angles(self, angles: tuple[float, float, float]) -> None:
+        valid = (all(0 < a < 180 for a in angles) and sum(angles) < 360
+                 and max(angles) < 0.5 * sum(angles))
+        # ChimeraX treats invalid angles (often all zero) as 90 degrees; a real skewed cell is
+        # crystallographic data this tool does not handle.
+        if valid and max(abs(a - 90.0) for a in angles) > 1e-3:
+            self._fail(f"cell angles CELLB = {angles} are not 90 degrees (skewed grids are not "
+                       "supported)")
+
+    def _origin(self, h, crs_size, samples) -> tuple[float, float, float]:
+        step = np.asarray(self.voxel_size)
+        xyz = np.array([float(h.origin.x), float(h.origin.y), float(h.origin.z)])
+        is_mrc2000 = bytes(h.map) == b"MAP " and self.path.suffix.lower() not in CCP4_SUFFIXES
+        if (is_mrc2000 and np.any(xyz != 0) and np.all(np.isfinite(xyz))
+                and np.all(xyz + step != xyz)):
+            return tuple(xyz.tolist())
+        if np.any(xyz != 0) and np.all(np.isfinite(xyz)) and not is_mrc2000:
+            log.info("%s: ORIGIN fields %s ignored, as ChimeraX does for this file type",
+                     self.path, tuple(xyz))
+        crs_start = (int(h.nxstart), int(h.nystart), int(h.nzstart))
+        start = [crs_start[c] for c in self.xyz_to_crs]
+        if max(abs(s) for s in start) > 10 * max(*samples, *crs_size):
+            return (0.0, 0.0, 0.0)
+        return tuple((np.asarray(start) * step).tolist())
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def write_map(path: str | os.PathLike[str], dmap: DensityMap, *, overwrite: bool = False) -> Path:
+    """Write `dmap` as MRC2014 (x fastest, origin in ORIGIN), atomically.
+
+    The file is written to a temporary name in the destination folder and moved into place
+    with `os.replace`, so a reader never sees half a file. Float data is stored as float32,
+    integer data (label maps, values 0-127) as int8 (mode 0).
+
+    Raises:
+        FileExistsError: `path` exists and `overwrite` is false.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists")
+    data = dmap.data
+    if np.issubdtype(data.dtype, np.integer):
+        if data.size and (data.min() < -128 or data.max() > 127):
+            raise ValueError(f"integer map values must fit int8, got {data.min()}..{data.max()}")
+        data = data.astype(np.int8)
+    else:
+        data = data.astype(np.float32, copy=False)
+    # Not tempfile.mkstemp: its 0600 mode would survive os.replace; this name honours umask.
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
+    try:
+        with mrcfile.new(tmp, overwrite=True) as mrc:
+            mrc.set_data(np.ascontiguousarray(data))
+            mrc.voxel_size = dmap.voxel_size
+            mrc.header.origin = dmap.origin
+            mrc.header.nxstart = mrc.header.nystart = mrc.header.nzstart = 0
+            mrc.header.mapc, mrc.header.mapr, mrc.header.maps = 1, 2, 3
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,214 @@
+"""`predict_map`: the one entry point of the CLI and the ChimeraX command; `predict_file` for files.
+
+Steps: validate; resample to the network's voxel size; normalise the whole map once; tiled
+inference (optionally averaged over proper rotations); probabilities resampled back onto the
+input grid.
+
+Test-time augmentation (``tta``) runs the network once per rotation, so it costs that many
+times the plain prediction: ``True`` means the 4 rotations of `rotations.SUBGROUPS` (identity
+and three half turns), an int picks 1, 4, 12 or 24.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+from .inference import Network, load_network
+from .mapio import DensityMap, read_map, write_map
+from .normalize import normalize
+from .progress import StderrProgress
+from .resample import resample
+from .rotations import SUBGROUPS, rotate, unrotate
+from .tiling import TilePlan, predict_tiled
+from .validate import validate_map
+from .weights import ModelSpec
+
+log = logging.getLogger(__name__)
+
+TTA_DEFAULT = 4
+HELIX, SHEET, BACKGROUND = 0, 1, 2
+OUTPUT_SUFFIXES = {"helix": "_helix.mrc", "sheet": "_sheet.mrc", "labels": "_labels.mrc"}
+
+
+@dataclass
+class Prediction:
+    """Helix and sheet probabilities (float32, 0-1) on the input grid; background is the rest.
+
+    Attributes:
+        helix, sheet: ``[z, y, x]`` arrays of the input map's shape.
+        voxel_size, origin: the input map's ``(x, y, z)`` grid, in Å.
+        tiles: network passes per rotation; rotations: rotations averaged.
+    """
+
+    helix: np.ndarray
+    sheet: np.ndarray
+    voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    tiles: int = 1
+    rotations: int = 1
+
+    def labels(self, level: float | None = None) -> np.ndarray:
+        """uint8 labels: 0 helix, 1 sheet, 2 background.
+
+        Args:
+            level: None (default) for the most probable class of each voxel; a probability for
+                helix or sheet only where that class reaches `level` (and beats the other one).
+        """
+        h, s = self.helix, self.sheet
+        if level is None:
+            background = 1.0 - h - s
+            is_helix = (h >= s) & (h >= background)
+            is_sheet = ~is_helix & (s >= background)
+        else:
+            is_helix = (h >= level) & (h >= s)
+            is_sheet = ~is_helix & (s >= level)
+        out = np.full(h.shape, BACKGROUND, dtype=np.uint8)
+        out[is_sheet] = SHEET
+        out[is_helix] = HELIX
+        return out
+
+    def volume_A3(self, cls: str, level: float = 0.5) -> float:  # noqa: N802 (Å^3 unit)
+        """Volume in Å^3 of the voxels where class `cls` ("helix" or "sheet") reaches `level`."""
+        probs = {"helix": self.helix, "sheet": self.sheet}[cls]
+        return float(np.count_nonzero(probs >= level)) * float(np.prod(self.voxel_size))
+
+    def volumes_A3(self, level: float = 0.5) -> dict[str, float]:  # noqa: N802
+        """``{"helix": Å^3, "sheet": Å^3}`` at probability `level`."""
+        return {cls: self.volume_A3(cls, level) for cls in ("helix", "sheet")}
+
+    def maps(self, labels: bool = False) -> dict[str, DensityMap]:
+        """The probability (and, if asked, label) maps on the input grid."""
+        out = {"helix": DensityMap(self.helix, self.voxel_size, self.origin),
+               "sheet": DensityMap(self.sheet, self.voxel_size, self.origin)}
+        if labels:
+            out["labels"] = DensityMap(self.labels(), self.voxel_size, self.origin)
+        return out
+
+
+def rotation_set(tta: bool | int) -> tuple[int, ...]:
+    """Indices into `rotations.ROTATIONS` for a ``tta`` argument."""
+    n = TTA_DEFAULT if tta is True else max(1, int(tta))
+    if n not in SUBGROUPS:
+        raise ValueError(f"tta must be one of {sorted(SUBGROUPS)} rotations, got {tta!r}")
+    return SUBGROUPS[n]
+
+
+def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | int = False,
+                progress: Callable[[int, int], None] | None = None,
+                cancel: Callable[[], bool] | None = None, name: str = "map") -> Prediction:
+    """Helix and sheet probabilities of a map, on its own grid.
+
+    Args:
+        dmap: the density (any voxel size up to 4 Å, any box of at least 10 Å).
+        net: the network (`OnnxNetwork` or any `Network`).
+        spec: its sidecar (voxel size, normalisation, tile size, size multiple).
+        tta: rotation test-time augmentation (see the module docstring; default off).
+        progress: ``progress(done, total)`` after each network pass.
+        cancel: polled before each network pass; true raises `errors.Cancelled`.
+        name: what error messages call the map (default "map").
+
+    Raises:
+        InputError: the map fails `validate_map`.
+        Cancelled: `cancel` returned true.
+    """
+    validate_map(dmap, name, model_voxel_size=spec.voxel_size, tile_size=spec.tile_size)
+    ks = rotation_set(tta)
+    model_step = (float(spec.voxel_size),) * 3
+    grid = resample(dmap.data, dmap.voxel_size, model_step)
+    volume = normalize(grid, spec.normalization)
+    del grid
+    tiles = TilePlan.make(volume.shape, spec.tile_size, spec.size_multiple).n_tiles
+    total = tiles * len(ks)
+    acc = np.zeros((2, *volume.shape), dtype=np.float32)
+    for i, k in enumerate(ks):
+        rotated = np.ascontiguousarray(rotate(volume, k))
+        probs = predict_tiled(rotated, net, spec.tile_size, spec.size_multiple,
+                              progress=progress, cancel=cancel, done_before=i * tiles,
+                              total=total)
+        acc += unrotate(probs, k)
+    if len(ks) > 1:
+        acc /= len(ks)
+    helix, sheet = (np.clip(resample(p, model_step, dmap.voxel_size, shape=dmap.data.shape),
+                            0.0, 1.0) for p in acc)
+    return Prediction(helix, sheet, dmap.voxel_size, dmap.origin, tiles=tiles,
+                      rotations=len(ks))
+
+
+@dataclass
+class FileResult:
+    """What `predict_file` wrote and how long it took."""
+
+    map_path: Path
+    outputs: list[Path]
+    volumes: dict[str, float]
+    seconds: float
+    device: str
+    tiles: int
+    rotations: int
+
+    def summary(self) -> str:
+        """One line for stdout."""
+        runs = f"{self.tiles} tile{'s' * (self.tiles != 1)}"
+        if self.rotations > 1:
+            runs += f" x {self.rotations} rotations"
+        return (f"{self.map_path.name}: helix {self.volumes['helix']:.0f} A^3, sheet "
+                f"{self.volumes['sheet']:.0f} A^3 at p >= 0.5; {self.seconds:.1f} s on "
+                f"{self.device} ({runs}); wrote {', '.join(p.name for p in self.outputs)}")
+
+
+def output_paths(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str],
+                 labels: bool = False) -> dict[str, Path]:
+    """``OUTDIR/<map stem>_helix.mrc``, ``_sheet.mrc`` and (if asked) ``_labels.mrc``."""
+    stem = Path(map_path).stem
+    kinds = ("helix", "sheet", "labels") if labels else ("helix", "sheet")
+    return {k: Path(outdir) / f"{stem}{OUTPUT_SUFFIXES[k]}" for k in kinds}
+
+
+def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str], *,
+                 weights: str | os.PathLike[str] | None = None, device: str = "auto",
+                 threads: int | None = None, tta: bool | int = False, labels: bool = False,
+                 force: bool = False, quiet: bool = False) -> FileResult:
+    """Predict a map file and write its probability maps into `outdir` (the CLI's work).
+
+    Every check (output folder, existing outputs, map, weights) runs before the network does;
+    on any error nothing is written. Outputs are written atomically; the input is only read.
+
+    Raises:
+        InputError: any problem with the map, the weights or the output folder.
+    """
+    start = time.perf_counter()
+    map_path, outdir = Path(map_path), Path(outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise InputError(outdir, "output folder is an existing file")
+    paths = output_paths(map_path, outdir, labels)
+    if not force:
+        for p in paths.values():
+            if p.exists():
+                raise InputError(p, "output exists (pass --force to overwrite)")
+    dmap = read_map(map_path)
+    net, spec = load_network(weights, device=device, threads=threads)
+    progress = None if quiet else StderrProgress()
+    pred = predict_map(dmap, net, spec, tta=tta, progress=progress, name=str(map_path))
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(outdir, f"cannot create the output folder ({err.strerror})") from None
+    written: list[Path] = []
+    try:
+        for kind, m in pred.maps(labels).items():
+            written.append(write_map(paths[kind], m, overwrite=force))
+    except BaseException:
+        if not force:  # these files did not exist before this call
+            for p in written:
+                p.unlink(missing_ok=True)
+        raise
+    return FileResult(map_path, written, pred.volumes_A3(0.5), time.perf_counter() - start,
+                      getattr(net, "device", "cpu"), pred.tiles, pred.rotations)

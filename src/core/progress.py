@@ -1,0 +1,27 @@
+"""A dependency-free progress bar on stderr for multi-tile predictions (tqdm is not needed)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+
+class StderrProgress:
+    """``progress(done, total)`` callable drawing ``label [####....] done/total`` on one line.
+
+    Nothing is drawn for single-step work; the line ends when ``done == total``.
+    """
+
+    def __init__(self, label: str = "predicting", width: int = 30, stream: TextIO | None = None):
+        self.label = label
+        self.width = width
+        self.stream = stream if stream is not None else sys.stderr
+
+    def __call__(self, done: int, total: int) -> None:
+        if total <= 1:
+            return
+        filled = self.width * done // total
+        bar = "#" * filled + "." * (self.width - filled)
+        end = "\n" if done >= total else ""
+        self.stream.write(f"\r{self.label} [{bar}] {done}/{total} tiles{end}")
+        self.stream.flush()

@@ -1,0 +1,235 @@
+"""``deepssetracer predict``: outputs on the input grid, and one clean error line on bad input."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+
+import mrcfile
+import numpy as np
+import pytest
+from chimerax.deepssetracer.cli import predict as cli_predict
+from chimerax.deepssetracer.core import validate
+from chimerax.deepssetracer.core.mapio import DensityMap, read_map, write_map
+from chimerax.deepssetracer.core.weights import default_weights_path
+from helpers import blob_map, write_mrc
+
+
+def run(argv) -> int:
+    parser = argparse.ArgumentParser(prog="deepssetracer predict")
+    cli_predict.add_args(parser)
+    return cli_predict.main(parser.parse_args([str(a) for a in argv]))
+
+
+@pytest.fixture
+def weights(tiny_onnx):
+    return tiny_onnx(tile_size=16)
+
+
+@pytest.fixture
+def map_path(tmp_path):
+    dmap = blob_map((20, 18, 26), voxel_size=(1.1, 0.9, 1.3), origin=(12.5, -4.0, 30.0))
+    (tmp_path / "in").mkdir()
+    return write_map(tmp_path / "in" / "emd_1.mrc", dmap)
+
+
+def _sha(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_writes_probabilities_on_the_input_grid(tmp_path, map_path, weights, capsys):
+    before = _sha(map_path)
+    out = tmp_path / "out"
+    assert run([map_path, "-o", out, "--weights", weights, "--labels", "--threads", 1]) == 0
+    captured = capsys.readouterr()
+    line = captured.out.strip()
+    assert "\n" not in line and "helix" in line and "sheet" in line and "A^3" in line
+    assert sorted(p.name for p in out.iterdir()) == [
+        "emd_1_helix.mrc", "emd_1_labels.mrc", "emd_1_sheet.mrc"]
+    src = read_map(map_path)
+    for kind in ("helix", "sheet"):
+        m = read_map(out / f"emd_1_{kind}.mrc")
+        assert m.data.shape == src.data.shape
+        assert m.voxel_size == pytest.approx(src.voxel_size)
+        assert m.origin == pytest.approx(src.origin)
+        assert 0 <= m.data.min() and m.data.max() <= 1
+        with mrcfile.open(out / f"emd_1_{kind}.mrc") as f:
+            assert (f.header.mapc, f.header.mapr, f.header.maps) == (1, 2, 3)
+    with mrcfile.open(out / "emd_1_labels.mrc") as f:
+        assert f.header.mode == 0 and set(np.unique(f.data)) <= {0, 1, 2}
+    assert _sha(map_path) == before  # the input is only read
+    assert "tiles" in captured.err  # multi-tile work shows progress
+
+
+def test_quiet_and_force(tmp_path, map_path, weights, capsys):
+    out = tmp_path / "out"
+    assert run([map_path, "-o", out, "--weights", weights, "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+    assert run([map_path, "-o", out, "--weights", weights, "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "emd_1_helix.mrc" in err and "--force" in err
+    assert run([map_path, "-o", out, "--weights", weights, "-q", "--force", "--tta"]) == 0
+    assert "4 rotations" in capsys.readouterr().out
+
+
+def test_permuted_axes_input_lands_in_the_same_place(tmp_path, weights, capsys):
+    dmap = blob_map((20, 22, 18), origin=(3.0, 4.0, 5.0))
+    plain = write_map(tmp_path / "plain.mrc", dmap)
+    perm = write_mrc(tmp_path / "perm.mrc", dmap, axes=(3, 1, 2), start_xyz=(3, 4, 5))
+    for p in (plain, perm):
+        assert run([p, "-o", tmp_path / "out", "--weights", weights, "-q"]) == 0
+    a = read_map(tmp_path / "out/plain_helix.mrc")
+    b = read_map(tmp_path / "out/perm_helix.mrc")
+    assert a.origin == pytest.approx(b.origin)
+    np.testing.assert_array_equal(a.data, b.data)
+
+
+# --- bad input: code 2, exactly one stderr line naming the file, nothing in OUTDIR --------------
+
+
+def _expect_refusal(capsys, code, name, outdir, *, contains=""):
+    captured = capsys.readouterr()
+    assert code == 2
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("deepssetracer: error: ") and str(name) in lines[0]
+    assert contains in lines[0]
+    assert "Traceback" not in captured.err and captured.out == ""
+    assert not outdir.exists() or list(outdir.iterdir()) == []
+
+
+def _good_header(tmp_path) -> bytes:
+    return write_map(tmp_path / "good.mrc", blob_map((12, 12, 12))).read_bytes()
+
+
+BAD_FILES = {
+    "text": lambda tmp: b"# not a map\n" * 300,
+    "empty": lambda tmp: b"",
+    "short_header": lambda tmp: _good_header(tmp)[:600],
+    "truncated_data": lambda tmp: _good_header(tmp)[:-100],
+    "corrupt_mode": lambda tmp: (lambda b: b[:12] + np.int32(77).tobytes() + b[16:])(
+        _good_header(tmp)),
+    "corrupt_axes": lambda tmp: (lambda b: b[:64] + np.int32(9).tobytes() + b[68:])(
+        _good_header(tmp)),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_FILES))
+def test_bad_files(tmp_path, weights, capsys, kind):
+    path = tmp_path / f"{kind}.mrc"
+    path.write_bytes(BAD_FILES[kind](tmp_path))
+    out = tmp_path / "out"
+    _expect_refusal(capsys, run([path, "-o", out, "--weights", weights]), path, out)
+
+
+def _nan_map():
+    m = blob_map((12, 12, 12))
+    m.data[3, 3, 3] = np.nan
+    return m
+
+
+def _inf_map():
+    m = blob_map((12, 12, 12))
+    m.data[0, 0, 0] = np.inf
+    return m
+
+
+BAD_MAPS = {
+    "nan": (_nan_map, "NaN"),
+    "inf": (_inf_map, "Inf"),
+    "constant": (lambda: DensityMap(np.full((12, 12, 12), 0.5, np.float32), 1.0), "constant"),
+    "thin": (lambda: blob_map((30, 30, 9)), "along x"),
+    "coarse": (lambda: blob_map((5, 5, 5), voxel_size=4.5), "4.5 Å"),
+}
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # mrcfile header stats of NaN input
+@pytest.mark.parametrize("kind", sorted(BAD_MAPS))
+def test_bad_maps(tmp_path, weights, capsys, kind):
+    make, contains = BAD_MAPS[kind]
+    path = write_map(tmp_path / f"{kind}.mrc", make())
+    out = tmp_path / "out"
+    code = run([path, "-o", out, "--weights", weights])
+    _expect_refusal(capsys, code, path, out, contains=contains)
+
+
+def test_missing_file_and_directory(tmp_path, weights, capsys):
+    out = tmp_path / "out"
+    missing = tmp_path / "nope.mrc"
+    _expect_refusal(capsys, run([missing, "-o", out, "--weights", weights]), missing, out,
+                    contains="no such file")
+    folder = tmp_path / "folder.mrc"
+    folder.mkdir()
+    _expect_refusal(capsys, run([folder, "-o", out, "--weights", weights]), folder, out,
+                    contains="directory")
+
+
+def test_outdir_is_a_file(tmp_path, map_path, weights, capsys):
+    out = tmp_path / "out.txt"
+    out.write_text("x")
+    code = run([map_path, "-o", out, "--weights", weights])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.err.count("\n") == 1 and str(out) in captured.err
+    assert out.read_text() == "x"
+
+
+def test_too_large_for_memory(tmp_path, map_path, weights, capsys, monkeypatch):
+    monkeypatch.setattr(validate, "available_memory", lambda: 10_000)
+    out = tmp_path / "out"
+    _expect_refusal(capsys, run([map_path, "-o", out, "--weights", weights]), map_path, out,
+                    contains="too large for memory")
+
+
+def test_huge_sparse_map_is_refused_before_reading(tmp_path, weights, capsys):
+    """A real header of a 4096^3 float map (a sparse file): no memory could hold it."""
+    path = tmp_path / "huge.mrc"
+    small = bytearray(_good_header(tmp_path)[:1024])
+    small[0:12] = np.array([4096, 4096, 4096], "<i4").tobytes()
+    small[28:40] = np.array([4096, 4096, 4096], "<i4").tobytes()
+    small[40:52] = np.array([4096.0] * 3, "<f4").tobytes()
+    with open(path, "wb") as f:
+        f.write(small)
+        try:
+            f.truncate(1024 + 4 * 4096**3)
+        except OSError:
+            pytest.skip("no sparse files here")
+    out = tmp_path / "out"
+    _expect_refusal(capsys, run([path, "-o", out, "--weights", weights]), path, out,
+                    contains="4096x4096x4096 voxels")
+
+
+def test_shared_coarse_map_is_refused(shared_dir, tmp_path, weights, capsys):
+    path = shared_dir / "data/edge/emd3197_coarse.map"
+    out = tmp_path / "out"
+    _expect_refusal(capsys, run([path, "-o", out, "--weights", weights]), path, out,
+                    contains="11.4 Å")
+
+
+def test_missing_weights(tmp_path, map_path, capsys):
+    out = tmp_path / "out"
+    w = tmp_path / "none.onnx"
+    _expect_refusal(capsys, run([map_path, "-o", out, "--weights", w]), w, out,
+                    contains="not found")
+    if not default_weights_path().is_file():
+        code = run([map_path, "-o", out])
+        _expect_refusal(capsys, code, default_weights_path(), out, contains="--weights")
+
+
+def test_sidecar_missing(tmp_path, map_path, weights, capsys):
+    weights.with_suffix(".json").unlink()
+    out = tmp_path / "out"
+    _expect_refusal(capsys, run([map_path, "-o", out, "--weights", weights]),
+                    weights.with_suffix(".json"), out, contains="sidecar")
+
+
+def test_bundled_example_with_trained_weights(tmp_path, capsys):
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[1] / "examples/emd8518_5u8s_A.mrc"
+    if not default_weights_path().is_file():
+        pytest.skip("no trained weights in src/weights yet")
+    assert run([example, "-o", tmp_path, "-q", "--threads", 2]) == 0
+    src = read_map(example)
+    for kind in ("helix", "sheet"):
+        m = read_map(tmp_path / f"emd8518_5u8s_A_{kind}.mrc")
+        assert m.data.shape == src.data.shape and m.origin == pytest.approx(src.origin)

@@ -1,0 +1,258 @@
+"""read_map / write_map: axis orders, NSTART vs ORIGIN, non-cubic voxels, header problems."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import mrcfile
+import numpy as np
+import pytest
+from chimerax.deepssetracer.core.errors import InputError
+from chimerax.deepssetracer.core.mapio import DensityMap, read_map, write_map
+from helpers import blob_map, write_mrc
+
+
+@pytest.fixture
+def dmap():
+    return blob_map((7, 5, 9), voxel_size=(1.5, 2.0, 2.5))
+
+
+def test_write_read_round_trip(tmp_path, dmap):
+    dmap.origin = (10.0, -3.5, 7.25)
+    path = write_map(tmp_path / "m.mrc", dmap)
+    back = read_map(path)
+    np.testing.assert_array_equal(back.data, dmap.data)
+    assert back.voxel_size == pytest.approx(dmap.voxel_size)
+    assert back.origin == pytest.approx(dmap.origin)
+    with mrcfile.open(path) as m:  # stored x fastest, axes 1, 2, 3, origin in ORIGIN
+        assert (m.header.mapc, m.header.mapr, m.header.maps) == (1, 2, 3)
+        assert (m.header.nx, m.header.ny, m.header.nz) == (9, 5, 7)
+        assert (m.header.nxstart, m.header.nystart, m.header.nzstart) == (0, 0, 0)
+        assert m.data.dtype == np.float32
+
+
+@pytest.mark.parametrize("axes", [(1, 2, 3), (3, 2, 1), (2, 3, 1), (3, 1, 2), (2, 1, 3)])
+def test_axis_orders_read_to_the_same_array(tmp_path, dmap, axes):
+    path = write_mrc(tmp_path / "p.mrc", dmap, axes=axes, start_xyz=(4, -2, 7))
+    back = read_map(path)
+    np.testing.assert_array_equal(back.data, dmap.data)
+    assert back.voxel_size == pytest.approx(dmap.voxel_size)
+    # NSTART is per file axis: the x start belongs to whichever file axis runs along x
+    assert back.origin == pytest.approx((4 * 1.5, -2 * 2.0, 7 * 2.5))
+
+
+def test_origin_field_wins_over_nstart_in_mrc(tmp_path, dmap):
+    path = write_mrc(tmp_path / "o.mrc", dmap, start_xyz=(4, 4, 4), header_origin=(1, 2, 3))
+    assert read_map(path).origin == pytest.approx((1, 2, 3))
+
+
+def test_zero_origin_falls_back_to_nstart(tmp_path, dmap):
+    path = write_mrc(tmp_path / "n.mrc", dmap, start_xyz=(4, 5, 6))
+    assert read_map(path).origin == pytest.approx((6.0, 10.0, 15.0))
+
+
+@pytest.mark.parametrize("suffix", [".map", ".ccp4"])
+def test_ccp4_files_use_nstart_like_chimerax(tmp_path, dmap, suffix):
+    # ChimeraX opens .map/.ccp4 as CCP4, whose header has no ORIGIN: only NSTART counts.
+    path = write_mrc(tmp_path / f"c{suffix}", dmap, start_xyz=(4, 5, 6), header_origin=(1, 2, 3))
+    assert read_map(path).origin == pytest.approx((6.0, 10.0, 15.0))
+
+
+def test_uninitialised_nstart_is_ignored(tmp_path, dmap):
+    path = write_mrc(tmp_path / "g.mrc", dmap, start_xyz=(10**6, 0, 0))
+    assert read_map(path).origin == (0.0, 0.0, 0.0)
+
+
+def test_integer_modes_become_float32(tmp_path, dmap):
+    path = tmp_path / "i.mrc"
+    with mrcfile.new(path) as m:
+        m.set_data((dmap.data * 100).astype(np.int16))
+        m.voxel_size = dmap.voxel_size
+    back = read_map(path)
+    assert back.data.dtype == np.float32
+    np.testing.assert_array_equal(back.data, (dmap.data * 100).astype(np.int16))
+
+
+def test_write_label_map_as_int8(tmp_path, dmap):
+    labels = DensityMap(np.arange(dmap.data.size, dtype=np.uint8).reshape(dmap.data.shape) % 3,
+                        dmap.voxel_size, dmap.origin)
+    path = write_map(tmp_path / "l.mrc", labels)
+    with mrcfile.open(path) as m:
+        assert m.header.mode == 0
+        np.testing.assert_array_equal(m.data, labels.data)
+
+
+def test_write_refuses_existing_and_is_atomic(tmp_path, dmap):
+    path = write_map(tmp_path / "m.mrc", dmap)
+    with pytest.raises(FileExistsError):
+        write_map(path, dmap)
+    dmap.data = dmap.data + 1
+    write_map(path, dmap, overwrite=True)
+    np.testing.assert_array_equal(read_map(path).data, dmap.data)
+    assert [p.name for p in tmp_path.iterdir()] == ["m.mrc"]  # no temporary left behind
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    bad = DensityMap(np.full((2, 2, 2), 300, dtype=np.int16), (1, 1, 1))
+    with pytest.raises(ValueError):
+        write_map(tmp_path / "x.mrc", bad)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _header_bytes(tmp_path, dmap) -> bytearray:
+    return bytearray(write_map(tmp_path / "ok.mrc", dmap).read_bytes())
+
+
+@pytest.mark.parametrize("word, value, field", [
+    (3, 99, "MODE"),          # mode
+    (16, 7, "MAPC"),          # mapc
+    (0, -5, "NX"),            # nx
+    (7, 0, "MX"),             # mx
+    (23, -1, "NSYMBT"),
+])
+def test_bad_header_field_is_named(tmp_path, dmap, word, value, field):
+    raw = _header_bytes(tmp_path, dmap)
+    raw[4 * word: 4 * word + 4] = np.int32(value).tobytes()
+    path = tmp_path / "bad.mrc"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(InputError, match=field) as err:
+        read_map(path)
+    assert str(err.value).startswith(str(path))
+    assert "\n" not in str(err.value)
+
+
+def test_zero_cell_is_refused(tmp_path, dmap):
+    raw = _header_bytes(tmp_path, dmap)
+    raw[40:52] = np.zeros(3, np.float32).tobytes()
+    (tmp_path / "c.mrc").write_bytes(bytes(raw))
+    with pytest.raises(InputError, match="CELLA"):
+        read_map(tmp_path / "c.mrc")
+
+
+def test_skewed_cell_is_refused(tmp_path, dmap):
+    raw = _header_bytes(tmp_path, dmap)
+    raw[52:64] = np.array([90, 90, 120], np.float32).tobytes()
+    (tmp_path / "s.mrc").write_bytes(bytes(raw))
+    with pytest.raises(InputError, match="CELLB"):
+        read_map(tmp_path / "s.mrc")
+
+
+def test_truncated_data(tmp_path, dmap):
+    raw = _header_bytes(tmp_path, dmap)
+    (tmp_path / "t.mrc").write_bytes(bytes(raw[:-10]))
+    with pytest.raises(InputError, match="truncated"):
+        read_map(tmp_path / "t.mrc")
+
+
+@pytest.mark.parametrize("content, problem", [
+    (None, "no such file"),
+    (b"", "empty file"),
+    (b"hello\n" * 10, "shorter than"),
+    (b"this is a text file, not a map\n" * 200, "not an MRC/CCP4 map"),
+])
+def test_not_a_map(tmp_path, content, problem):
+    path = tmp_path / "x.mrc"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(InputError, match=problem):
+        read_map(path)
+
+
+def test_directory(tmp_path):
+    with pytest.raises(InputError, match="directory"):
+        read_map(tmp_path)
+
+
+def test_density_map_checks_dimensions():
+    with pytest.raises(ValueError, match="3-D"):
+        DensityMap(np.zeros((4, 4)), (1, 1, 1))
+    m = DensityMap(np.zeros((2, 3, 4), np.float32), 1.5)
+    assert m.voxel_size == (1.5, 1.5, 1.5) and m.shape_xyz == (4, 3, 2)
+    assert m.extent == (6.0, 4.5, 3.0)
+    assert m.xyz(np.array([1, 2, 3])) == pytest.approx((4.5, 3.0, 1.5))
+
+
+def test_shared_noncubic_edge_map(shared_dir, tmp_path):
+    """EMD-3001: MAPC/MAPR/MAPS = 3, 1, 2, voxels 0.448/0.393/0.459 Å, NSTART (0, -21, -12).
+
+    Its cell is skewed (beta 94.3 degrees), which the tool refuses; a copy with 90-degree angles
+    checks the axis order, voxel size and origin against an independent decoding.
+    """
+    path = shared_dir / "data/edge/emd3001_noncubic.map"
+    with pytest.raises(InputError, match="CELLB"):
+        read_map(path)
+    raw_bytes = bytearray(path.read_bytes())
+    raw_bytes[52:64] = np.array([90, 90, 90], "<f4").tobytes()
+    square = tmp_path / "emd3001_square.map"
+    square.write_bytes(bytes(raw_bytes))
+    m = read_map(square)
+    with mrcfile.open(square, permissive=True) as raw:
+        h = raw.header
+        assert (h.mapc, h.mapr, h.maps) == (3, 1, 2)
+        # columns run along z, rows along x, sections along y: data[s, r, c] = [y, x, z]
+        np.testing.assert_array_equal(m.data, raw.data.transpose(2, 0, 1).astype(np.float32))
+        step = (h.cella.x / h.mx, h.cella.y / h.my, h.cella.z / h.mz)
+        start = (h.nystart, h.nzstart, h.nxstart)  # rows are x, sections y, columns z
+    assert m.voxel_size == pytest.approx(step)
+    assert m.voxel_size == pytest.approx((0.44825, 0.3925, 0.45875), abs=1e-5)
+    assert m.origin == pytest.approx(tuple(s * v for s, v in zip(start, step)))
+    assert m.origin[1] == pytest.approx(-12 * 0.3925, abs=1e-4)
+    assert m.shape_xyz == (43, 25, 73)
+
+
+def test_shared_nstart_and_origin_maps_agree(shared_dir):
+    d = shared_dir / "data/real/emd21457_6vyb_ntd"
+    a, b = read_map(d / "map.mrc"), read_map(d / "map_nstart.mrc")
+    np.testing.assert_array_equal(a.data, b.data)
+    assert a.origin == pytest.approx(b.origin, abs=1e-3)
+    assert a.origin == pytest.approx((162.75, 231.0, 204.75), abs=1e-3)
+
+
+CX_PYTHON = Path(__file__).resolve().parents[1] / ".venv-cx" / "bin" / "python"
+CX_READ = """
+import json, sys
+import numpy as np
+from chimerax.map_data import open_file
+out = []
+for i, p in enumerate(sys.argv[2:]):
+    g = open_file(p)[0]
+    np.save(f"{sys.argv[1]}/{i}.npy", g.matrix())
+    out.append({"origin": [float(v) for v in g.origin], "step": [float(v) for v in g.step]})
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.chimerax
+def test_geometry_matches_chimerax(tmp_path, dmap):
+    """ChimeraX 1.7's own map reader places every variant where read_map does."""
+    if not CX_PYTHON.is_file():
+        pytest.skip(f"no headless ChimeraX at {CX_PYTHON}")
+    dmap.origin = (3.3, -7.1, 12.9)
+    files = [
+        write_mrc(tmp_path / "perm321.mrc", dmap, axes=(3, 2, 1), start_xyz=(4, -2, 7)),
+        write_mrc(tmp_path / "perm312.mrc", dmap, axes=(3, 1, 2), start_xyz=(1, 2, 3),
+                  header_origin=(5.5, 6.5, -7.5)),
+        write_mrc(tmp_path / "ccp4.map", dmap, axes=(2, 3, 1), start_xyz=(-3, 8, 1),
+                  header_origin=(5.5, 6.5, -7.5)),
+        write_mrc(tmp_path / "garbage_start.mrc", dmap, start_xyz=(10**6, 0, 0)),
+        write_map(tmp_path / "ours.mrc", dmap),
+    ]
+    shared = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
+    files += sorted(shared.glob("*/map*.mrc"))
+    out = tmp_path / "cx"
+    out.mkdir()
+    proc = subprocess.run([str(CX_PYTHON), "-c", CX_READ, str(out), *map(str, files)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    for i, (path, cx) in enumerate(zip(files, json.loads(proc.stdout.splitlines()[-1]))):
+        ours = read_map(path)
+        assert ours.origin == pytest.approx(cx["origin"], abs=1e-3), path.name
+        assert ours.voxel_size == pytest.approx(cx["step"], rel=1e-5), path.name
+        np.testing.assert_array_equal(ours.data, np.load(out / f"{i}.npy"), err_msg=path.name)

@@ -1,0 +1,178 @@
+"""predict_map end to end: seams, rotations, and predictions landing at the same places in space.
+
+The tiny ONNX model is a pure function of each voxel's normalised value, so every difference
+between layouts of the same density comes from geometry handling (axes, origin, resampling).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from chimerax.deepssetracer.core.errors import Cancelled, InputError
+from chimerax.deepssetracer.core.inference import load_network
+from chimerax.deepssetracer.core.mapio import DensityMap, read_map, write_map
+from chimerax.deepssetracer.core.normalize import normalize
+from chimerax.deepssetracer.core.predict import Prediction, predict_map, rotation_set
+from chimerax.deepssetracer.core.resample import resample
+from helpers import blob_map, tiny_expected, write_mrc
+
+A = 2.0
+
+
+@pytest.fixture
+def tiny(tiny_onnx):
+    return load_network(tiny_onnx(a=A, tile_size=16), device="cpu", threads=1)
+
+
+def _expected(dmap: DensityMap, spec) -> tuple[np.ndarray, np.ndarray]:
+    return tiny_expected(normalize(dmap.data, spec.normalization), a=A)
+
+
+def test_tiled_equals_the_function_of_the_whole_map(tiny):
+    net, spec = tiny
+    dmap = blob_map((40, 37, 52))
+    seen = []
+    pred = predict_map(dmap, net, spec, progress=lambda d, t: seen.append((d, t)))
+    assert pred.tiles > 1 and seen[-1] == (pred.tiles, pred.tiles)
+    h, s = _expected(dmap, spec)
+    np.testing.assert_allclose(pred.helix, h, atol=1e-5)
+    np.testing.assert_allclose(pred.sheet, s, atol=1e-5)
+    assert pred.helix.dtype == np.float32 and pred.helix.shape == dmap.data.shape
+    assert pred.voxel_size == dmap.voxel_size and pred.origin == dmap.origin
+
+
+@pytest.mark.parametrize("tta", [True, 12, 24])
+def test_rotations_of_a_pointwise_model_change_nothing(tiny, tta):
+    net, spec = tiny
+    dmap = blob_map((18, 21, 26))  # non-cubic: rotations transpose it
+    plain = predict_map(dmap, net, spec)
+    rotated = predict_map(dmap, net, spec, tta=tta)
+    assert rotated.rotations == len(rotation_set(tta))
+    np.testing.assert_allclose(rotated.helix, plain.helix, atol=1e-5)
+    np.testing.assert_allclose(rotated.sheet, plain.sheet, atol=1e-5)
+
+
+def test_rotation_sets():
+    assert len(rotation_set(False)) == 1 and len(rotation_set(True)) == 4
+    with pytest.raises(ValueError):
+        rotation_set(5)
+
+
+def test_tta_undoes_each_rotation(tiny_onnx):
+    """A position-dependent network: TTA must map each rotated answer back before averaging."""
+    _, spec = load_network(tiny_onnx(tile_size=64))
+
+    def ramp(batch):  # helix logit grows along x of the *network input*
+        n, _, d, h, w = batch.shape
+        logits = np.zeros((n, 3, d, h, w), np.float32)
+        logits[:, 0] = np.linspace(-3, 3, w, dtype=np.float32)
+        return logits
+
+    dmap = blob_map((32, 32, 32))
+    plain = predict_map(dmap, ramp, spec)
+    tta = predict_map(dmap, ramp, spec, tta=4)
+    # half turns about z and y reverse x: averaged back, the answer is symmetric in x
+    profile, tta_profile = plain.helix.mean(axis=(0, 1)), tta.helix.mean(axis=(0, 1))
+    assert profile[-1] - profile[0] > 0.5
+    np.testing.assert_allclose(tta_profile, tta_profile[::-1], atol=1e-6)
+    np.testing.assert_allclose(tta.helix, (plain.helix + plain.helix[..., ::-1]) / 2, atol=1e-6)
+
+
+def test_cancel(tiny):
+    net, spec = tiny
+    with pytest.raises(Cancelled):
+        predict_map(blob_map((40, 40, 40)), net, spec, cancel=lambda: True)
+
+
+def test_invalid_map_is_refused_with_its_name(tiny):
+    net, spec = tiny
+    with pytest.raises(InputError, match="^crop.mrc: .*constant"):
+        predict_map(DensityMap(np.zeros((12, 12, 12), np.float32), 1.0), net, spec,
+                    name="crop.mrc")
+
+
+def test_small_and_coarse_maps_are_padded_and_resampled(tiny):
+    net, spec = tiny
+    dmap = blob_map((4, 3, 5), voxel_size=(4.0, 3.5, 3.0), origin=(5, 6, 7))
+    pred = predict_map(dmap, net, spec)
+    assert pred.helix.shape == (4, 3, 5) and pred.origin == (5.0, 6.0, 7.0)
+    assert 0 <= pred.helix.min() and pred.helix.max() <= 1
+
+
+def test_labels_and_volumes():
+    h = np.array([[[0.6, 0.2, 0.1, 0.48]]], np.float32)
+    s = np.array([[[0.3, 0.7, 0.1, 0.1]]], np.float32)
+    p = Prediction(h, s, voxel_size=(2.0, 1.0, 1.5))
+    np.testing.assert_array_equal(p.labels(), [[[0, 1, 2, 0]]])  # argmax; bg = 1 - h - s
+    np.testing.assert_array_equal(p.labels(level=0.5), [[[0, 1, 2, 2]]])
+    assert p.labels().dtype == np.uint8
+    assert p.volumes_A3(0.5) == {"helix": 3.0, "sheet": 3.0}
+    assert p.volume_A3("helix", 0.45) == 6.0
+
+
+# --- geometry: the same density stored differently -----------------------------------------
+
+
+def _com(pred: Prediction, dmap: DensityMap) -> np.ndarray:
+    """Probability-weighted centre of mass of the helix map, in Å (x, y, z)."""
+    idx = np.stack(np.meshgrid(*[np.arange(n) for n in dmap.data.shape], indexing="ij"), -1)
+    w = pred.helix.astype(np.float64) ** 4  # emphasise the confident core
+    return (dmap.xyz(idx) * w[..., None]).sum(axis=(0, 1, 2)) / w.sum()
+
+
+@pytest.fixture
+def real_map(shared_dir):
+    return read_map(shared_dir / "data/real/emd8518_5u8s_A/map.mrc")
+
+
+def test_shared_nstart_and_origin_give_identical_predictions(shared_dir, tiny, tmp_path):
+    net, spec = tiny
+    d = shared_dir / "data/real/emd21457_6vyb_ntd"
+    a, b = read_map(d / "map.mrc"), read_map(d / "map_nstart.mrc")
+    pa, pb = predict_map(a, net, spec), predict_map(b, net, spec)
+    np.testing.assert_array_equal(pa.helix, pb.helix)
+    assert pa.origin == pytest.approx(pb.origin, abs=1e-3)
+    out = read_map(write_map(tmp_path / "h.mrc", pb.maps()["helix"]))
+    assert out.origin == pytest.approx(a.origin, abs=1e-3)
+    np.testing.assert_array_equal(out.data, pa.helix)
+
+
+def test_shared_permuted_axes_with_nstart(real_map, tiny, tmp_path):
+    net, spec = tiny
+    start = (7, -3, 12)
+    path = write_mrc(tmp_path / "perm.mrc", real_map, axes=(3, 2, 1), start_xyz=start)
+    perm = read_map(path)
+    np.testing.assert_array_equal(perm.data, real_map.data)
+    assert perm.origin == pytest.approx(start)  # 1 Å voxels
+    p0, p1 = predict_map(real_map, net, spec), predict_map(perm, net, spec)
+    np.testing.assert_array_equal(p0.helix, p1.helix)
+    # the same density, moved: the same prediction, moved by the same amount
+    shift = np.subtract(perm.origin, real_map.origin)
+    np.testing.assert_allclose(_com(p1, perm) - _com(p0, real_map), shift, atol=1e-6)
+
+
+def test_shared_noncubic_resampling_keeps_places(real_map, tiny, tmp_path):
+    net, spec = tiny
+    step = (0.8, 1.15, 0.9)
+    data = resample(real_map.data, real_map.voxel_size, step)
+    noncubic = read_map(write_map(tmp_path / "nc.mrc", DensityMap(data, step, real_map.origin)))
+    assert noncubic.voxel_size == pytest.approx(step)
+    p0, p1 = predict_map(real_map, net, spec), predict_map(noncubic, net, spec)
+    assert p1.helix.shape == noncubic.data.shape
+    np.testing.assert_allclose(_com(p1, noncubic), _com(p0, real_map), atol=0.5)
+    # sampled at the non-cubic grid's points, the 1 Å prediction agrees voxel by voxel
+    there = resample(p0.helix, real_map.voxel_size, step, shape=p1.helix.shape)
+    inner = tuple(slice(2, n - 2) for n in p1.helix.shape)
+    assert np.corrcoef(there[inner].ravel(), p1.helix[inner].ravel())[0, 1] > 0.97
+
+
+def test_shared_example_runs_with_trained_weights_if_present(shared_dir):
+    from chimerax.deepssetracer.core.weights import default_weights_path
+
+    if not default_weights_path().is_file():
+        pytest.skip("no trained weights in src/weights yet")
+    net, spec = load_network(threads=2)
+    dmap = read_map(shared_dir.parent / "main/examples/emd8518_5u8s_A.mrc")
+    pred = predict_map(dmap, net, spec)
+    assert pred.helix.shape == dmap.data.shape
+    assert 0 <= pred.helix.min() and pred.sheet.max() <= 1

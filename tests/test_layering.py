@@ -1,0 +1,98 @@
+"""Imports point one way: core needs neither ChimeraX nor torch; the predict path loads neither."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+PACKAGE = "chimerax.deepssetracer"
+CORE_FORBIDDEN_TOP = {"torch", "scipy", "gemmi", "mdtraj", "matplotlib", "tqdm", "onnx"}
+CORE_FORBIDDEN_SUB = ("cli", "model", "train", "cmd", "tool")
+
+
+def _imports(path: Path) -> list[str]:
+    """Absolute names of every module a file imports (relative imports resolved)."""
+    rel = path.relative_to(SRC).with_suffix("")
+    parts = [PACKAGE, *rel.parts]
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    package = parts if path.name == "__init__.py" else parts[:-1]
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = ".".join(package[: len(package) - node.level + 1])
+                mod = f"{base}.{node.module}" if node.module else base
+            else:
+                mod = node.module or ""
+            names.append(mod)
+            names += [f"{mod}.{a.name}" for a in node.names]  # `from . import cli`
+    return names
+
+
+def _core_problems(name: str) -> bool:
+    top = name.split(".")[0]
+    if top in CORE_FORBIDDEN_TOP:
+        return True
+    if name.startswith("chimerax.") and not name.startswith(f"{PACKAGE}."):
+        return True
+    return any(name == f"{PACKAGE}.{s}" or name.startswith(f"{PACKAGE}.{s}.")
+               for s in CORE_FORBIDDEN_SUB)
+
+
+def test_core_imports_only_numpy_mrcfile_onnxruntime():
+    files = sorted((SRC / "core").glob("*.py"))
+    assert files, "no core modules found"
+    bad = {f"{f.name}: {n}" for f in files for n in _imports(f) if _core_problems(n)}
+    assert not bad, sorted(bad)
+
+
+def test_the_checker_catches_violations(tmp_path):
+    assert _core_problems("torch.nn") and _core_problems("chimerax.core.errors")
+    assert _core_problems(f"{PACKAGE}.train.losses") and _core_problems("scipy.ndimage")
+    assert not _core_problems(f"{PACKAGE}.core.mapio") and not _core_problems("numpy")
+
+
+@pytest.mark.parametrize("name", ["cmd.py", "tool.py"])
+def test_chimerax_layer_never_imports_torch(name):
+    path = SRC / name
+    if not path.is_file():
+        pytest.skip(f"src/{name} not written yet")
+    torchy = (f"{PACKAGE}.model", f"{PACKAGE}.train")  # the packages that import torch
+    bad = [n for n in _imports(path) if n.split(".")[0] == "torch"
+           or any(n == t or n.startswith(t + ".") for t in torchy)]
+    assert not bad
+
+
+def test_predict_path_loads_neither_torch_nor_chimerax_core(tmp_path):
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
+        from helpers import blob_map, write_tiny_onnx
+        import chimerax.deepssetracer.cli as cli
+        from chimerax.deepssetracer.core import (errors, inference, mapio, normalize, predict,
+            resample, rotations, tiling, validate, weights)
+        onnx = write_tiny_onnx({str(tmp_path / "w")!r}, tile_size=16)
+        m = mapio.write_map({str(tmp_path / "m.mrc")!r}, blob_map((20, 20, 20)))
+        code = cli.main(["predict", str(m), "-o", {str(tmp_path / "out")!r},
+                         "--weights", str(onnx), "--quiet"])
+        assert code == 0, code
+        loaded = sorted(n for n in sys.modules
+                        if n.split(".")[0] in ("torch", "scipy", "gemmi", "mdtraj")
+                        or n == "chimerax.core" or n.startswith("chimerax.core."))
+        print("LOADED", loaded)
+    """)
+    # `onnx` builds the test model; the check is about what predicting itself pulls in.
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "LOADED []" in proc.stdout, proc.stdout
+    assert (tmp_path / "out" / "m_helix.mrc").is_file()

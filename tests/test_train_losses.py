@@ -1,0 +1,106 @@
+"""The five losses: hand-computed values, identities, ignore voxels, gradients."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from chimerax.deepssetracer.train.losses import (  # noqa: E402
+    CrossEntropyLoss,
+    DiceLoss,
+    FocalLoss,
+    make_loss,
+)
+
+
+def _random(seed: int = 0, shape=(2, 5, 4, 3)):
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.randn((shape[0], 3, *shape[1:]), generator=g)
+    target = torch.randint(0, 3, shape, generator=g)
+    return logits, target
+
+
+def _two_voxels():
+    """Two voxels: logits (ln 2, 0, 0), helix -> p_t = 1/2; (0, 0, 0), sheet -> p_t = 1/3."""
+    logits = torch.tensor([[math.log(2), 0.0], [0.0, 0.0], [0.0, 0.0]]).reshape(1, 3, 2, 1, 1)
+    target = torch.tensor([0, 1]).reshape(1, 2, 1, 1)
+    return logits, target
+
+
+def test_ce_and_fl_hand_values():
+    logits, target = _two_voxels()
+    ce = (-math.log(1 / 2) - math.log(1 / 3)) / 2
+    fl = (-(1 / 2) ** 2 * math.log(1 / 2) - (2 / 3) ** 2 * math.log(1 / 3)) / 2
+    assert CrossEntropyLoss()(logits, target).item() == pytest.approx(ce, rel=1e-6)
+    assert FocalLoss(2.0)(logits, target).item() == pytest.approx(fl, rel=1e-6)
+
+
+def test_dice_hand_value():
+    logits, target = _two_voxels()
+    eps = 1.0
+    # helix: y = (1, 0), p = (1/2, 1/3); sheet: y = (0, 1), p = (1/4, 1/3)
+    d_helix = (2 * 0.5 + eps) / (1 + 0.5 + 1 / 3 + eps)
+    d_sheet = (2 / 3 + eps) / (1 + 0.25 + 1 / 3 + eps)
+    assert DiceLoss(eps)(logits, target).item() == pytest.approx(2 - d_helix - d_sheet, rel=1e-6)
+
+
+def test_fl_gamma0_is_ce():
+    logits, target = _random()
+    assert FocalLoss(0.0)(logits, target).item() == pytest.approx(
+        CrossEntropyLoss()(logits, target).item(), rel=1e-6)
+    assert FocalLoss(2.0)(logits, target).item() < CrossEntropyLoss()(logits, target).item()
+
+
+@pytest.mark.parametrize("name, parts", [("CE_DL", ("CE", "DL")), ("FL_DL", ("FL", "DL"))])
+def test_combined_are_sums(name, parts):
+    logits, target = _random(1)
+    total = sum(make_loss(p, 2.0)(logits, target).item() for p in parts)
+    assert make_loss(name, 2.0)(logits, target).item() == pytest.approx(total, rel=1e-6)
+
+
+@pytest.mark.parametrize("name", ["CE", "FL", "DL", "CE_DL", "FL_DL"])
+def test_ignored_voxels_do_not_count(name):
+    logits, target = _random(2)
+    loss = make_loss(name, 2.0)
+    ref = loss(logits, target).item()
+    # append ignored voxels with wild logits: the loss is unchanged
+    extra = torch.randn(2, 3, 5, 4, 2) * 50
+    padded = loss(torch.cat([logits, extra], dim=-1),
+                  torch.cat([target, torch.full((2, 5, 4, 2), 255)], dim=-1)).item()
+    assert padded == pytest.approx(ref, rel=1e-5)
+
+
+def test_perfect_prediction():
+    _, target = _random(3)
+    logits = torch.nn.functional.one_hot(target, 3).permute(0, 4, 1, 2, 3).float() * 40
+    assert DiceLoss()(logits, target).item() == pytest.approx(0.0, abs=1e-4)
+    assert make_loss("FL_DL")(logits, target).item() == pytest.approx(0.0, abs=1e-4)
+
+
+def test_absent_class_not_predicted_scores_one():
+    """Only background in the labels and predicted: each foreground Dice ratio is ~eps/eps = 1."""
+    target = torch.full((1, 4, 4, 4), 2)
+    logits = torch.zeros(1, 3, 4, 4, 4)
+    logits[:, 2] = 40
+    assert DiceLoss()(logits, target).item() == pytest.approx(0.0, abs=1e-4)
+
+
+@pytest.mark.parametrize("name", ["CE", "FL", "DL", "CE_DL", "FL_DL"])
+def test_gradients_finite(name):
+    logits, target = _random(4)
+    logits = (logits * 30).requires_grad_()  # saturated softmax: p_t near 0 and 1
+    target[0, 0] = 255
+    make_loss(name, 5.0)(logits, target).backward()
+    assert torch.isfinite(logits.grad).all() and logits.grad.abs().sum() > 0
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="unknown loss"):
+        make_loss("BCE")
+    with pytest.raises(ValueError, match="gamma"):
+        FocalLoss(-1.0)
+    with pytest.raises(ValueError, match="logits"):
+        CrossEntropyLoss()(torch.zeros(1, 3, 4, 4), torch.zeros(1, 4, 5, dtype=torch.long))

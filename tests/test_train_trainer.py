@@ -1,0 +1,124 @@
+"""A real few-step training on a tiny dataset written here: log, metrics, resume, export."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from chimerax.deepssetracer.cli import train as train_cli  # noqa: E402
+from chimerax.deepssetracer.core.inference import OnnxNetwork  # noqa: E402
+from chimerax.deepssetracer.core.weights import load_spec  # noqa: E402
+from chimerax.deepssetracer.train.trainer import CropSampler, load_training_box  # noqa: E402
+
+SIDE = 40
+
+
+def cli_main(argv: list[str]) -> int:
+    """`deepssetracer train ...` through its own parser (independent of the other subcommands)."""
+    parser = argparse.ArgumentParser()
+    train_cli.add_args(parser)
+    return train_cli.main(parser.parse_args(argv[1:]))
+
+
+def _box(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A 40^3 box: a helix-like rod and a sheet-like slab of density, 6-voxel ignore padding."""
+    z, y, x = np.mgrid[:SIDE, :SIDE, :SIDE].astype(np.float32)
+    c = rng.uniform(14, 26, size=2)
+    rod = np.exp(-((y - c[0]) ** 2 + (x - c[1]) ** 2) / 8.0)
+    slab_z = rng.uniform(10, 30)
+    slab = np.exp(-((z - slab_z) ** 2) / 2.0) * (x > 20)
+    density = (rod + 0.7 * slab + 0.05 * rng.standard_normal(rod.shape)).astype(np.float32)
+    labels = np.full(density.shape, 2, dtype=np.uint8)
+    labels[rod > 0.5] = 0
+    labels[slab > 0.5] = 1
+    labels[:6] = labels[-6:] = 255
+    return density, labels
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(0)
+    boxes = []
+    for i, split in enumerate(["train", "train", "train", "val"]):
+        density, labels = _box(rng)
+        np.savez_compressed(root / f"b{i}.npz", density=density, labels=labels,
+                            ca_xyz=np.zeros((0, 3), np.float32), ca_class=np.zeros(0, np.uint8))
+        boxes.append({"file": f"b{i}.npz", "complex": f"C{i:03d}", "split": split,
+                      "resolution": 6.0})
+    (root / "index.json").write_text(json.dumps({"version": 1, "seed": 0, "voxel_size": 1.0,
+                                                 "boxes": boxes}))
+    return root
+
+
+def _config(tmp_path: Path, data: Path, steps: int, **extra) -> Path:
+    cfg = {"data": str(data), "real_val": str(data), "network": {"base": 4, "depth": 2},
+           "loss": {"name": "FL_DL", "gamma": 2.0}, "lr": 1e-3, "steps": steps, "batch": 2,
+           "crop": 24, "tile_size": 32, "val_every": 2, "ckpt_every": 2, "log_every": 1,
+           "max_val_boxes": 1, "seed": 3, "threads": 1, **extra}
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(cfg))
+    return path
+
+
+def test_crops_are_cubes_with_sheet_bias(dataset):
+    rng = np.random.default_rng(0)
+    entry = {"file": "b0.npz"}
+    box = load_training_box(dataset, entry, {"method": "zscore", "clip": [-4.0, 8.0]}, rng)
+    sampler = CropSampler([box], crop=24, sheet_fraction=1.0, helix_fraction=0.0)
+    x, y = sampler.batch(rng, 4)
+    assert x.shape == (4, 1, 24, 24, 24) and x.dtype == torch.float32
+    assert y.shape == (4, 24, 24, 24) and y.dtype == torch.int64
+    # every crop is centred (within the jitter) near a sheet voxel, so each holds sheet labels
+    assert all((y[i] == 1).any() for i in range(4))
+
+
+def test_train_resume_export(tmp_path, dataset):
+    run = tmp_path / "run"
+    config = _config(tmp_path, dataset, steps=2)
+    assert cli_main(["train", str(config), "--out", str(run), "--device", "cpu"]) == 0
+
+    log_lines = (run / "train.log").read_text().splitlines()
+    assert any(line.startswith("step 2 loss") for line in log_lines)
+    hist = json.loads((run / "metrics.json").read_text())
+    assert [r["step"] for r in hist["train"]] == [1, 2]
+    assert all(np.isfinite(r["loss"]) for r in hist["train"])
+    assert hist["val"][-1]["step"] == 2 and 0 <= hist["val"][-1]["sim"]["helix"] <= 1
+    assert hist["val"][-1]["real"]  # the real-val folder was scored too
+    assert torch.load(run / "checkpoint.pt", weights_only=False)["step"] == 2
+    assert (run / "best.pt").exists() and (run / "curves.png").stat().st_size > 0
+
+    # a second run without --resume refuses to overwrite; --resume continues from step 2
+    assert cli_main(["train", str(config), "--out", str(run), "--device", "cpu"]) == 1
+    assert cli_main(["train", str(config), "--out", str(run), "--resume", "--steps", "3",
+                     "--device", "cpu"]) == 0
+    assert "resumed at step 2" in (run / "train.log").read_text()
+    hist = json.loads((run / "metrics.json").read_text())
+    assert [r["step"] for r in hist["train"]] == [1, 2, 3]
+
+    onnx = run / "deepssetracer.onnx"
+    spec = load_spec(onnx)
+    assert spec.size_multiple == 2 and spec.network["base"] == 4
+    assert spec.training["loss"] == "FL_DL" and spec.training["config"] == str(config)
+    out = OnnxNetwork(onnx, spec, device="cpu", threads=1)(np.zeros((1, 1, 8, 8, 8), np.float32))
+    assert out.shape == (1, 3, 8, 8, 8)
+
+
+def test_resume_is_exact(tmp_path, dataset):
+    """Three steps in one go equal two steps, a checkpoint, and one resumed step."""
+    config = _config(tmp_path, dataset, steps=3, lr_schedule="constant")  # lr not tied to --steps
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert cli_main(["train", str(config), "--out", str(straight), "--device", "cpu"]) == 0
+    assert cli_main(["train", str(config), "--out", str(split), "--steps", "2",
+                     "--device", "cpu"]) == 0
+    assert cli_main(["train", str(config), "--out", str(split), "--resume", "--device", "cpu"]) == 0
+    a = torch.load(straight / "checkpoint.pt", weights_only=False)["model"]
+    b = torch.load(split / "checkpoint.pt", weights_only=False)["model"]
+    for k in a:
+        assert torch.allclose(a[k].float(), b[k].float(), atol=1e-6), k
