@@ -228,7 +228,8 @@ def measure_case(name: str, map_path: Path, shape: tuple[int, ...], network_shap
         pub["gflops"] = pub["flops_per_voxel"] * n_net / pub["min_s"] / 1e9
         flops["published"] = pub["flops_per_voxel"]
         case["published"] = pub
-        case["speedup"] = {"e2e": pub["min_s"] / e2e["min_s"], "engine": pub["min_s"] / eng["min_s"]}
+        case["speedup"] = {"e2e": pub["min_s"] / e2e["min_s"],
+                           "engine": pub["min_s"] / eng["min_s"]}
     case["load_after"] = os.getloadavg()[0]
     return case
 
@@ -453,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {
         "benchmark": "deepssetracer predict", "format": 1,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
+        "command": " ".join(["bench_predict.py", *(sys.argv[1:] if argv is None else argv)]),
         "machine": machine_info(args, pinned), "load_average": list(load),
         "matmul_gflops": {"start": peak_start, "end": peak_end, "n": 2048},
         "flops_per_voxel": {**flops, "method": "ours: Conv/ConvTranspose MACs x 2 from the ONNX "

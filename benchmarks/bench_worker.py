@@ -44,11 +44,14 @@ def engine(spec: dict[str, Any]) -> dict[str, Any]:
     warmup_s = time.perf_counter() - t0
     traced_peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
+    cpu0 = time.process_time()
     with RssSampler() as rss:
         times = timed_repeats(lambda: predict_map(dmap, net, mspec), spec["repeat"],
                               spec["budget_s"])
+    cpu_per_run = (time.process_time() - cpu0) / len(times)
     out: dict[str, Any] = {
-        "load_s": load_s, "warmup_s": warmup_s, "times_s": times, "tiles": pred.tiles,
+        "load_s": load_s, "warmup_s": warmup_s, "times_s": times, "cpu_s_per_run": cpu_per_run,
+        "tiles": pred.tiles,
         "tile_size": mspec.tile_size, "device": getattr(net, "device", "cpu"),
         "rss_before_mb": rss_before, "rss_peak_mb": rss.peak_mb,
         "tracemalloc_peak_mb": traced_peak,
@@ -64,11 +67,10 @@ def published(spec: dict[str, Any]) -> dict[str, Any]:
     """Eager forward pass of `PublishedUNet` on one box (timing only: random weights)."""
     import numpy as np
     import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
     from chimerax.deepssetracer.core.mapio import read_map
     from chimerax.deepssetracer.core.normalize import normalize
     from chimerax.deepssetracer.model.published import PublishedUNet
+    from torch.utils.flop_counter import FlopCounterMode
 
     torch.set_num_threads(spec["threads"])
     torch.manual_seed(0)
@@ -82,7 +84,9 @@ def published(spec: dict[str, Any]) -> dict[str, Any]:
     flops_per_voxel = counter.get_total_flops() / side**3
 
     data = read_map(spec["map"]).data
-    x = torch.from_numpy(normalize(data, {"method": "zscore"})[None, None].copy()).to(device)
+    m = PublishedUNet.size_multiple
+    volume = np.pad(normalize(data, {"method": "zscore"}), [(0, -n % m) for n in data.shape])
+    x = torch.from_numpy(volume[None, None]).to(device)
 
     def forward() -> None:
         with torch.no_grad():
@@ -92,17 +96,17 @@ def published(spec: dict[str, Any]) -> dict[str, Any]:
 
     with torch.no_grad():
         net(small)  # warm-up: thread pool and kernel selection
+    cpu0 = time.process_time()
     with RssSampler() as rss:
         times = timed_repeats(forward, spec["repeat"], spec["budget_s"])
-    return {"times_s": times, "flops_per_voxel": flops_per_voxel, "params": params,
+    return {"times_s": times, "cpu_s_per_run": (time.process_time() - cpu0) / len(times), "flops_per_voxel": flops_per_voxel, "params": params,
             "threads": torch.get_num_threads(), "device": device.type,
-            "rss_peak_mb": rss.peak_mb, "input_shape": list(np.shape(data))}
+            "rss_peak_mb": rss.peak_mb, "input_shape": list(volume.shape)}
 
 
 def export(spec: dict[str, Any]) -> dict[str, Any]:
     """ONNX of a random-weights `UNet3D` plus its sidecar at ``spec["onnx"]``."""
     import torch
-
     from chimerax.deepssetracer.model.export import export_with_sidecar
     from chimerax.deepssetracer.model.unet import UNet3D
 

@@ -87,7 +87,6 @@ def session_options(threads: int, changes: dict[str, Any]):
 def run_session(spec: dict[str, Any]) -> dict[str, Any]:
     """Time one network pass on a ``side``^3 input under one set of session options."""
     import onnxruntime as ort
-
     from chimerax.deepssetracer.core.weights import load_spec
 
     mspec = load_spec(spec["weights"])

@@ -1,15 +1,19 @@
 """DeepSSETracer: helix and sheet regions of medium-resolution cryo-EM maps.
 
-The package imports in plain Python: the ChimeraX bundle API is created only when ChimeraX
-itself has already been loaded (inside the app), so the core and the command-line tool never
-pay for or depend on ChimeraX.
+The package imports in plain Python: the ChimeraX bundle API is created only when ChimeraX's
+toolshed asks for ``bundle_api`` (inside the app), so the core and the command-line tool never
+pay for or depend on ChimeraX. It is looked up on access, not at import, because the package
+may have been imported before ChimeraX (a script, a test helper importing the core).
 """
 
 from __future__ import annotations
 
-import sys
-
 __version__ = "0.1.0"
 
-if "chimerax.core" in sys.modules:  # running inside ChimeraX
-    from ._bundle import bundle_api  # noqa: F401
+
+def __getattr__(name: str):
+    if name == "bundle_api":
+        from ._bundle import bundle_api
+
+        return bundle_api
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from chimerax.core.commands import run
+from chimerax.core.commands import quote_path_if_necessary, run
 from chimerax.core.errors import UserError
 
 from .cmd import PredictionJob, running_job
@@ -55,9 +55,12 @@ class PanelController:
                 f"{_voxel_text(voxel)} Å ({extent} Å)")
 
     @staticmethod
-    def command(v, *, device: str = "auto", tta: bool = False,
-                level: float = DEFAULT_LEVEL) -> str:
-        """The ``deepssetracer`` command line for `v`'s current region and these options."""
+    def command(v, *, device: str = "auto", tta: bool = False, level: float = DEFAULT_LEVEL,
+                weights: str = "") -> str:
+        """The ``deepssetracer`` command line for `v`'s current region and these options.
+
+        `weights` is an ONNX file to use instead of the bundled weights ("" for those).
+        """
         words = ["deepssetracer", f"#{v.id_string}"]
         ijk_min, ijk_max, step = v.region
         if not _is_full(v):
@@ -71,6 +74,8 @@ class PanelController:
             words += ["tta", "true"]
         if level != DEFAULT_LEVEL:
             words += ["level", f"{level:g}"]
+        if weights.strip():
+            words += ["weights", quote_path_if_necessary(weights.strip())]
         return " ".join(words)
 
     @property

@@ -66,6 +66,9 @@ class DeepSSETracerTool(ToolInstance):
         self.level_box.setDecimals(2)
         self.level_box.setValue(DEFAULT_LEVEL)
         form.addRow("Surface level", self.level_box)
+        self.weights_edit = w.QLineEdit()
+        self.weights_edit.setPlaceholderText("bundled weights (or an .onnx file)")
+        form.addRow("Weights", self.weights_edit)
 
         buttons = w.QHBoxLayout()
         self.run_button = w.QPushButton("Run")
@@ -144,7 +147,8 @@ class DeepSSETracerTool(ToolInstance):
         self.progress_bar.setValue(0)
         self.status_label.setText("predicting…")
         self.controller.run(v, device=self.device_menu.currentText(),
-                            tta=self.tta_box.isChecked(), level=self.level_box.value())
+                            tta=self.tta_box.isChecked(), level=self.level_box.value(),
+                            weights=self.weights_edit.text())
 
     def _cancel(self) -> None:
         self.controller.cancel()

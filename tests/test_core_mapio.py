@@ -256,3 +256,17 @@ def test_geometry_matches_chimerax(tmp_path, dmap):
         assert ours.origin == pytest.approx(cx["origin"], abs=1e-3), path.name
         assert ours.voxel_size == pytest.approx(cx["step"], rel=1e-5), path.name
         np.testing.assert_array_equal(ours.data, np.load(out / f"{i}.npy"), err_msg=path.name)
+
+
+def test_big_endian_file(tmp_path, dmap):
+    """Bytes swapped word by word (machine stamp 0x1111): the same map."""
+    raw = bytearray(write_map(tmp_path / "le.mrc", dmap).read_bytes())
+    words = np.frombuffer(bytes(raw[:208]), "<i4").byteswap().tobytes()  # numeric fields
+    raw[:208] = words
+    raw[212:216] = bytes([0x11, 0x11, 0, 0])
+    raw[216:224] = np.frombuffer(bytes(raw[216:224]), "<i4").byteswap().tobytes()
+    raw[1024:] = np.frombuffer(bytes(raw[1024:]), "<f4").byteswap().tobytes()
+    (tmp_path / "be.mrc").write_bytes(bytes(raw))
+    back = read_map(tmp_path / "be.mrc")
+    np.testing.assert_array_equal(back.data, dmap.data)
+    assert back.voxel_size == pytest.approx(dmap.voxel_size)

@@ -166,13 +166,15 @@ def test_shared_noncubic_resampling_keeps_places(real_map, tiny, tmp_path):
     assert np.corrcoef(there[inner].ravel(), p1.helix[inner].ravel())[0, 1] > 0.97
 
 
-def test_shared_example_runs_with_trained_weights_if_present(shared_dir):
+def test_example_runs_with_trained_weights_if_present():
+    from pathlib import Path
+
     from chimerax.deepssetracer.core.weights import default_weights_path
 
     if not default_weights_path().is_file():
         pytest.skip("no trained weights in src/weights yet")
     net, spec = load_network(threads=2)
-    dmap = read_map(shared_dir.parent / "main/examples/emd8518_5u8s_A.mrc")
+    dmap = read_map(Path(__file__).resolve().parents[1] / "examples/emd8518_5u8s_A.mrc")
     pred = predict_map(dmap, net, spec)
     assert pred.helix.shape == dmap.data.shape
     assert 0 <= pred.helix.min() and pred.sheet.max() <= 1

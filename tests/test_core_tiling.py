@@ -43,6 +43,13 @@ def test_single_tile_when_it_fits():
     assert padded_size(1, 16) == 16 and padded_size(33, 16) == 48
 
 
+def test_tiles_shrink_when_that_needs_no_more_of_them():
+    plan = TilePlan.make((100, 112, 240), tile_size=96, size_multiple=16)
+    assert plan.padded == (112, 112, 240)
+    assert plan.tile == (80, 80, 96)  # two 80s cover 112 with half overlap; 240 needs 96s
+    assert [len(s) for s in plan.starts] == [2, 2, 4]
+
+
 def test_plan_tiles_are_within_the_padded_volume():
     plan = TilePlan.make((70, 20, 50), tile_size=32, size_multiple=16)
     assert plan.tile == (32, 32, 32)

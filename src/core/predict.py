@@ -126,14 +126,17 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
     volume = normalize(grid, spec.normalization)
     del grid
     tiles = TilePlan.make(volume.shape, spec.tile_size, spec.size_multiple).n_tiles
-    total = tiles * len(ks)
-    acc = np.zeros((2, *volume.shape), dtype=np.float32)
+    acc = None
     for i, k in enumerate(ks):
-        rotated = np.ascontiguousarray(rotate(volume, k))
-        probs = predict_tiled(rotated, net, spec.tile_size, spec.size_multiple,
-                              progress=progress, cancel=cancel, done_before=i * tiles,
-                              total=total)
-        acc += unrotate(probs, k)
+        rotated = np.ascontiguousarray(rotate(volume, k))  # no copy for the identity
+        probs = unrotate(predict_tiled(rotated, net, spec.tile_size, spec.size_multiple,
+                                       progress=progress, cancel=cancel,
+                                       done_before=i * tiles, total=tiles * len(ks)), k)
+        del rotated
+        if acc is None:
+            acc = probs  # a view of a fresh array: safe to add into
+        else:
+            acc += probs
     if len(ks) > 1:
         acc /= len(ks)
     helix, sheet = (np.clip(resample(p, model_step, dmap.voxel_size, shape=dmap.data.shape),

@@ -7,19 +7,23 @@ from typing import TextIO
 
 
 class StderrProgress:
-    """``progress(done, total)`` callable drawing ``label [####....] done/total`` on one line.
+    """``progress(done, total)`` callable drawing ``label [####....] done/total tiles`` in place.
 
-    Nothing is drawn for single-step work; the line ends when ``done == total``.
+    Nothing is drawn for single-step work; the line is redrawn only when the bar's percentage
+    changes (at most about 100 times, so logs stay short) and ends when ``done == total``.
     """
 
     def __init__(self, label: str = "predicting", width: int = 30, stream: TextIO | None = None):
         self.label = label
         self.width = width
         self.stream = stream if stream is not None else sys.stderr
+        self._shown = -1
 
     def __call__(self, done: int, total: int) -> None:
-        if total <= 1:
+        percent = 100 * done // total if total > 0 else 100
+        if total <= 1 or (percent == self._shown and done < total):
             return
+        self._shown = percent
         filled = self.width * done // total
         bar = "#" * filled + "." * (self.width - filled)
         end = "\n" if done >= total else ""

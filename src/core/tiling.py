@@ -2,10 +2,11 @@
 
 As nnU-Net does: the volume is padded to a multiple of the network's size multiple; when it
 then fits in one tile (edges up to the sidecar's ``tile_size``) it runs in one pass. Otherwise
-tile starts are spread evenly along each axis with at least half a tile of overlap, each tile's
-probabilities are weighted by a Gaussian centred on the tile (sigma = 1/8 of the edge, floored
-at ``WEIGHT_FLOOR`` of its peak, so the weight is never zero), and the weighted sums are
-divided by the summed weights. Identical tile predictions thus blend to exactly themselves: no
+tile starts are spread evenly along each axis with at least half a tile of overlap (tiles
+shrink to the smallest edge that needs no more of them), each tile's probabilities are
+weighted by a Gaussian centred on the tile (sigma = 1/8 of the edge, floored at
+``WEIGHT_FLOOR`` of its peak, so the weight is never zero), and the weighted sums are divided
+by the summed weights. Identical tile predictions thus blend to exactly themselves: no
 seams.
 """
 
@@ -68,7 +69,7 @@ class TilePlan:
             raise ValueError(f"tile_size {tile_size} is not a multiple of {size_multiple}")
         shape = tuple(int(n) for n in shape)
         padded = tuple(padded_size(n, size_multiple) for n in shape)
-        tile = tuple(min(tile_size, p) for p in padded)
+        tile = tuple(_smallest_tile(p, tile_size, size_multiple) for p in padded)
         starts = tuple(tuple(tile_starts(p, t)) for p, t in zip(padded, tile))
         before = tuple((p - n) // 2 for p, n in zip(padded, shape))
         return cls(shape, padded, before, tile, starts)  # type: ignore[arg-type]
@@ -81,6 +82,19 @@ class TilePlan:
         """Slices of the padded volume, one per tile, z slowest."""
         return [tuple(slice(s, s + t) for s, t in zip(start, self.tile))  # type: ignore[misc]
                 for start in itertools.product(*self.starts)]
+
+
+def _smallest_tile(size: int, tile_size: int, multiple: int) -> int:
+    """The smallest tile edge needing no more tiles than `tile_size` does (less work).
+
+    A 112-voxel axis needs two 96-voxel tiles; two 80-voxel tiles cover it as well with half
+    overlap, and cost (80/96)^3 = 58 % as much per tile.
+    """
+    tile = min(tile_size, size)
+    n = len(tile_starts(size, tile))
+    while tile - multiple >= multiple and len(tile_starts(size, tile - multiple)) == n:
+        tile -= multiple
+    return tile
 
 
 def gaussian_weight(tile: Sequence[int], sigma_scale: float = SIGMA_SCALE,

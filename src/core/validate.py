@@ -48,7 +48,7 @@ def validate_map(dmap: DensityMap, name: str | os.PathLike[str], *,
             raise InputError(name, f"map is only {e:.3g} Å along {axis}; at least "
                                    f"{MIN_EXTENT:g} Å is needed")
     check_memory(name, dmap.data.shape, prediction_bytes(
-        dmap.data.shape, dmap.voxel_size, model_voxel_size, tile_size), what="tiling")
+        dmap.data.shape, dmap.voxel_size, model_voxel_size, tile_size), what="tiled prediction")
     data = dmap.data
     finite = np.isfinite(data)
     if not finite.all():
@@ -64,10 +64,11 @@ def prediction_bytes(shape_zyx: Sequence[int], voxel_size: Sequence[float],
                      model_voxel_size: float | None, tile_size: int) -> int:
     """Peak bytes of `predict_map` for a map, roughly.
 
-    Input grid: the map and its two probability maps plus a label map (about 13 bytes per
-    voxel); model grid: the normalised volume, a rotated copy, and the blended helix, sheet and
-    weight sums (about 24 bytes per voxel); one tile: input, logits and network activations
-    (about 100 floats per voxel, generous for a small 3-D U-Net).
+    Input grid: the map, its two probability maps, resampling temporaries and a label map
+    (about 21 bytes per voxel); model grid: the normalised volume, its padded (or rotated) copy,
+    the blended helix and sheet sums and their weights, and the cropped result (about 32 bytes
+    per voxel); one tile: input, logits and network activations (about 100 floats per voxel,
+    generous for a small 3-D U-Net).
     """
     n_in = int(np.prod(shape_zyx, dtype=np.int64))
     if model_voxel_size:
@@ -75,7 +76,7 @@ def prediction_bytes(shape_zyx: Sequence[int], voxel_size: Sequence[float],
         n_model = int(n_in * scale)
     else:
         n_model = n_in
-    return 13 * n_in + 24 * n_model + 400 * tile_size**3
+    return 21 * n_in + 32 * n_model + 400 * tile_size**3
 
 
 def available_memory() -> int | None:
@@ -103,8 +104,10 @@ def check_memory(name: str | os.PathLike[str], shape_zyx: Sequence[int], needed_
     free = available_memory()
     if free is not None and needed_bytes > free:
         nz, ny, nx = shape_zyx
-        raise InputError(name, f"map too large for memory: {nx}x{ny}x{nz} voxels; {what} needs "
-                               f"about {_gib(needed_bytes)}, {_gib(free)} available")
+        size = _gib(4 * nx * ny * nz)
+        raise InputError(name, f"map too large for memory: {nx}x{ny}x{nz} voxels ({size} as "
+                               f"float32); {what} needs about {_gib(needed_bytes)}, "
+                               f"{_gib(free)} available")
 
 
 def _gib(n: int) -> str:

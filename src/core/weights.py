@@ -115,7 +115,8 @@ class ModelSpec:
         """The sidecar as JSON-ready data (what `save` writes)."""
         d = dataclasses.asdict(self)
         d.pop("path")
-        return d
+        first = ("format", "onnx", "onnx_sha256", "classes")  # the order architecture.md shows
+        return {**{k: d.pop(k) for k in first}, **d}
 
     def save(self, json_path: str | os.PathLike[str]) -> Path:
         """Write the sidecar (training's ONNX export uses this)."""

@@ -1,0 +1,209 @@
+"""The ``deepssetracer`` command in a real headless ChimeraX: models, grids, placement, errors."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+COLOR_TOL = 1.5 / 255  # ChimeraX stores colours as 8-bit
+
+
+def run(session, text):
+    from chimerax.core.commands import run as cx_run
+
+    return cx_run(session, text, log=False)
+
+
+def expected_grid(v, ijk_min, ijk_max, step=(1, 1, 1)):
+    """Size, origin and voxel size of region `ijk_min`-`ijk_max` (clamped, step-aligned)."""
+    lo = [-(-i // s) * s for i, s in zip(ijk_min, step)]  # first multiple of the step
+    hi = [min(i, n - 1) for i, n in zip(ijk_max, v.data.size)]
+    size = tuple((h - a) // s + 1 for a, h, s in zip(lo, hi, step))
+    origin = tuple(o + i * d for o, i, d in zip(v.data.origin, lo, v.data.step))
+    voxel = tuple(d * s for d, s in zip(v.data.step, step))
+    return size, origin, voxel
+
+
+def assert_output(v, models, size, origin, voxel, level=0.5):
+    helix, sheet = models
+    assert helix.name == f"{v.name} helix" and sheet.name == f"{v.name} sheet"
+    parent = helix.parent
+    assert sheet.parent is parent and parent.name == f"{v.name} DeepSSETracer"
+    assert parent.parent is v.session.models.scene_root_model
+    for m, rgba in ((helix, (1, 1, 0, 0.5)), (sheet, (0, 1, 1, 0.5))):
+        assert tuple(m.data.size) == size
+        assert m.data.origin == pytest.approx(origin)
+        assert m.data.step == pytest.approx(voxel)
+        assert m.display and m.surface_shown
+        (surface,) = m.surfaces
+        assert surface.level == pytest.approx(level)
+        assert tuple(surface.rgba) == pytest.approx(rgba, abs=COLOR_TOL)
+        assert np.allclose(m.scene_position.matrix, v.scene_position.matrix)
+        values = m.full_matrix()
+        assert values.dtype == np.float32 and values.shape == size[::-1]
+        assert 0.0 <= values.min() and values.max() <= 1.0
+
+
+def test_predicts_the_cropped_region_where_the_map_is(cx, cropped, weights_kw, log_lines):
+    from chimerax.geometry import rotation, translation
+
+    v = cropped
+    v.position = translation((12.0, -7.0, 3.5)) * rotation((0, 0, 1), 30)
+    models = run(cx, f"deepssetracer #1{weights_kw}")
+    size, origin, voxel = expected_grid(v, *v.region[:2])
+    assert_output(v, models, size, origin, voxel)
+    assert models[0].parent.id == (2,)
+    assert [m.id for m in models] == [(2, 1), (2, 2)]
+    summary = [line for line in log_lines if line.startswith("DeepSSETracer ")]
+    assert len(summary) == 1
+    assert "helix" in summary[0] and "sheet" in summary[0] and "Å³" in summary[0]
+    assert " on cpu" in summary[0] or " on cuda" in summary[0]
+
+
+def test_subregion_and_step_keywords(cx, cropped, weights_kw):
+    v = cropped
+    crop = v.region
+    helix, sheet = run(cx, f"deepssetracer #1 subregion 5,5,5,44,44,34 step 2{weights_kw}")
+    assert_output(v, [helix, sheet], *expected_grid(v, (5, 5, 5), (44, 44, 34), (2, 2, 2)))
+    assert v.region == crop  # the map's own crop is untouched
+
+    # the network saw exactly that region's voxels: predicting them directly gives the same maps
+    from chimerax.deepssetracer.core.inference import load_network
+    from chimerax.deepssetracer.core.mapio import DensityMap
+    from chimerax.deepssetracer.core.predict import predict_map
+
+    data = v.full_matrix()[6:35:2, 6:45:2, 6:45:2].astype(np.float32)
+    weights = weights_kw.split()[1] if weights_kw else None
+    net, spec = load_network(weights, device="cpu")
+    expected = predict_map(DensityMap(data, helix.data.step, helix.data.origin), net, spec)
+    np.testing.assert_allclose(helix.full_matrix(), expected.helix, atol=1e-5)
+    np.testing.assert_allclose(sheet.full_matrix(), expected.sheet, atol=1e-5)
+
+
+def test_subregion_all_and_options(cx, cropped, weights_kw):
+    v = cropped
+    models = run(cx, f"deepssetracer #1 subregion all level 0.3 tta true device cpu "
+                     f"modelId 7 block true{weights_kw}")
+    assert_output(v, models, *expected_grid(v, (0, 0, 0), v.data.size), level=0.3)
+    assert models[0].parent.id == (7,) and [m.id for m in models] == [(7, 1), (7, 2)]
+
+
+@pytest.mark.parametrize("command, message", [
+    ("deepssetracer #1 subregion 0,0,0,5,5,5", r"only 6 Å along x"),
+    ("deepssetracer #1 step 5", r"voxels are 5 Å"),
+    ("deepssetracer #1 subregion 200,200,200,300,300,300", r"outside the map's grid"),
+    ("deepssetracer #1 level 1.5", r"level must lie between 0 and 1"),
+    ("deepssetracer #1 modelId 1", r"#1 already exists"),
+    ("deepssetracer #1 device tpu", r"device"),
+    ("deepssetracer #5", r"[Mm]ust specify one map"),
+    ("deepssetracer #1 weights /no/such/file.onnx", r"file.onnx"),
+])
+def test_user_mistakes_raise_one_line_user_errors(cx, cropped, weights_kw, command, message):
+    from chimerax.core.errors import UserError
+
+    before = cx.models.list()
+    if "weights" not in command:
+        command += weights_kw
+    with pytest.raises(UserError, match=message) as err:
+        run(cx, command)
+    assert "\n" not in str(err.value)
+    assert cx.models.list() == before
+
+
+@pytest.mark.parametrize("new, message", [
+    ("volume new flat size 20 gridSpacing 1", r"constant"),
+    ("volume new coarse size 20 gridSpacing 5", r"voxels are 5 Å"),
+])
+def test_maps_the_network_cannot_use(cx, weights_kw, new, message):
+    from chimerax.core.errors import UserError
+
+    run(cx, new)
+    before = cx.models.list()
+    with pytest.raises(UserError, match=message) as err:
+        run(cx, f"deepssetracer #1{weights_kw}")
+    assert "\n" not in str(err.value) and cx.models.list() == before
+
+
+def test_missing_sidecar_and_missing_shipped_weights(cx, cropped, tmp_path, weights_kw,
+                                                      monkeypatch):
+    from chimerax.core.errors import UserError
+    from chimerax.deepssetracer import cmd
+
+    lone = tmp_path / "lone.onnx"
+    lone.write_bytes(b"not a model")
+    with pytest.raises(UserError, match="sidecar"):
+        run(cx, f"deepssetracer #1 weights {lone}")
+    monkeypatch.setattr(cmd, "default_weights_path", lambda: tmp_path / "absent.onnx")
+    with pytest.raises(UserError, match="no trained weights.*weights PATH"):
+        run(cx, "deepssetracer #1")
+
+
+def test_background_run_adds_models_on_the_ui_thread(cx, cropped, weights_kw, ui_thread):
+    from chimerax.core.errors import UserError
+    from chimerax.deepssetracer.cmd import PredictionJob, running_job
+
+    before = cx.models.list()
+    job = run(cx, f"deepssetracer #1 block false{weights_kw}")
+    assert isinstance(job, PredictionJob) and running_job(cx) is job
+    with pytest.raises(UserError, match="already running"):
+        run(cx, f"deepssetracer #1{weights_kw}")
+    assert cx.models.list() == before  # the worker never touches the models itself
+    fractions = []
+    job.progress_callbacks.append(lambda j: fractions.append(j.fraction))
+    ui_thread(lambda: job.state != "running")
+    assert job.state == "finished" and running_job(cx) is None
+    assert fractions and fractions[-1] == 1.0
+    assert_output(cropped, job.models, *expected_grid(cropped, *cropped.region[:2]))
+
+
+def test_cancel_stops_a_background_run(cx, cropped, weights_kw, ui_thread, monkeypatch,
+                                       log_lines):
+    from chimerax.deepssetracer import cmd
+
+    started, release = threading.Event(), threading.Event()
+    predict = cmd.predict_map
+
+    def gated(*args, **kw):  # hold the worker until the cancel has been given
+        started.set()
+        release.wait(30)
+        return predict(*args, **kw)
+
+    monkeypatch.setattr(cmd, "predict_map", gated)
+    before = cx.models.list()
+    job = run(cx, f"deepssetracer #1 block false{weights_kw}")
+    assert started.wait(30)
+    run(cx, "deepssetracer cancel")
+    release.set()
+    ui_thread(lambda: job.state != "running")
+    assert job.state == "cancelled" and cmd.running_job(cx) is None
+    assert cx.models.list() == before
+    assert "DeepSSETracer: cancelled" in log_lines
+
+
+def test_cancel_with_nothing_running(cx, log_lines):
+    run(cx, "deepssetracer cancel")
+    assert "DeepSSETracer: no prediction is running" in log_lines
+
+
+def test_close_leaves_nothing_behind(cx, cropped, weights_kw):
+    from chimerax.deepssetracer.cmd import running_job
+
+    helix, _ = run(cx, f"deepssetracer #1{weights_kw}")
+    run(cx, f"close #{helix.parent.id_string}")
+    assert [m.id for m in cx.models.list()] == [(1,), (1, 1)]
+    run(cx, f"deepssetracer #1{weights_kw}")
+    run(cx, "close")
+    assert cx.models.list() == [] and running_job(cx) is None
+
+
+def test_the_crop_spelled_out_gives_the_same_maps(cx, cropped, weights_kw):
+    ijk_min, ijk_max, _ = cropped.region
+    first = run(cx, f"deepssetracer #1{weights_kw}")
+    run(cx, "volume #1 region all")
+    region = ",".join(str(i) for i in (*ijk_min, *ijk_max))
+    again = run(cx, f"deepssetracer #1 subregion {region}{weights_kw}")
+    for a, b in zip(first, again):
+        assert a.data.size == b.data.size and a.data.origin == pytest.approx(b.data.origin)
+        np.testing.assert_array_equal(a.full_matrix(), b.full_matrix())

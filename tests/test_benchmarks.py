@@ -1,0 +1,125 @@
+"""Smoke tests of the benchmark scripts' helpers (no timing is asserted anywhere)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import bench_common  # noqa: E402
+import bench_predict  # noqa: E402
+
+
+def test_build_box_crops_the_centre():
+    data = np.arange(10 * 12 * 14, dtype=np.float32).reshape(10, 12, 14)
+    box, how = bench_common.build_box(data, 8)
+    assert box.shape == (8, 8, 8)
+    np.testing.assert_array_equal(box, data[1:9, 2:10, 3:11])
+    assert how == "centred crop"
+
+
+def test_build_box_tiles_real_density_periodically():
+    data = np.random.default_rng(0).random((6, 7, 5)).astype(np.float32)
+    box, how = bench_common.build_box(data, 16)
+    assert box.shape == (16, 16, 16) and box.flags.c_contiguous
+    before = [(16 - n) // 2 for n in data.shape]
+    np.testing.assert_array_equal(
+        box[before[0]:before[0] + 6, before[1]:before[1] + 7, before[2]:before[2] + 5], data)
+    np.testing.assert_array_equal(box[:-6], box[6:])  # every added slab is a real crop
+    np.testing.assert_array_equal(box[:, :-7], box[:, 7:])
+    assert how == "periodic tiling"
+
+
+def test_run_child_reports_each_childs_own_peak(tmp_path):
+    big = bench_common.run_child(
+        [sys.executable, "-c", "import numpy as np; a = np.ones(200 * 2**20 // 8)"],
+        tmp_path / "big.log")
+    small = bench_common.run_child([sys.executable, "-c", "pass"], tmp_path / "small.log")
+    failed = bench_common.run_child([sys.executable, "-c", "raise SystemExit(3)"],
+                                    tmp_path / "failed.log")
+    assert big.returncode == 0 and big.maxrss_mb > 200
+    assert small.maxrss_mb < 100  # not the running maximum over children
+    assert failed.returncode == 3
+
+
+def test_timed_repeats_stops_at_repeat_or_budget():
+    calls = []
+    assert len(bench_common.timed_repeats(lambda: calls.append(1), 4, budget_s=1e9)) == 4
+    assert len(bench_common.timed_repeats(lambda: calls.append(1), 4, budget_s=-1.0)) == 1
+    assert len(bench_common.timed_repeats(lambda: calls.append(1), 0, budget_s=1e9)) == 1
+    assert len(calls) == 6
+
+
+def test_onnx_flop_count_matches_torch_counter(tmp_path):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from chimerax.deepssetracer.model.export import export_onnx
+    from chimerax.deepssetracer.model.unet import UNet3D
+    from torch.utils.flop_counter import FlopCounterMode
+
+    net = UNet3D(base=4, depth=3).eval()
+    path = export_onnx(net, tmp_path / "small.onnx")
+    side = 16
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        net(torch.zeros(1, 1, side, side, side))
+    expected = counter.get_total_flops() / side**3
+    assert bench_common.onnx_flops_per_voxel(path, side) == pytest.approx(expected, rel=1e-9)
+    # per voxel, so independent of the box it is counted on
+    assert bench_common.onnx_flops_per_voxel(path, 2 * side) == pytest.approx(expected)
+
+
+def _case(name, side, e2e_s, engine_s, peak_mb, published_s=None):
+    n = side**3
+    case = {"name": name, "network_shape_zyx": [side] * 3, "network_voxels": n, "tiles": 1,
+            "e2e": {"min_s": e2e_s, "maxrss_mb": peak_mb},
+            "engine": {"min_s": engine_s, "voxels_per_s": n / engine_s,
+                       "useful_gflops": 1e5 * n / engine_s / 1e9, "maxrss_mb": peak_mb}}
+    if published_s is not None:
+        case["published"] = {"min_s": published_s, "maxrss_mb": 3000.0}
+        case["speedup"] = {"e2e": published_s / e2e_s, "engine": published_s / engine_s}
+    return case
+
+
+def _results(cases):
+    return {"date": "today", "load_average": [0.5, 0.5, 0.5],
+            "machine": {"cpu": "test cpu", "threads": 2, "cpu_count": 2},
+            "weights": {"kind": "random", "tile_size": 96},
+            "matmul_gflops": {"start": 100.0, "end": 90.0},
+            "flops_per_voxel": {"ours": 1e5, "published": 1.6e6}, "cases": cases}
+
+
+def test_markdown_reports_rows_and_target_verdicts():
+    results = _results([_case("112^3", 112, 0.8, 0.5, 400.0, published_s=9.0),
+                        _case("300^3", 300, 40.0, 35.0, 1500.0)])
+    results["cases"][1]["published_estimated_s"] = 500.0
+    text = bench_predict.markdown(results)
+    assert text.count("\n| 112^3 |") == 1 and text.count("\n| 300^3 |") == 1
+    assert "11.2x / 18.0x" in text and "~500 (est., skipped)" in text
+    targets = bench_predict.target_lines(results)
+    assert "112^3 end to end 0.80 s (target <= 1 s): met" in targets[0]
+    assert targets[1].endswith("met") and "NOT" not in targets[1]
+    assert "300^3" in targets[2] and targets[2].endswith("NOT met")  # 40 s > 30 s
+
+
+def test_plot_writes_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    results = _results([_case("64^3", 64, 0.3, 0.2, 200.0, published_s=3.0),
+                        _case("112^3", 112, 0.8, 0.5, 400.0)])
+    results["cases"][1]["published_estimated_s"] = 20.0
+    path = tmp_path / "fig.png"
+    bench_predict.plot(results, path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_update_doc_replaces_only_between_markers(tmp_path):
+    doc = tmp_path / "bench.md"
+    doc.write_text(f"intro\n{bench_predict.DOC_START}\nold\n{bench_predict.DOC_END}\nend\n")
+    bench_predict.update_doc("| new |\n", doc)
+    text = doc.read_text()
+    assert "old" not in text and "| new |" in text
+    assert text.startswith("intro\n") and text.endswith(f"{bench_predict.DOC_END}\nend\n")
