@@ -46,7 +46,7 @@ def _package_data() -> list[str]:
 
 
 def _bundle_classifier() -> str:
-    """The ``ChimeraX :: Bundle`` line, built from the XML's attributes as ChimeraX's builder does."""
+    """The ``ChimeraX :: Bundle`` line, from the XML's attributes as ChimeraX's builder makes it."""
     categories = ",".join(c.get("name") for c in INFO.iter("Category"))
     sessions = f"{INFO.get('minSessionVersion', '1')},{INFO.get('maxSessionVersion', '1')}"
     return (f"ChimeraX :: Bundle :: {categories} :: {sessions} :: {PACKAGE} :: "

@@ -281,9 +281,9 @@ def markdown(results: dict[str, Any]) -> str:
         f"{fl['ours'] / 1e3:.0f} kFLOP/voxel, published "
         f"{_fmt(fl.get('published') and fl['published'] / 1e3, 0)} kFLOP/voxel.",
         "",
-        "| map | voxels (network grid) | tiles | end to end s | engine s | engine Mvox/s "
-        "| engine GFLOP/s (% peak) | published forward s | speed-up e2e / engine "
-        "| peak MB e2e / engine / published |",
+        "| map | voxels (network grid) | tiles | end to end s | engine s (CPU s) "
+        "| engine Mvox/s | engine GFLOP/s (% peak) | published forward s "
+        "| speed-up e2e / engine | peak MB e2e / engine / published |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in results["cases"]:
@@ -298,6 +298,7 @@ def markdown(results: dict[str, Any]) -> str:
         shape = "x".join(map(str, c["network_shape_zyx"][::-1]))
         lines.append(
             f"| {c['name']} | {shape} | {c['tiles']} | {_fmt(e['min_s'])} | {_fmt(g['min_s'])} "
+            f"({_fmt(g['cpu_s_per_run'])}) "
             f"| {g['voxels_per_s'] / 1e6:.2f} | {g['useful_gflops']:.0f} ({pct:.0f} %) | {pub} "
             f"| {speed} | {e['maxrss_mb']:.0f} / {g['maxrss_mb']:.0f} / "
             f"{_fmt(p['maxrss_mb'], 0) if p else '–'} |")

@@ -99,7 +99,8 @@ def published(spec: dict[str, Any]) -> dict[str, Any]:
     cpu0 = time.process_time()
     with RssSampler() as rss:
         times = timed_repeats(forward, spec["repeat"], spec["budget_s"])
-    return {"times_s": times, "cpu_s_per_run": (time.process_time() - cpu0) / len(times), "flops_per_voxel": flops_per_voxel, "params": params,
+    return {"times_s": times, "cpu_s_per_run": (time.process_time() - cpu0) / len(times),
+            "flops_per_voxel": flops_per_voxel, "params": params,
             "threads": torch.get_num_threads(), "device": device.type,
             "rss_peak_mb": rss.peak_mb, "input_shape": list(volume.shape)}
 

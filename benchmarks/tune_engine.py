@@ -98,9 +98,11 @@ def run_session(spec: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     sess.run(None, feed)
     first = time.perf_counter() - t0
+    cpu0 = time.process_time()
     with RssSampler() as rss:
         times = timed_repeats(lambda: sess.run(None, feed), spec["repeat"], spec["budget_s"])
-    return {"first_s": first, "times_s": times, "rss_peak_mb": rss.peak_mb}
+    return {"first_s": first, "times_s": times, "rss_peak_mb": rss.peak_mb,
+            "cpu_s": (time.process_time() - cpu0) / len(times)}
 
 
 def run_tiles(spec: dict[str, Any]) -> dict[str, Any]:
@@ -126,14 +128,29 @@ def run_tiles(spec: dict[str, Any]) -> dict[str, Any]:
 
     net.session.run = timed_run  # network time separately from the numpy around it
     pred = predict_map(dmap, net, mspec)
+    if spec.get("save"):
+        np.save(spec["save"], np.stack([pred.helix, pred.sheet]))
     calls.clear()
     before = rss_mb()
+    cpu0 = time.process_time()
     with RssSampler() as rss:
         times = timed_repeats(lambda: predict_map(dmap, net, mspec), spec["repeat"],
                               spec["budget_s"])
     runs = len(times)
     return {"times_s": times, "tiles": pred.tiles, "network_s": sum(calls) / runs,
-            "rss_before_mb": before, "rss_peak_mb": rss.peak_mb}
+            "cpu_s": (time.process_time() - cpu0) / runs, "rss_before_mb": before,
+            "rss_peak_mb": rss.peak_mb}
+
+
+def agreement(ref: np.ndarray, other: np.ndarray) -> dict[str, float]:
+    """How far a ``[2, z, y, x]`` helix/sheet prediction is from a reference one."""
+    from chimerax.deepssetracer.core.predict import Prediction
+
+    def labels(p: np.ndarray) -> np.ndarray:
+        return Prediction(p[0], p[1]).labels()
+
+    return {"max_abs_diff": float(np.abs(ref - other).max()),
+            "label_changed": float(np.mean(labels(ref) != labels(other)))}
 
 
 WORKERS = {"session": run_session, "tiles": run_tiles}
@@ -161,6 +178,7 @@ def interleaved(variants: list[tuple[str, dict[str, Any]]], kind: str, rounds: i
             o = out[name]
             o["times_s"] += res.pop("times_s")
             o["maxrss_mb"] = max(o["maxrss_mb"], child.maxrss_mb)
+            o["cpu_s"] = min(o.get("cpu_s", np.inf), res.pop("cpu_s"))
             o.update(res)
             log.info("%s round %d: best %.3f s", name, r + 1, min(o["times_s"]))
     for o in out.values():
@@ -186,12 +204,13 @@ def cmd_session(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     base = res[names[0]]["min_s"]
     lines = [f"One network pass on {args.side}^3, {args.threads} threads; best of "
              f"{args.rounds} rounds x {args.repeat}.", "",
-             "| variant | best s | median s | vs first | first run s | peak RSS MB |",
-             "|---|---|---|---|---|---|"]
+             "| variant | best s | median s | vs first | CPU s | first run s | peak RSS MB |",
+             "|---|---|---|---|---|---|---|"]
     for n in names:
         o = res[n]
         lines.append(f"| {n} | {o['min_s']:.3f} | {o['median_s']:.3f} | "
-                     f"{o['min_s'] / base:.2f} | {o['first_s']:.3f} | {o['maxrss_mb']:.0f} |")
+                     f"{o['min_s'] / base:.2f} | {o['cpu_s']:.2f} | {o['first_s']:.3f} | "
+                     f"{o['maxrss_mb']:.0f} |")
     return {"side": args.side, "threads": args.threads, "variants": res,
             "table": "\n".join(lines) + "\n"}
 
@@ -203,8 +222,11 @@ def cmd_tiles(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     primary = real_sources(download=not args.no_download)[0]
     lines = [f"predict_map, {args.threads} threads, boxes from {primary.name}; best of "
              f"{args.rounds} rounds x {args.repeat}.", "",
-             "| box | tile | min overlap | tiles | best s | network s | other s "
-             "| peak RSS MB |", "|---|---|---|---|---|---|---|---|"]
+             "Agreement is with the first variant of each box (max |p - p_ref| over helix and "
+             "sheet, and % of voxels whose most probable class differs).", "",
+             "| box | tile | min overlap | tiles | best s | network s | other s | CPU s "
+             "| peak RSS MB | max abs diff | % labels changed |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     results = {}
     for side in args.sizes:
         box, _ = build_box(primary.data, side)
@@ -214,13 +236,20 @@ def cmd_tiles(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                       "tile_size": t, "overlap": ov, "repeat": args.repeat,
                       "budget_s": args.budget_s})
                     for t in args.tiles for ov in args.overlaps]
+        for i, (_, spec) in enumerate(variants):
+            spec["save"] = str(work / f"pred{side}-{i}.npy")
         res = interleaved(variants, "tiles", args.rounds, work)
-        results.update(res)
+        ref = np.load(variants[0][1]["save"])
         for name, spec in variants:
             o = res[name]
+            o.update(agreement(ref, np.load(spec["save"])))
             lines.append(f"| {side}^3 | {spec['tile_size']} | {spec['overlap']} | {o['tiles']} "
                          f"| {o['min_s']:.2f} | {o['network_s']:.2f} | "
-                         f"{o['min_s'] - o['network_s']:.2f} | {o['maxrss_mb']:.0f} |")
+                         f"{o['min_s'] - o['network_s']:.2f} | {o['cpu_s']:.1f} "
+                         f"| {o['maxrss_mb']:.0f} "
+                         f"| {o['max_abs_diff']:.3f} | {100 * o['label_changed']:.3f} |")
+        results.update(res)
+        path.unlink()
     return {"threads": args.threads, "variants": results, "table": "\n".join(lines) + "\n"}
 
 

@@ -13,7 +13,11 @@ __version__ = "0.1.0"
 
 def __getattr__(name: str):
     if name == "bundle_api":
-        from ._bundle import bundle_api
-
+        try:
+            from ._bundle import bundle_api
+        except ModuleNotFoundError as err:
+            if err.name != "chimerax.core":
+                raise
+            raise AttributeError("bundle_api exists only inside ChimeraX") from err
         return bundle_api
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

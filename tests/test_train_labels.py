@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from chimerax.deepssetracer.train.labels import BACKGROUND, HELIX, SHEET, label_grid
 
 SHAPE = (20, 20, 20)

@@ -3,7 +3,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from chimerax.deepssetracer.train import splits
 from chimerax.deepssetracer.train.dataset import box_splits
 

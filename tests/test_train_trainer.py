@@ -60,7 +60,7 @@ def dataset(tmp_path_factory) -> Path:
 def _config(tmp_path: Path, data: Path, steps: int, **extra) -> Path:
     cfg = {"data": str(data), "real_val": str(data), "network": {"base": 4, "depth": 2},
            "loss": {"name": "FL_DL", "gamma": 2.0}, "lr": 1e-3, "steps": steps, "batch": 2,
-           "crop": 24, "tile_size": 32, "val_every": 2, "ckpt_every": 2, "log_every": 1,
+           "crop": 24, "tile_size": 40, "val_every": 2, "ckpt_every": 2, "log_every": 1,
            "max_val_boxes": 1, "seed": 3, "threads": 1, **extra}
     path = tmp_path / "tiny.json"
     path.write_text(json.dumps(cfg))

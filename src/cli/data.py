@@ -15,7 +15,8 @@ DEFAULT_REAL = Path.home() / ".cache" / "deepssetracer" / "real"
 def add_args(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     sim = sub.add_parser("simulate", help="simulate box-cropped maps from DB55 structures")
-    sim.add_argument("--out", type=Path, default=DEFAULT_SIM, help=f"output folder ({DEFAULT_SIM})")
+    sim.add_argument("--out", type=Path, default=DEFAULT_SIM,
+                     help=f"output folder ({DEFAULT_SIM})")
     sim.add_argument("--n-boxes", type=int, default=1000, help="number of boxes (1000)")
     sim.add_argument("--seed", type=int, default=0, help="dataset seed (0)")
     sim.add_argument("--workers", type=int, default=2, help="worker processes (2)")
@@ -27,7 +28,8 @@ def add_args(parser: argparse.ArgumentParser) -> None:
     sim.add_argument("--split-file", type=Path, default=None,
                      help="split list JSON (configs/db55_split.json)")
     real = sub.add_parser("real", help="prepare the real validation pairs of ../shared/data/real")
-    real.add_argument("--out", type=Path, default=DEFAULT_REAL, help=f"output folder ({DEFAULT_REAL})")
+    real.add_argument("--out", type=Path, default=DEFAULT_REAL,
+                      help=f"output folder ({DEFAULT_REAL})")
     real.add_argument("--src", type=Path, default=None, help="folder of real map/model pairs")
     fig = sub.add_parser("figure", help="draw docs/figures/sim_vs_real.png")
     fig.add_argument("--sim", type=Path, default=DEFAULT_SIM, help="simulated dataset folder")

@@ -17,7 +17,8 @@ def _resolutions(text: str) -> list[float]:
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated Å values, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected comma-separated Å values, got {text!r}") \
+            from None
     if not values or any(v <= 0 for v in values):
         raise argparse.ArgumentTypeError(f"expected positive Å values, got {text!r}")
     return values

@@ -13,6 +13,8 @@ def add_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="run folder (default: runs/<config name>)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out from its checkpoint.pt")
+    parser.add_argument("--data", help="simulated dataset folder (overrides the config)")
+    parser.add_argument("--real-val", help="real validation folder (overrides the config)")
     parser.add_argument("--steps", type=int, help="total steps (overrides the config)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (overrides the config)")
     parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto",
@@ -35,12 +37,9 @@ def main(args: argparse.Namespace) -> int:
         if not args.config:
             print("deepssetracer train: give a CONFIG (or --export RUNDIR)", file=sys.stderr)
             return 2
-        cfg = TrainConfig.load(args.config)
-        if args.steps is not None:
-            cfg.steps = args.steps
-        if args.threads is not None:
-            cfg.threads = args.threads
-        cfg.validate()
+        overrides = {"data": args.data, "real_val": args.real_val, "steps": args.steps,
+                     "threads": args.threads}
+        cfg = TrainConfig.load(args.config, {k: v for k, v in overrides.items() if v is not None})
         out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
         Trainer(cfg, out, config_path=str(args.config), device=args.device).run(resume=args.resume)
     except (ValueError, OSError) as e:

@@ -18,7 +18,7 @@ import numpy as np
 from scipy import ndimage
 
 from . import boxes, labels, simulate, splits
-from .structures import Structure, cached_structure
+from .structures import Structure, cached_structure, structure_name
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def _parse_one(job: tuple[str, str]) -> tuple[str, list[int]]:
     path, cache = job
     s = cached_structure(Path(path), Path(cache))
     if s is None:
-        return Path(path).name.split(".")[0], []
+        return structure_name(path), []
     good = []
     for c in range(len(s.chains)):
         r = s.chain_residues(c)
@@ -336,7 +336,7 @@ def figure(sim: Path, real: Path, out: Path, n_per_kind: int = 40) -> Path:
     grid = fig.add_gridspec(3, 6, height_ratios=[1.3, 1, 1])
     ax_p, ax_h = fig.add_subplot(grid[0, :3]), fig.add_subplot(grid[0, 3:])
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    sim_examples = []
+    sim_examples: list[tuple[str, str]] = []
     for (label, pick), colour in zip(kinds.items(), colours):
         chosen = [e for e in sim_index if pick(e) and 5.0 <= e["resolution"] <= 8.0
                   and not e["masked"]][:n_per_kind]
@@ -352,7 +352,9 @@ def figure(sim: Path, real: Path, out: Path, n_per_kind: int = 40) -> Path:
                       label=f"sim {label} (median of {len(chosen)})")
         ax_h.hist(np.concatenate(values), bins=120, range=(-3, 8), density=True, histtype="step",
                   color=colour, lw=2, label=f"sim {label}")
-        sim_examples.append((f"sim {label}\n{chosen[0]['resolution']:.1f} Å", chosen[0]["file"]))
+        example = next(e for e in chosen if e["file"] not in {f for _, f in sim_examples})
+        sim_examples.append((f"sim {label}\n{example['resolution']:.1f} Å, crowding "
+                             f"{example['crowding']:.2f}", example["file"]))
     for k, e in enumerate(real_index):
         d = np.load(real / e["file"])["density"]
         s, p = simulate.radial_power(d)

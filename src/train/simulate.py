@@ -147,7 +147,8 @@ def smooth_field(rng: np.random.Generator, shape, cells: int = 4) -> np.ndarray:
     return (1.0 / (1.0 + np.exp(-2.0 * field))).astype(np.float32)
 
 
-def soft_mask(xyz: np.ndarray, origin: np.ndarray, shape, radius: float, width: float) -> np.ndarray:
+def soft_mask(xyz: np.ndarray, origin: np.ndarray, shape, radius: float,
+              width: float) -> np.ndarray:
     """1 within ``radius`` Å of any atom, raised-cosine fall-off to 0 over ``width`` Å."""
     occ = np.zeros(shape, dtype=bool)
     idx = np.rint(np.asarray(xyz, np.float64) - origin).astype(np.int64)

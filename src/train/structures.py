@@ -60,7 +60,8 @@ class Structure:
         remap[residues] = np.arange(len(residues))
         keep = remap[self.atom_res] >= 0
         return Structure(
-            self.name, self.xyz[keep], self.weight[keep], remap[self.atom_res[keep]].astype(np.int32),
+            self.name, self.xyz[keep], self.weight[keep],
+            remap[self.atom_res[keep]].astype(np.int32),
             self.ca[residues], self.ss[residues], self.res_chain[residues], self.chains,
         )
 
@@ -111,7 +112,8 @@ def concatenate(parts: list[Structure], name: str = "box") -> Structure:
 def _pdb_text(path: Path) -> str:
     opener = gzip.open if str(path).endswith(".gz") else open
     with opener(path, "rt") as f:
-        lines = [ln.rstrip("\n") for ln in f if ln.startswith(("ATOM", "HETATM", "MODEL", "ENDMDL"))]
+        lines = [ln.rstrip("\n") for ln in f
+                 if ln.startswith(("ATOM", "HETATM", "MODEL", "ENDMDL"))]
     # Columns 73-80 hold segment ids in old files; elements (77-78) are kept only when the
     # segment field is blank, otherwise gemmi infers them from the atom name.
     out = []
@@ -174,7 +176,7 @@ def read_structure(path: str | Path, dssp: bool = True) -> Structure:
     if dssp:
         ss = dssp_classes(backbone_records, len(ca))
     return Structure(
-        path.name.split(".")[0], np.asarray(xyz, np.float32), np.asarray(weight, np.float32),
+        structure_name(path), np.asarray(xyz, np.float32), np.asarray(weight, np.float32),
         np.asarray(atom_res, np.int32), np.asarray(ca, np.float32), ss,
         np.asarray(res_chain, np.int32), chains,
     )
@@ -202,7 +204,8 @@ def dssp_classes(backbone_records: list[tuple], n_residues: int) -> np.ndarray:
         last_chain, last_res = ci, ri
         serial += 1
         lines.append(
-            f"ATOM  {serial % 100000:5d}  {aname:<3s} {rname:>3s} {chain_ids[ci % 62]}{resseq % 10000:4d}"
+            f"ATOM  {serial % 100000:5d}  {aname:<3s} {rname:>3s} {chain_ids[ci % 62]}"
+            f"{resseq % 10000:4d}"
             f"    {x:8.3f}{y:8.3f}{z:8.3f}  1.00  0.00           {aname[0]}"
         )
     lines += ["TER", "END"]
@@ -222,13 +225,18 @@ def dssp_classes(backbone_records: list[tuple], n_residues: int) -> np.ndarray:
     return ss
 
 
+def structure_name(path: str | Path) -> str:
+    """File name without ``.pdb``/``.gz`` (``1JPS_l_u.pdb.2.gz`` -> ``1JPS_l_u.2``)."""
+    return Path(path).name.replace(".gz", "").replace(".pdb", "")
+
+
 def cached_structure(path: Path, cache_dir: Path) -> Structure | None:
     """Read ``path`` once: the parsed structure and its DSSP live in ``cache_dir/<name>.npz``.
 
     Returns None (and logs why) for a structure that cannot be read; the failure is cached as
     an empty ``.failed`` file so it is not retried.
     """
-    name = Path(path).name.split(".")[0]
+    name = structure_name(path)
     npz = cache_dir / f"{name}.npz"
     failed = cache_dir / f"{name}.failed"
     if npz.exists():

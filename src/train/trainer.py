@@ -73,7 +73,7 @@ class TrainConfig:
     crop: int = 64
     sheet_fraction: float = 0.5
     helix_fraction: float = 0.25
-    tile_size: int = 96
+    tile_size: int = 128  # one pass for boxes up to 128 voxels a side
     val_every: int = 250
     ckpt_every: int = 100
     log_every: int = 10
@@ -97,12 +97,13 @@ class TrainConfig:
         return cfg
 
     @classmethod
-    def load(cls, path: Path | str) -> TrainConfig:
+    def load(cls, path: Path | str, overrides: dict[str, Any] | None = None) -> TrainConfig:
+        """Read a JSON config; ``overrides`` (command-line values) replace its entries."""
         try:
             d = json.loads(Path(path).read_text())
         except (OSError, json.JSONDecodeError) as e:
             raise ValueError(f"{path}: cannot read the config ({e})") from e
-        return cls.from_dict(d)
+        return cls.from_dict({**d, **(overrides or {})})
 
     def validate(self) -> None:
         m = 2 ** (int(self.network.get("depth", 4)) - 1)

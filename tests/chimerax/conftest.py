@@ -69,7 +69,7 @@ def make_session():
     chimerax.app_bin_dir = os.path.join(sys.prefix, "bin")
     chimerax.app_data_dir = os.path.join(sys.prefix, "share")
     chimerax.app_lib_dir = os.path.join(sys.prefix, "lib")
-    from chimerax.core import attributes, core_settings, toolshed, tools, undo
+    from chimerax.core import attributes, core_settings, tools, toolshed, undo
     from chimerax.core.session import Session, register_misc_commands
 
     session = Session("ChimeraX", debug=False, silent=False, minimal=False,

@@ -1,0 +1,198 @@
+"""`deepssetracer evaluate`: voxel and residue F1 of ONNX weights on maps with fitted models.
+
+Truth comes from the model as the training labels do (DSSP via mdtraj, voxels within 3 Å of a
+helix/sheet Cα), built on the map's own grid, since ``predict_map`` returns probabilities on
+the input grid whatever its voxel size. Figures over several maps are the paper's: each map's
+F1 weighted by its number of true voxels (or residues) of that class.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core import metrics
+from ..core.inference import load_network
+from ..core.mapio import DensityMap, read_map
+from ..core.predict import predict_map
+from ..core.weights import ModelSpec
+from .dataset import REAL_RESOLUTION, lowpass_map
+from .labels import label_grid
+from .structures import read_structure
+from .trainer import load_npz, split_entries
+
+log = logging.getLogger(__name__)
+
+CLASSES = ("helix", "sheet")
+
+
+@dataclass
+class Case:
+    """One map to score with its truth, all on the map's grid.
+
+    ``labels`` may hold 255 (not scored: box padding); ``ca_xyz`` (x, y, z) Å in the map's frame
+    and ``ca_class`` (0 helix, 1 sheet, 2 other) give the residues.
+    """
+
+    name: str
+    dmap: DensityMap
+    labels: np.ndarray
+    ca_xyz: np.ndarray
+    ca_class: np.ndarray
+    resolution: float | None = None
+
+
+def case_from_pair(map_path: Path, model_path: Path, name: str,
+                   resolution: float | None = None) -> Case:
+    """A map and its fitted model: labels from the model's DSSP on the map's grid."""
+    dmap = read_map(map_path)
+    s = read_structure(model_path)
+    ok = np.isfinite(s.ca).all(axis=1)
+    labels = label_grid(dmap.data.shape, dmap.origin, dmap.voxel_size, s.ca[ok], s.ss[ok])
+    return Case(name, dmap, labels, s.ca[ok], s.ss[ok], resolution)
+
+
+def cases_from_pairs(folder: Path) -> list[Case]:
+    """Every subfolder of ``folder`` holding map.mrc and model.pdb."""
+    subs = sorted(p for p in folder.iterdir() if (p / "map.mrc").is_file()
+                  and (p / "model.pdb").is_file()) if folder.is_dir() else []
+    if not subs:
+        raise ValueError(f"{folder}: no subfolder holds map.mrc and model.pdb")
+    return [case_from_pair(p / "map.mrc", p / "model.pdb", p.name, REAL_RESOLUTION.get(p.name))
+            for p in subs]
+
+
+def cases_from_dataset(folder: Path, split: str) -> list[Case]:
+    """Boxes of a dataset folder (``split`` "all" for every box), 1 Å grid, origin 0."""
+    entries = split_entries(folder, None if split == "all" else split)
+    if not entries:
+        raise ValueError(f"{folder}/index.json lists no {split!r} boxes")
+    out = []
+    for e in entries:
+        density, labels = load_npz(folder, e)
+        with np.load(folder / e["file"]) as z:
+            ca, cls = z["ca_xyz"], z["ca_class"]
+        out.append(Case(e.get("name", Path(e["file"]).stem),
+                        DensityMap(density, (1.0, 1.0, 1.0), (0.0, 0.0, 0.0)), labels, ca, cls,
+                        e.get("resolution")))
+    return out
+
+
+def lowpassed(case: Case, resolution: float) -> Case:
+    """``case`` with its map low-passed to ``resolution`` Å (cubic voxels only)."""
+    vs = np.asarray(case.dmap.voxel_size, dtype=np.float64)
+    if not np.allclose(vs, vs[0], rtol=1e-3):
+        raise ValueError(f"{case.name}: --lowpass needs cubic voxels, got {tuple(vs)}")
+    data = lowpass_map(case.dmap.data, resolution / vs[0])  # cutoff in voxels
+    return Case(f"{case.name}_lp{resolution:g}",
+                DensityMap(data, case.dmap.voxel_size, case.dmap.origin), case.labels,
+                case.ca_xyz, case.ca_class, resolution)
+
+
+def with_lowpass(cases: list[Case], resolutions: list[float] | None) -> list[Case]:
+    """Each case, then its low-passed copies for resolutions coarser than its own (or all,
+    when its resolution is not known)."""
+    out = []
+    for c in cases:
+        out.append(c)
+        out += [lowpassed(c, r) for r in resolutions or []
+                if c.resolution is None or r > c.resolution]
+    return out
+
+
+def score(case: Case, net, spec: ModelSpec, tta: int = 1) -> dict[str, Any]:
+    """Voxel and residue counts and F1 of one case."""
+    t = time.perf_counter()
+    pred = predict_map(case.dmap, net, spec, tta=tta, name=case.name).labels()
+    seconds = time.perf_counter() - t
+    vox = metrics.voxel_counts(pred, case.labels)
+    res = metrics.residue_counts(pred, case.dmap.voxel_size, case.dmap.origin, case.ca_xyz,
+                                 case.ca_class, true_labels=case.labels)
+    return {"map": case.name, "resolution": case.resolution, "shape": list(case.dmap.data.shape),
+            "voxel_size": list(case.dmap.voxel_size), "seconds": round(seconds, 3),
+            "voxel": {k: c.as_dict() for k, c in vox.items()},
+            "residue": {k: c.as_dict() for k, c in res.items()}}
+
+
+def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """F1 over maps weighted by true counts, and F1 of the summed counts, per level and class."""
+    out: dict[str, Any] = {"n_maps": len(rows)}
+    for level in ("voxel", "residue"):
+        out[level] = {}
+        for k in CLASSES:
+            counts = [metrics.Counts(r[level][k]["tp"], r[level][k]["fp"], r[level][k]["fn"])
+                      for r in rows]
+            pooled = sum(counts, metrics.Counts())
+            out[level][k] = {"weighted_f1": metrics.weighted_f1(counts), "pooled_f1": pooled.f1,
+                             "n_true": pooled.n_true}
+    return out
+
+
+def _f(x: float | None) -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
+
+
+def format_table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
+    """The printed table: one row per map, then the weighted figures."""
+    head = (f"{'map':<28} {'res':>5} {'vox F1 H':>8} {'vox F1 S':>8} {'res F1 H':>8} "
+            f"{'res F1 S':>8} {'true vox H':>10} {'true vox S':>10}")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        v, s = r["voxel"], r["residue"]
+        res = "-" if r["resolution"] is None else f"{r['resolution']:.1f}"
+        lines.append(f"{r['map'][:28]:<28} {res:>5} {_f(v['helix']['f1']):>8} "
+                     f"{_f(v['sheet']['f1']):>8} {_f(s['helix']['f1']):>8} "
+                     f"{_f(s['sheet']['f1']):>8} {v['helix']['n_true']:>10} "
+                     f"{v['sheet']['n_true']:>10}")
+    v, s = summary["voxel"], summary["residue"]
+    lines += ["-" * len(head),
+              f"{'weighted (by true count)':<28} {'':>5} {_f(v['helix']['weighted_f1']):>8} "
+              f"{_f(v['sheet']['weighted_f1']):>8} {_f(s['helix']['weighted_f1']):>8} "
+              f"{_f(s['sheet']['weighted_f1']):>8} {v['helix']['n_true']:>10} "
+              f"{v['sheet']['n_true']:>10}"]
+    return "\n".join(lines)
+
+
+def evaluate_cases(cases: list[Case], net, spec: ModelSpec, tta: int = 1) -> dict[str, Any]:
+    rows = [score(c, net, spec, tta) for c in cases]
+    return {"maps": rows, "summary": summarize(rows)}
+
+
+def _json_safe(obj: Any) -> Any:
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
+def run(args: argparse.Namespace) -> int:
+    """The CLI's work (argument checks are in cli/evaluate.py)."""
+    net, spec = load_network(args.weights, device=args.device, threads=args.threads)
+    if args.pairs:
+        cases = cases_from_pairs(Path(args.pairs))
+    elif args.dataset:
+        cases = cases_from_dataset(Path(args.dataset), args.split)
+    else:
+        map_path = Path(args.map)
+        name = map_path.parent.name if map_path.stem == "map" else map_path.stem
+        cases = [case_from_pair(map_path, Path(args.model), name)]
+    cases = with_lowpass(cases, args.lowpass)
+    result = evaluate_cases(cases, net, spec, args.tta)
+    result["weights"] = str(net.path)
+    result["onnx_sha256"] = spec.onnx_sha256
+    result["tta"] = args.tta
+    print(format_table(result["maps"], result["summary"]))
+    if args.json:
+        Path(args.json).write_text(json.dumps(_json_safe(result), indent=1) + "\n")
+    return 0

@@ -1,0 +1,66 @@
+"""An offscreen picture of a real map with its helix and sheet surfaces.
+
+Rendered by ``chimerax --nogui --offscreen`` in a fresh process, as a user would make one; needs
+OSMesa (``apt-get install libosmesa6``) and skips without it. (In the long-lived test session,
+supersampled pictures taken after some earlier tests lost their transparent surfaces.) With
+``DEEPSSETRACER_WRITE_FIGURES=1`` the picture is also saved as docs/figures/chimerax_example.png
+for the README (regenerate it with the trained weights installed).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+FIGURE = Path(__file__).resolve().parents[2] / "docs" / "figures" / "chimerax_example.png"
+
+
+def pixels(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(path).convert("RGB")).astype(int)
+
+
+def share(rgb: np.ndarray, color: str) -> float:
+    """Fraction of pixels that are clearly yellow or clearly cyan."""
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    if color == "yellow":
+        hit = (r > 120) & (g > 120) & (b < 0.6 * np.minimum(r, g))
+    else:
+        hit = (g > 120) & (b > 120) & (r < 0.6 * np.minimum(g, b))
+    return float(hit.mean())
+
+
+def test_render_map_with_helix_and_sheet_surfaces(cx_session, example_map, weights_kw,
+                                                   tmp_path):
+    if not cx_session.ui.has_graphics:
+        pytest.skip("offscreen rendering is not available (apt-get install libosmesa6)")
+    both, helix, sheet = (tmp_path / f"{n}.png" for n in ("both", "helix", "sheet"))
+    commands = [
+        f"open {example_map}", "volume #1 style mesh color #909090",
+        f"deepssetracer #1{weights_kw}",
+        "view", "set bgColor white", "lighting soft", "graphics silhouettes true",
+        f"save {both} width 800 height 600 supersample 3",
+        "hide #2.2 models", f"save {helix} width 200 height 150",
+        "show #2.2 models", "hide #2.1 models", f"save {sheet} width 200 height 150",
+    ]
+    done = subprocess.run([sys.executable, "-m", "chimerax.core", "--nogui", "--offscreen",
+                           "--exit", "--cmd", "; ".join(commands)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    picture = pixels(both)
+    assert picture.shape == (600, 800, 3)
+    assert share(picture, "cyan") > 0.005  # the transparent sheet surface is drawn
+    helix_only, sheet_only = pixels(helix), pixels(sheet)
+    assert share(helix_only, "yellow") > 0.005 and share(helix_only, "cyan") == 0.0
+    assert share(sheet_only, "cyan") > 0.005 and share(sheet_only, "yellow") == 0.0
+
+    if os.environ.get("DEEPSSETRACER_WRITE_FIGURES") == "1":
+        FIGURE.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(both, FIGURE)

@@ -1,0 +1,107 @@
+"""`deepssetracer evaluate` on a tiny exported network: dataset boxes, a real pair, the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from chimerax.deepssetracer.cli import evaluate as evaluate_cli  # noqa: E402
+from chimerax.deepssetracer.core.inference import load_network  # noqa: E402
+from chimerax.deepssetracer.core.mapio import DensityMap, read_map  # noqa: E402
+from chimerax.deepssetracer.model.export import export_with_sidecar  # noqa: E402
+from chimerax.deepssetracer.model.unet import UNet3D  # noqa: E402
+from chimerax.deepssetracer.train import evaluate  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+REAL = SHARED / "data" / "real"
+
+
+def cli_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    evaluate_cli.add_args(parser)
+    return evaluate_cli.main(parser.parse_args(argv))
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory) -> Path:
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("w") / "tiny.onnx"
+    export_with_sidecar(UNet3D(2, 2), path, {"method": "zscore", "clip": [-4.0, 8.0]}, 32, {})
+    return path
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    """Two 24^3 boxes with padding and two residues each (one inside, one in the padding)."""
+    root = tmp_path_factory.mktemp("ds")
+    rng = np.random.default_rng(0)
+    boxes = []
+    for i in range(2):
+        labels = np.full((24, 24, 24), 2, np.uint8)
+        labels[8:12, 8:12, 8:12] = 0
+        labels[14:18, 8:12, 8:12] = 1
+        labels[:3] = 255
+        np.savez(root / f"b{i}.npz", density=rng.standard_normal((24, 24, 24)).astype(np.float32),
+                 labels=labels, ca_xyz=np.array([[10, 10, 10], [10, 10, 1]], np.float32),
+                 ca_class=np.array([0, 1], np.uint8))
+        boxes.append({"file": f"b{i}.npz", "split": "test", "resolution": 7.0 + i})
+    (root / "index.json").write_text(json.dumps({"version": 1, "boxes": boxes}))
+    return root
+
+
+def test_dataset_counts_and_summary(weights, dataset):
+    net, spec = load_network(weights, device="cpu", threads=1)
+    cases = evaluate.cases_from_dataset(dataset, "test")
+    result = evaluate.evaluate_cases(cases, net, spec)
+    rows = result["maps"]
+    assert [r["resolution"] for r in rows] == [7.0, 8.0]
+    for r in rows:
+        assert r["voxel"]["helix"]["n_true"] == 64 and r["voxel"]["sheet"]["n_true"] == 64
+        # the sheet residue lies in the padding (z = 1 < 3): only the helix residue counts
+        assert r["residue"]["helix"]["n_true"] == 1 and r["residue"]["sheet"]["n_true"] == 0
+    s = result["summary"]["voxel"]["helix"]
+    f1s = [r["voxel"]["helix"]["f1"] for r in rows]
+    assert s["weighted_f1"] == pytest.approx(np.mean(f1s))  # equal true counts: plain mean
+    assert s["n_true"] == 128
+    table = evaluate.format_table(rows, result["summary"])
+    assert "b0" in table and "weighted" in table
+
+
+def test_lowpass_only_coarser_than_the_map():
+    dmap = DensityMap(np.random.default_rng(1).standard_normal((16, 16, 16)).astype(np.float32),
+                      (1.05, 1.05, 1.05), (0.0, 0.0, 0.0))
+    case = evaluate.Case("m", dmap, np.full((16, 16, 16), 2, np.uint8), np.zeros((0, 3)),
+                         np.zeros(0, np.uint8), resolution=6.1)
+    out = evaluate.with_lowpass([case], [6.0, 8.0])
+    assert [c.name for c in out] == ["m", "m_lp8"]
+    assert out[1].dmap.data.std() < dmap.data.std()  # white noise loses its high frequencies
+    bad = evaluate.Case("n", DensityMap(dmap.data, (1.0, 1.0, 2.0), (0.0, 0.0, 0.0)),
+                        case.labels, case.ca_xyz, case.ca_class)
+    with pytest.raises(ValueError, match="cubic"):
+        evaluate.with_lowpass([bad], [8.0])
+
+
+@pytest.mark.skipif(not (REAL / "emd3491_5mdx_X").is_dir(), reason="../shared/data/real absent")
+def test_cli_on_a_real_pair(weights, tmp_path, capsys):
+    folder = REAL / "emd3491_5mdx_X"
+    out = tmp_path / "ev.json"
+    assert cli_main([str(folder / "map.mrc"), str(folder / "model.pdb"), "--weights",
+                     str(weights), "--threads", "1", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    (row,) = result["maps"]
+    assert row["voxel"]["helix"]["n_true"] > 500  # a helix-only chain
+    assert row["voxel"]["sheet"]["n_true"] == 0
+    assert row["map"] == "emd3491_5mdx_X"  # a file named map.mrc is called by its folder
+    assert row["shape"] == list(read_map(folder / "map.mrc").data.shape)
+    assert "map" in capsys.readouterr().out
+
+
+def test_cli_needs_one_input(capsys):
+    assert cli_main([]) == 2
+    assert cli_main(["--pairs", "x", "--dataset", "y"]) == 2
