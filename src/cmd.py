@@ -74,7 +74,7 @@ def deepssetracer(session, volume, subregion=None, step=None, device: str = "aut
         raise UserError(f"level must lie between 0 and 1 (a probability), got {level:g}")
     if block is None:
         block = bool(session.in_script) or not session.ui.is_gui
-    if session in _jobs:
+    if running_job(session) is not None:
         raise UserError("a DeepSSETracer prediction is already running; wait for it or stop it "
                         "with 'deepssetracer cancel'")
     if model_id is not None and session.models.have_id(model_id):
@@ -95,7 +95,7 @@ def deepssetracer(session, volume, subregion=None, step=None, device: str = "aut
 
 def deepssetracer_cancel(session) -> None:
     """Stop the running prediction of this session (its cancel is honoured between tiles)."""
-    job = _jobs.get(session)
+    job = running_job(session)
     if job is None:
         session.logger.info("DeepSSETracer: no prediction is running")
         return
@@ -117,7 +117,6 @@ class MapRequest:
             own coordinates (Å).
         name: how messages name the map (``"<name> #<id>"``).
         base_name: the map's name, for the new models' names.
-        region: the step-aligned region ``(ijk_min, ijk_max, ijk_step)`` (full-grid x, y, z).
         cell_angles, rotation: the map's grid axes, which the new grids keep.
         scene_position: where the map lies in the scene (a ``Place``).
     """
@@ -125,7 +124,6 @@ class MapRequest:
     dmap: DensityMap
     name: str
     base_name: str
-    region: tuple
     cell_angles: tuple
     rotation: tuple
     scene_position: object
@@ -144,12 +142,7 @@ class MapRequest:
         data = np.array(v.region_matrix((ijk_min, ijk_max, ijk_step)), dtype=np.float32)
         dmap = DensityMap(data, tuple(voxel_size), tuple(origin))
         d = v.data
-        return cls(dmap, name, v.name, (ijk_min, ijk_max, ijk_step), d.cell_angles, d.rotation,
-                   v.scene_position)
-
-    def describe(self) -> str:
-        """The region in the words of ``volume region``: ``i1,j1,k1,i2,j2,k2 step s``."""
-        return _region_text(self.region)
+        return cls(dmap, name, v.name, d.cell_angles, d.rotation, v.scene_position)
 
 
 class PredictionJob:
@@ -249,8 +242,12 @@ class PredictionJob:
         _jobs.pop(self.session, None)
         logger = self.session.logger
         if kind == "ok":
-            self._finish(value)
-        elif kind == "cancelled":
+            try:
+                self._finish(value)
+                return
+            except Exception:
+                kind, value = "bug", sys.exc_info()
+        if kind == "cancelled":
             logger.info(value)
             self._end("cancelled", value)
         elif kind == "error":

@@ -207,3 +207,19 @@ def test_the_crop_spelled_out_gives_the_same_maps(cx, cropped, weights_kw):
     for a, b in zip(first, again):
         assert a.data.size == b.data.size and a.data.origin == pytest.approx(b.data.origin)
         np.testing.assert_array_equal(a.full_matrix(), b.full_matrix())
+
+
+def test_a_failing_background_run_is_reported_not_lost(cx, cropped, weights_kw, ui_thread,
+                                                       monkeypatch, log_lines):
+    from chimerax.deepssetracer import cmd
+
+    def broken(*args, **kw):
+        raise RuntimeError("network exploded")
+
+    monkeypatch.setattr(cmd, "predict_map", broken)
+    before = cx.models.list()
+    job = run(cx, f"deepssetracer #1 block false{weights_kw}")
+    ui_thread(lambda: job.state != "running")
+    assert job.state == "failed" and cmd.running_job(cx) is None
+    assert cx.models.list() == before
+    assert any("network exploded" in line for line in log_lines)
