@@ -117,6 +117,12 @@ def run_tiles(spec: dict[str, Any]) -> dict[str, Any]:
     dmap = read_map(spec["map"])
     net, mspec = load_network(spec["weights"], device="cpu", threads=spec["threads"])
     mspec = dataclasses.replace(mspec, tile_size=int(spec["tile_size"]))
+    if spec.get("changes"):  # the core's network with other session options
+        import onnxruntime as ort
+
+        net.session = ort.InferenceSession(
+            spec["weights"], session_options(spec["threads"], spec["changes"]),
+            providers=["CPUExecutionProvider"])
     calls: list[float] = []
     session_run = net.session.run
 
@@ -224,18 +230,19 @@ def cmd_tiles(args: argparse.Namespace, work: Path) -> dict[str, Any]:
              f"{args.rounds} rounds x {args.repeat}.", "",
              "Agreement is with the first variant of each box (max |p - p_ref| over helix and "
              "sheet, and % of voxels whose most probable class differs).", "",
-             "| box | tile | min overlap | tiles | best s | network s | other s | CPU s "
-             "| peak RSS MB | max abs diff | % labels changed |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| box | tile | min overlap | session | tiles | best s | network s | other s "
+             "| CPU s | peak RSS MB | max abs diff | % labels changed |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     results = {}
     for side in args.sizes:
         box, _ = build_box(primary.data, side)
         path = write_map(work / f"box{side}.mrc", DensityMap(box, (BOX_VOXEL,) * 3))
-        variants = [(f"{side}^3 tile {t} overlap {ov}",
+        variants = [(f"{side}^3 tile {t} overlap {ov} {sv}",
                      {"map": str(path), "weights": str(weights), "threads": args.threads,
-                      "tile_size": t, "overlap": ov, "repeat": args.repeat,
+                      "tile_size": t, "overlap": ov, "session": sv,
+                      "changes": SESSION_VARIANTS[sv], "repeat": args.repeat,
                       "budget_s": args.budget_s})
-                    for t in args.tiles for ov in args.overlaps]
+                    for t in args.tiles for ov in args.overlaps for sv in args.session]
         for i, (_, spec) in enumerate(variants):
             spec["save"] = str(work / f"pred{side}-{i}.npy")
         res = interleaved(variants, "tiles", args.rounds, work)
@@ -243,7 +250,8 @@ def cmd_tiles(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         for name, spec in variants:
             o = res[name]
             o.update(agreement(ref, np.load(spec["save"])))
-            lines.append(f"| {side}^3 | {spec['tile_size']} | {spec['overlap']} | {o['tiles']} "
+            lines.append(f"| {side}^3 | {spec['tile_size']} | {spec['overlap']} "
+                         f"| {spec['session']} | {o['tiles']} "
                          f"| {o['min_s']:.2f} | {o['network_s']:.2f} | "
                          f"{o['min_s'] - o['network_s']:.2f} | {o['cpu_s']:.1f} "
                          f"| {o['maxrss_mb']:.0f} "
@@ -277,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.choices["tiles"].add_argument("--sizes", type=int, nargs="+", default=[112, 160, 300])
     sub.choices["tiles"].add_argument("--tiles", type=int, nargs="+", default=[96, 128, 160])
     sub.choices["tiles"].add_argument("--overlaps", type=float, nargs="+", default=[0.5])
+    sub.choices["tiles"].add_argument("--session", nargs="+", choices=list(SESSION_VARIANTS),
+                                      default=["core (baseline)"],
+                                      help="session option variants (names as in 'session')")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     if not args.no_pin:

@@ -41,11 +41,16 @@ if ! "$VENV/bin/python" -c "import onnxruntime, mrcfile, pytest, onnx, PyQt6.QtW
     || fail "installing onnxruntime, mrcfile, pytest, onnx and PyQt6 into $VENV failed"
 fi
 
-cd "$REPO"
+# build from a clean copy: an in-tree build would leave build/ (whose stale files later
+# builds package) and an .egg-info that ChimeraX's toolshed mistakes for the bundle
+mkdir "$WHEELS/src"
+(cd "$REPO" && cp -r bundle_info.xml setup.py pyproject.toml LICENSE src "$WHEELS/src/") \
+  || fail "copying the bundle sources failed"
+find "$WHEELS/src" -name __pycache__ -prune -exec rm -rf {} +
 "$VENV/bin/pip" wheel -q --disable-pip-version-check --no-deps --no-build-isolation \
-  -w "$WHEELS" . || fail "building the bundle wheel failed"
+  -w "$WHEELS" "$WHEELS/src" || fail "building the bundle wheel failed"
 "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps --force-reinstall \
   "$WHEELS"/ChimeraX_DeepSSETracer-*.whl || fail "installing the bundle wheel into $VENV failed"
-"$VENV/bin/python" -m chimerax.core --nogui --exit --silent --cmd "usage deepssetracer" \
-  >/dev/null 2>&1 || fail "ChimeraX in $VENV does not know the deepssetracer command"
+(cd "$WHEELS" && "$VENV/bin/python" -m chimerax.core --nogui --exit --silent \
+  --cmd "usage deepssetracer" >/dev/null 2>&1) || fail "ChimeraX in $VENV does not know the deepssetracer command"
 echo "DeepSSETracer installed in the ChimeraX of $VENV"

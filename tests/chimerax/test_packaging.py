@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -15,9 +16,14 @@ WHEEL = "ChimeraX_DeepSSETracer-0.1.0-py3-none-any.whl"
 
 @pytest.fixture(scope="module")
 def wheel(cx_session, tmp_path_factory) -> Path:
+    """``pip wheel . --no-deps`` on a clean copy of what the build reads (no stale build/)."""
+    tree = tmp_path_factory.mktemp("tree")
+    for name in ("bundle_info.xml", "setup.py", "pyproject.toml", "LICENSE"):
+        shutil.copy(ROOT / name, tree)
+    shutil.copytree(ROOT / "src", tree / "src", ignore=shutil.ignore_patterns("__pycache__"))
     out = tmp_path_factory.mktemp("dist")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
-                    "--no-build-isolation", "-w", str(out), str(ROOT)],
+                    "--no-build-isolation", "-w", str(out), str(tree)],
                    check=True, capture_output=True, timeout=300)
     return out / WHEEL
 
