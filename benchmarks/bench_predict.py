@@ -473,7 +473,8 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / f"{args.stem}.md").write_text(table)
     plot(results, args.figure)
     if args.update_doc:
-        update_doc(table)
+        figure = Path(os.path.relpath(args.figure.resolve(), DOC.parent)).as_posix()
+        update_doc(f"{table}\n![time and peak memory against voxels]({figure})\n")
     print(table)
     return 0
 

@@ -74,7 +74,8 @@ def published(spec: dict[str, Any]) -> dict[str, Any]:
 
     torch.set_num_threads(spec["threads"])
     torch.manual_seed(0)
-    device = torch.device("cuda" if spec["device"] == "cuda" else "cpu")
+    cuda = spec["device"] == "cuda" or (spec["device"] == "auto" and torch.cuda.is_available())
+    device = torch.device("cuda" if cuda else "cpu")
     net = PublishedUNet().eval().to(device)
     params = sum(p.numel() for p in net.parameters())
     side = int(spec.get("flop_side", 32))

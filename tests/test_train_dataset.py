@@ -63,6 +63,25 @@ def test_simulate_writes_the_cache_format_and_is_worker_independent(tiny_db55, t
     assert (tmp_path / "a" / "stats.json").exists()
 
 
+def test_listing_takes_one_file_per_complex_role_and_form(tmp_path, caplog):
+    names = ["1JPS_l_b.pdb.gz", "1JPS_l_u.pdb.2.gz", "1JPS_l_u.pdb.gz", "1JPS_r_b.pdb.gz",
+             "1ACB_r_u.pdb", "1ACB_x_u.pdb.gz", "1ACB_r_b.pdb.gz.bak"]
+    for n in names:
+        (tmp_path / n).touch()
+    files = dataset.list_structures(tmp_path)
+    assert [f.name for f in files] == ["1ACB_r_u.pdb", "1JPS_l_b.pdb.gz", "1JPS_l_u.pdb.gz",
+                                       "1JPS_r_b.pdb.gz"]
+    assert "1JPS_l_u.pdb.2.gz" in caplog.text and "1ACB_x_u.pdb.gz" in caplog.text
+
+
+@pytest.mark.shared
+@needs_shared
+def test_db55_listing_has_four_files_per_complex():
+    files = dataset.list_structures(DB55)
+    keys = {(f.name[:4], f.name[5], f.name[7]) for f in files}
+    assert len(files) == len(keys) == 4 * len({k[0] for k in keys}) == 988
+
+
 def test_stats_summarise_entries():
     entries = [{"split": "train", "complex": "1ACB", "shape": [10, 10, 10],
                 "inner": [[2, 2, 2], [8, 8, 8]], "helix_share": 0.5, "sheet_share": 0.25,

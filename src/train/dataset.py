@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from multiprocessing import Pool
 from pathlib import Path
@@ -51,11 +52,32 @@ def _parse_one(job: tuple[str, str]) -> tuple[str, list[int]]:
     return s.name, good
 
 
+#: A DB5.5 structure file: ``<complex>_<r|l>_<b|u>.pdb[.gz]``, one per complex, role and form.
+DB55_FILE = re.compile(r"[0-9A-Za-z]{4}_[rl]_[bu]\.pdb(\.gz)?")
+
+
+def list_structures(db55: Path) -> list[Path]:
+    """The DB5.5 files to simulate from, sorted: one per (complex, receptor/ligand, bound/unbound).
+
+    Other ``*.pdb*`` files are skipped with a warning. DB5.5 has one extra model file,
+    ``1JPS_l_u.pdb.2.gz``: a second copy of the unbound ligand in the same frame, a
+    near-duplicate that would double that protein's share of the draws. 247 complexes x 4
+    files = 988 structures (docs/data.md, "Structure list").
+    """
+    files, extra = [], []
+    for f in sorted(db55.glob("*.pdb*")):
+        (files if DB55_FILE.fullmatch(f.name) else extra).append(f)
+    if extra:
+        log.warning("skipped %d file(s) outside the DB5.5 naming (one model per complex, role "
+                    "and form): %s", len(extra), ", ".join(f.name for f in extra))
+    return files
+
+
 def build_catalog(db55: Path, cache: Path, split: dict[str, list[str]], workers: int) -> Catalog:
     """Parse every DB55 file into ``cache`` (once) and list candidate chains per split."""
     from tqdm import tqdm
 
-    files = sorted(db55.glob("*.pdb*"))
+    files = list_structures(db55)
     if not files:
         raise FileNotFoundError(f"no PDB files in {db55}")
     cache.mkdir(parents=True, exist_ok=True)
