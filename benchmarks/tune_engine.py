@@ -11,7 +11,8 @@ round by round so that load from other work on a shared machine hits them alike:
 inter-op 1, sequential, ORT_ENABLE_ALL) and changes one thing per variant. ``tiles`` runs the
 core's `predict_map` with the sidecar's tile_size replaced and, for overlap variants, the
 tiling's minimum overlap replaced (a simulation of a core change, not a supported option).
-Results: ``OUT/tune-session.json`` / ``OUT/tune-tiles.json`` and a markdown table on stdout.
+Results: ``OUT/NAME.json`` (default ``tune-session`` / ``tune-tiles``) and a markdown table on
+stdout.
 """
 
 from __future__ import annotations
@@ -278,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         s.add_argument("--repeat", type=int, default=2)
         s.add_argument("--budget-s", type=float, default=30.0)
         s.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+        s.add_argument("--name", default=f"tune-{name}",
+                       help=f"results file stem (default tune-{name}: OUT/NAME.json)")
         s.add_argument("--no-pin", action="store_true")
         s.add_argument("--no-download", action="store_true")
     sub.choices["session"].add_argument("--side", type=int, default=112)
@@ -297,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         result = run(args, Path(tmp))
     result["load_average"] = list(os.getloadavg())
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"tune-{args.experiment}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (args.out / f"{args.name}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(result["table"])
     return 0
 
