@@ -47,6 +47,9 @@ def test_render_map_with_helix_and_sheet_surfaces(cx_session, example_map, weigh
         f"deepssetracer #1{weights_kw}",
         "view", "set bgColor white", "lighting soft", "graphics silhouettes true",
         f"save {both} width 800 height 600 supersample 3",
+        # each class alone at a level enclosing 2000 Å^3, so the check is of drawing, not of
+        # how much the weights predict at level 0.5
+        "volume #2.1 encloseVolume 2000", "volume #2.2 encloseVolume 2000",
         "hide #2.2 models", f"save {helix} width 200 height 150",
         "show #2.2 models", "hide #2.1 models", f"save {sheet} width 200 height 150",
     ]
