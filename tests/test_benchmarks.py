@@ -43,7 +43,9 @@ def test_run_child_reports_each_childs_own_peak(tmp_path):
     failed = bench_common.run_child([sys.executable, "-c", "raise SystemExit(3)"],
                                     tmp_path / "failed.log")
     assert big.returncode == 0 and big.maxrss_mb > 200
-    assert small.maxrss_mb < 100  # not the running maximum over children
+    # not the running maximum over children (a forked child may start from the parent's size,
+    # so compare with the big child rather than with a fixed figure)
+    assert small.maxrss_mb < big.maxrss_mb - 150
     assert failed.returncode == 3
 
 
