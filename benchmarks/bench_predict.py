@@ -389,7 +389,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
         ax.legend(fontsize=8)
     m = results["machine"]
     fig.suptitle(f"deepssetracer predict, {m['threads']} threads ({m['cpu']}); "
-                 f"{results['weights']['kind']}", fontsize=9)
+                 f"weights: {results['weights']['kind']}", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)

@@ -73,6 +73,9 @@ class OnnxNetwork:
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # tiles vary in shape, so memory-pattern planning only adds peak memory (18-21 % less
+        # without it, no time cost: benchmarks/results/tune-session-112-shipped-quiet.json)
+        options.enable_mem_pattern = False
         options.log_severity_level = 3  # errors only: no provider chatter on stderr
         try:
             self.session = ort.InferenceSession(str(self.path), options, providers=providers)
