@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from dataclasses import dataclass, field
 from multiprocessing import Pool
@@ -19,6 +18,7 @@ import numpy as np
 from scipy import ndimage
 
 from . import boxes, labels, simulate, splits
+from .jsonio import write_json
 from .structures import Structure, cached_structure, structure_name
 
 log = logging.getLogger(__name__)
@@ -229,9 +229,9 @@ def simulate_dataset(out: Path, n_boxes: int, seed: int = 0, workers: int = 2,
     entries = [e for e in entries if e is not None]
     index = {"version": VERSION, "seed": seed, "voxel_size": 1.0, "split_file": str(split_file),
              "boxes": entries}
-    _write_json(out / "index.json", index)
+    write_json(out / "index.json", index)
     stats = dataset_stats(entries)
-    _write_json(out / "stats.json", stats)
+    write_json(out / "stats.json", stats)
     return stats
 
 
@@ -264,12 +264,6 @@ def dataset_stats(entries: list[dict]) -> dict:
         "crowding_hist": hist("crowding", [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]),
         "median_shape": np.median(np.array([e["shape"] for e in entries]), axis=0).tolist(),
     }
-
-
-def _write_json(path: Path, obj: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(obj, indent=1) + "\n")
-    os.replace(tmp, path)
 
 
 # ---- real validation pairs ----
@@ -327,7 +321,7 @@ def prepare_real(out: Path, src: Path) -> list[dict]:
                 "crowding": round(float(protein_mask(s.xyz, origin, d.shape).mean()), 4),
             })
             log.info("real %s: shape %s, %d residues", name, d.shape, int(ok.sum()))
-    _write_json(out / "index.json", {"version": VERSION, "voxel_size": 1.0, "ignore": "none",
+    write_json(out / "index.json", {"version": VERSION, "voxel_size": 1.0, "ignore": "none",
                                      "boxes": entries})
     return entries
 

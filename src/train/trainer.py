@@ -38,6 +38,7 @@ from ..core.rotations import ROTATIONS, rotate
 from ..core.weights import ModelSpec
 from ..model.export import build_spec, export_with_sidecar
 from ..model.unet import UNet3D, count_parameters
+from .jsonio import write_json
 from .losses import IGNORE, make_loss
 from .torchnet import TorchNetwork
 
@@ -291,12 +292,6 @@ def model_spec(cfg: TrainConfig, net: UNet3D) -> ModelSpec:
     return build_spec(net, None, cfg.normalization, cfg.tile_size, {})
 
 
-def _write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1) + "\n")
-    os.replace(tmp, path)
-
-
 def _save(path: Path, obj: dict[str, Any]) -> None:
     tmp = path.with_suffix(".tmp")
     torch.save(obj, tmp)
@@ -403,7 +398,7 @@ class Trainer:
         elif ckpt.exists():
             raise ValueError(f"{self.run_dir} already holds a run; use --resume or another --out")
         else:
-            _write_json(self.run_dir / "config.json", asdict(self.cfg))
+            write_json(self.run_dir / "config.json", asdict(self.cfg))
             self._log(f"network unet3d base {self.net.base} depth {self.net.depth} "
                       f"({count_parameters(self.net)} parameters), loss {self.cfg.loss}, "
                       f"device {self.device}, threads {self.cfg.threads}")
@@ -436,9 +431,9 @@ class Trainer:
                 self.net.train()
             if self.step % cfg.ckpt_every == 0 or self.step == cfg.steps:
                 _save(ckpt, self.state())
-                _write_json(self.run_dir / "metrics.json", self.history)
+                write_json(self.run_dir / "metrics.json", self.history)
                 t_last = time.perf_counter()  # checkpoint/validation time is not step time
-        _write_json(self.run_dir / "metrics.json", self.history)
+        write_json(self.run_dir / "metrics.json", self.history)
         finish(self.run_dir, self.config_path)
 
 
