@@ -34,7 +34,6 @@ import numpy as np
 from bench_common import (
     BOX_VOXEL,
     REPO,
-    Source,
     build_box,
     matmul_peak,
     onnx_flops_per_voxel,
@@ -184,20 +183,29 @@ def summarise(times: list[float]) -> dict[str, float]:
     return {"min_s": min(times), "median_s": statistics.median(times)}
 
 
-def measure_case(name: str, map_path: Path, shape: tuple[int, ...], network_shape: tuple[int, ...],
-                 source: str, weights: Path, flops: dict[str, float], args: argparse.Namespace,
-                 work: Path, published: bool) -> dict[str, Any]:
-    """Every measurement of one map."""
+def measure_case(name: str, map_path: Path, shape: tuple[int, ...],
+                 voxel_size: tuple[float, float, float], source: str, weights: Path,
+                 flops: dict[str, float], args: argparse.Namespace, work: Path,
+                 published: bool) -> dict[str, Any]:
+    """Every measurement of one map (``shape`` [z, y, x] with ``voxel_size`` (x, y, z) Å).
+
+    Our network runs on the sidecar's grid, the published one on a 1 Å grid (as its tool
+    resamples), so each side's voxels per second and GFLOP/s count its own grid.
+    """
+    from chimerax.deepssetracer.core.resample import resampled_shape
     from chimerax.deepssetracer.core.tiling import TilePlan
     from chimerax.deepssetracer.core.weights import load_spec
 
     spec = load_spec(weights)
+    network_shape = resampled_shape(shape, voxel_size, (spec.voxel_size,) * 3)
     plan = TilePlan.make(network_shape, spec.tile_size, spec.size_multiple)
     computed = plan.n_tiles * int(np.prod(plan.tile))
     n_net = int(np.prod(network_shape))
+    n_pub = int(np.prod(resampled_shape(shape, voxel_size, (1.0,) * 3)))
     case: dict[str, Any] = {
         "name": name, "source": source, "shape_zyx": list(shape), "voxels": int(np.prod(shape)),
-        "network_shape_zyx": list(network_shape), "network_voxels": n_net,
+        "network_voxel_size": spec.voxel_size, "network_shape_zyx": list(network_shape),
+        "network_voxels": n_net, "published_voxels": n_pub,
         "tiles": plan.n_tiles, "tile_zyx": list(plan.tile), "computed_voxels": computed,
         "overlap_factor": computed / n_net, "load_before": os.getloadavg()[0],
     }
@@ -227,7 +235,7 @@ def measure_case(name: str, map_path: Path, shape: tuple[int, ...], network_shap
                                      "threads": args.threads, "repeat": args.repeat,
                                      "budget_s": args.budget_s}, work, f"published-{name}")
         pub.update(summarise(pub["times_s"]))
-        pub["gflops"] = pub["flops_per_voxel"] * n_net / pub["min_s"] / 1e9
+        pub["gflops"] = pub["flops_per_voxel"] * n_pub / pub["min_s"] / 1e9
         flops["published"] = pub["flops_per_voxel"]
         case["published"] = pub
         case["speedup"] = {"e2e": pub["min_s"] / e2e["min_s"],
@@ -241,10 +249,10 @@ def estimate_published(cases: list[dict[str, Any]], flops_published: float | Non
     measured = [c for c in cases if "published" in c]
     if not measured or not flops_published:
         return
-    rate = max(measured, key=lambda c: c["network_voxels"])["published"]["gflops"]
+    rate = max(measured, key=lambda c: c["published_voxels"])["published"]["gflops"]
     for c in cases:
         if "published" not in c and c.get("published_skipped") == "size":
-            c["published_estimated_s"] = flops_published * c["network_voxels"] / rate / 1e9
+            c["published_estimated_s"] = flops_published * c["published_voxels"] / rate / 1e9
 
 
 def machine_info(args: argparse.Namespace, pinned: list[int] | None) -> dict[str, Any]:
@@ -287,7 +295,7 @@ def markdown(results: dict[str, Any]) -> str:
            f"{m['cpu_count']} CPUs): these timings are pessimistic; peak memory, work and the "
            "side-by-side ratios hold better.", ""]
           if results["load_average"][0] > 0.5 * m["cpu_count"] else []),
-        "| map | voxels (network grid) | tiles | end to end s | engine s (CPU s) "
+        "| map | network grid | tiles | end to end s | engine s (CPU s) "
         "| engine Mvox/s | engine GFLOP/s (% peak) | published forward s "
         "| speed-up e2e / engine | peak MB e2e / engine / published |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -301,7 +309,8 @@ def markdown(results: dict[str, Any]) -> str:
         speed = (f"{c['speedup']['e2e']:.1f}x / {c['speedup']['engine']:.1f}x"
                  if "speedup" in c else "–")
         pct = 100 * g["useful_gflops"] / peak["start"]
-        shape = "x".join(map(str, c["network_shape_zyx"][::-1]))
+        shape = (f"{'x'.join(map(str, c['network_shape_zyx'][::-1]))} at "
+                 f"{c.get('network_voxel_size', 1.0):g} Å")
         lines.append(
             f"| {c['name']} | {shape} | {c['tiles']} | {_fmt(e['min_s'])} | {_fmt(g['min_s'])} "
             f"({_fmt(g['cpu_s_per_run'])}) "
@@ -348,8 +357,8 @@ def target_lines(results: dict[str, Any]) -> list[str]:
         a, b = cubes[0], cubes[-1]
         grow = b["e2e"]["maxrss_mb"] / a["e2e"]["maxrss_mb"]
         out.append(f"memory growth {a['name']} -> {b['name']}: {grow:.1f}x peak for "
-                   f"{b['network_voxels'] / a['network_voxels']:.0f}x voxels "
-                   f"({b['e2e']['maxrss_mb'] * 2**20 / b['network_voxels']:.0f} bytes/voxel "
+                   f"{b['voxels'] / a['voxels']:.0f}x voxels "
+                   f"({b['e2e']['maxrss_mb'] * 2**20 / b['voxels']:.0f} bytes/voxel "
                    f"at {b['name']})")
     return out or ["no box of 112^3 or 300^3 in this run"]
 
@@ -362,12 +371,12 @@ def plot(results: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     cases = [c for c in results["cases"] if c["name"].endswith("^3")]
-    n = [c["network_voxels"] for c in cases]
+    n = [c["voxels"] for c in cases]
     fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(10, 4))
     ax_t.plot(n, [c["engine"]["min_s"] for c in cases], "o-", label="ours: engine")
     ax_t.plot(n, [c["e2e"]["min_s"] for c in cases], "s-", label="ours: end to end")
-    pub = [(c["network_voxels"], c["published"]["min_s"]) for c in cases if "published" in c]
-    est = [(c["network_voxels"], c["published_estimated_s"]) for c in cases
+    pub = [(c["voxels"], c["published"]["min_s"]) for c in cases if "published" in c]
+    est = [(c["voxels"], c["published_estimated_s"]) for c in cases
            if "published_estimated_s" in c]
     if pub:
         ax_t.plot(*zip(*pub), "^-", color="C3", label="published: forward pass")
@@ -377,7 +386,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     ax_m.plot(n, [c["engine"]["rss_peak_mb"] for c in cases], "o-", label="ours: engine process")
     ax_m.plot(n, [c["e2e"]["maxrss_mb"] for c in cases], "s-", label="ours: end to end")
     if pub:
-        ax_m.plot([c["network_voxels"] for c in cases if "published" in c],
+        ax_m.plot([c["voxels"] for c in cases if "published" in c],
                   [c["published"]["maxrss_mb"] for c in cases if "published" in c], "^-",
                   color="C3", label="published: forward pass")
     for ax, ylabel in ((ax_t, "time (s)"), (ax_m, "peak RSS (MB)")):
@@ -406,14 +415,6 @@ def update_doc(table: str, doc: Path = DOC) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def deposited_case(source: Source) -> tuple[str, tuple[int, ...]]:
-    """Name and network-grid shape of a map predicted as deposited (resampled to 1 Å)."""
-    from chimerax.deepssetracer.core.resample import resampled_shape
-
-    shape = resampled_shape(source.data.shape, source.voxel_size, (BOX_VOXEL,) * 3)
-    return f"{source.name} as deposited", shape
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
@@ -440,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
             path = write_map(work / f"box{side}.mrc", DensityMap(box, (BOX_VOXEL,) * 3))
             name = f"{side}^3"
             measure_published = not args.no_published and side <= args.skip_published_above
-            case = measure_case(name, path, box.shape, box.shape,
+            case = measure_case(name, path, box.shape, (BOX_VOXEL,) * 3,
                                 f"{primary.name} {how}", weights, flops, args, work,
                                 measure_published)
             if not measure_published:
@@ -452,8 +453,8 @@ def main(argv: list[str] | None = None) -> int:
                      else "")
             path.unlink()
         if not args.no_deposited and primary.name == "EMD-11007":
-            name, shape = deposited_case(primary)
-            case = measure_case(name, primary.path, primary.data.shape, shape,
+            name = f"{primary.name} as deposited"
+            case = measure_case(name, primary.path, primary.data.shape, primary.voxel_size,
                                 f"{primary.path.name}, {primary.voxel_size[0]:.3f} Å voxels",
                                 weights, flops, args, work, published=False)
             case["published_skipped"] = "different grid"

@@ -77,7 +77,8 @@ def test_onnx_flop_count_matches_torch_counter(tmp_path):
 
 def _case(name, side, e2e_s, engine_s, peak_mb, published_s=None):
     n = side**3
-    case = {"name": name, "network_shape_zyx": [side] * 3, "network_voxels": n, "tiles": 1,
+    case = {"name": name, "network_shape_zyx": [side] * 3, "network_voxels": n, "voxels": n,
+            "published_voxels": n, "tiles": 1,
             "e2e": {"min_s": e2e_s, "maxrss_mb": peak_mb},
             "engine": {"min_s": engine_s, "cpu_s_per_run": 2 * engine_s,
                        "voxels_per_s": n / engine_s,

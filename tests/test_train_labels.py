@@ -2,7 +2,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from chimerax.deepssetracer.train.labels import BACKGROUND, HELIX, SHEET, label_grid
+from chimerax.deepssetracer.train.labels import (
+    BACKGROUND,
+    HELIX,
+    IGNORE,
+    SHEET,
+    label_grid,
+    resample_labels,
+)
 
 SHAPE = (20, 20, 20)
 ORIGIN = (0.0, 0.0, 0.0)
@@ -52,3 +59,16 @@ def test_origin_and_voxel_size_are_honoured():
 def test_mismatched_lengths_raise():
     with pytest.raises(ValueError, match="rows"):
         label_grid(SHAPE, ORIGIN, STEP, np.zeros((2, 3)), np.array([0]))
+
+
+def test_resample_labels_takes_the_voxel_at_each_coarse_point():
+    from chimerax.deepssetracer.core.resample import resampled_shape
+
+    rng = np.random.default_rng(0)
+    lab = rng.integers(0, 3, size=(9, 10, 11)).astype(np.uint8)
+    shape = resampled_shape(lab.shape, (1.0,) * 3, (2.0,) * 3)
+    out = resample_labels(lab, 2.0, shape)
+    assert out.shape == shape == (5, 6, 6)
+    # coarse point j sits on fine voxel 2j; points past the last fine voxel are ignored
+    assert np.array_equal(out[:5, :5, :6], lab[::2, ::2, ::2])
+    assert (out[:, 5, :] == IGNORE).all()

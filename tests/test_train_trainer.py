@@ -79,6 +79,19 @@ def test_crops_are_cubes_with_sheet_bias(dataset):
     assert all((y[i] == 1).any() for i in range(4))
 
 
+def test_training_box_on_a_coarser_grid(dataset):
+    """A 2 Å network trains on boxes resampled as predict resamples maps, labels alongside."""
+    norm = {"method": "zscore", "clip": [-4.0, 8.0]}
+    rng = np.random.default_rng(0)
+    fine = load_training_box(dataset, {"file": "b0.npz"}, norm, rng)
+    coarse = load_training_box(dataset, {"file": "b0.npz"}, norm, rng, 1.0, 2.0)
+    assert coarse.density.shape == coarse.labels.shape == (21, 21, 21)
+    assert np.array_equal(coarse.labels[:20, :20, :20], fine.labels[::2, ::2, ::2])
+    # the rod (helix) is still where its density is, on the coarse grid
+    helix = coarse.labels == 0
+    assert helix.any() and coarse.density[helix].mean() > coarse.density[coarse.labels == 2].mean()
+
+
 def test_train_resume_export(tmp_path, dataset):
     run = tmp_path / "run"
     config = _config(tmp_path, dataset, steps=2)
@@ -108,6 +121,13 @@ def test_train_resume_export(tmp_path, dataset):
     assert spec.training["loss"] == "FL_DL" and spec.training["config"] == str(config)
     out = OnnxNetwork(onnx, spec, device="cpu", threads=1)(np.zeros((1, 1, 8, 8, 8), np.float32))
     assert out.shape == (1, 3, 8, 8, 8)
+
+
+def test_coarse_grid_run_records_its_voxel_size(tmp_path, dataset):
+    run = tmp_path / "run2"
+    config = _config(tmp_path, dataset, steps=1, voxel_size=2.0, crop=16, tile_size=24)
+    assert cli_main(["train", str(config), "--out", str(run), "--device", "cpu"]) == 0
+    assert load_spec(run / "deepssetracer.onnx").voxel_size == 2.0
 
 
 def test_resume_is_exact(tmp_path, dataset):

@@ -139,10 +139,16 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
             acc += probs
     if len(ks) > 1:
         acc /= len(ks)
-    helix, sheet = (np.clip(resample(p, model_step, dmap.voxel_size, shape=dmap.data.shape),
-                            0.0, 1.0) for p in acc)
+    del volume
+    helix, sheet = (_clipped(resample(p, model_step, dmap.voxel_size, shape=dmap.data.shape))
+                    for p in acc)
     return Prediction(helix, sheet, dmap.voxel_size, dmap.origin, tiles=tiles,
                       rotations=len(ks))
+
+
+def _clipped(probs: np.ndarray) -> np.ndarray:
+    """Probabilities limited to [0, 1] in place (trilinear values can overshoot by rounding)."""
+    return np.clip(probs, 0.0, 1.0, out=probs)
 
 
 @dataclass

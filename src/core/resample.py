@@ -11,12 +11,13 @@ fine noise does not alias into the coarse grid.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 ANTIALIAS_RATIO = 1.5
 SAME_STEP_TOL = 1e-6
+SLAB_VOXELS = 1 << 21  # temporaries per slab: ~8 MB of float32
 
 
 def resampled_shape(shape_zyx: Sequence[int], voxel_size: Sequence[float],
@@ -72,9 +73,35 @@ def _interp_axis(data: np.ndarray, positions: np.ndarray, axis: int) -> np.ndarr
     shape = [1] * data.ndim
     shape[axis] = len(pos)
     w = w.reshape(shape)
-    a = np.take(data, lo, axis=axis).astype(np.float32, copy=False)
-    b = np.take(data, hi, axis=axis)
-    return a + w * (b - a)
+
+    def interp(part: np.ndarray) -> np.ndarray:
+        a = np.take(part, lo, axis=axis).astype(np.float32, copy=False)
+        d = np.take(part, hi, axis=axis).astype(np.float32, copy=False) - a
+        d *= w
+        d += a
+        return d
+    return _by_slabs(data, axis, len(pos), interp)
+
+
+def _by_slabs(data: np.ndarray, axis: int, n_out: int,
+              fn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``fn`` applied slab by slab across another axis, into one float32 output.
+
+    Working along `axis` needs whole lines on it, but any other axis can be cut, so the
+    temporaries stay near ``SLAB_VOXELS`` whatever the map's size; only the output is
+    whole-map.
+    """
+    other = 1 if axis == 0 else 0
+    shape = list(data.shape)
+    shape[axis] = n_out
+    out = np.empty(shape, dtype=np.float32)
+    per_index = max(1, math.prod(shape) // max(shape[other], 1))
+    step = max(1, SLAB_VOXELS // per_index)
+    for start in range(0, shape[other], step):
+        sl = [slice(None)] * data.ndim
+        sl[other] = slice(start, start + step)
+        out[tuple(sl)] = fn(data[tuple(sl)])
+    return out
 
 
 def gaussian_filter_axis(data: np.ndarray, sigma: float, axis: int) -> np.ndarray:
@@ -85,9 +112,12 @@ def gaussian_filter_axis(data: np.ndarray, sigma: float, axis: int) -> np.ndarra
     kernel /= kernel.sum()
     pad = [(0, 0)] * data.ndim
     pad[axis] = (radius, radius)
-    padded = np.pad(data.astype(np.float32, copy=False), pad, mode="edge")
     n = data.shape[axis]
-    out = np.zeros(data.shape, dtype=np.float32)
-    for k, w in enumerate(kernel):
-        out += np.float32(w) * np.take(padded, np.arange(k, k + n), axis=axis)
-    return out
+
+    def smooth(part: np.ndarray) -> np.ndarray:
+        padded = np.pad(part.astype(np.float32, copy=False), pad, mode="edge")
+        out = np.zeros(part.shape, dtype=np.float32)
+        for k, w in enumerate(kernel):
+            out += np.float32(w) * np.take(padded, np.arange(k, k + n), axis=axis)
+        return out
+    return _by_slabs(data, axis, n, smooth)

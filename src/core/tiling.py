@@ -149,7 +149,9 @@ def predict_tiled(volume: np.ndarray, net: Network, tile_size: int, size_multipl
         if progress is not None:
             progress(done_before + i + 1, total)
     if not one_pass:
-        probs = acc / wsum
+        del padded
+        acc /= wsum
+        probs = acc
     inner = tuple(slice(b, b + n) for b, n in zip(plan.before, plan.shape))
     return np.ascontiguousarray(probs[(slice(None), *inner)])
 

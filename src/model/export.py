@@ -65,12 +65,15 @@ def check_parity(net: UNet3D, onnx_path: Path | str, side: int | None = None,
 
 
 def build_spec(net: UNet3D, onnx_path: Path | None, normalization: dict[str, Any],
-               tile_size: int, training: dict[str, Any]) -> ModelSpec:
-    """The sidecar of ``net`` (exported at ``onnx_path``; None: not exported yet, no sha256)."""
+               tile_size: int, training: dict[str, Any], voxel_size: float = 1.0) -> ModelSpec:
+    """The sidecar of ``net`` (exported at ``onnx_path``; None: not exported yet, no sha256).
+
+    ``voxel_size`` is the grid (Å) the network was trained on; predict resamples maps to it.
+    """
     spec = ModelSpec(
         onnx=onnx_path.name if onnx_path else "",
         onnx_sha256=sha256_of(onnx_path) if onnx_path else "",
-        voxel_size=1.0,
+        voxel_size=float(voxel_size),
         normalization=dict(normalization),
         tile_size=int(tile_size),
         size_multiple=int(net.size_multiple),
@@ -86,7 +89,8 @@ def build_spec(net: UNet3D, onnx_path: Path | None, normalization: dict[str, Any
 
 
 def export_with_sidecar(net: UNet3D, onnx_path: Path | str, normalization: dict[str, Any],
-                        tile_size: int, training: dict[str, Any], tol: float = 1e-4) -> Path:
+                        tile_size: int, training: dict[str, Any], tol: float = 1e-4,
+                        voxel_size: float = 1.0) -> Path:
     """Export, verify parity with torch (``tol`` max abs logit difference), write the sidecar.
 
     Returns the sidecar path (``onnx_path`` with ``.json``).
@@ -95,7 +99,7 @@ def export_with_sidecar(net: UNet3D, onnx_path: Path | str, normalization: dict[
     diff = check_parity(net, onnx_path)
     if diff > tol:
         raise RuntimeError(f"{onnx_path}: ONNX logits differ from torch by {diff:.2e} > {tol:.0e}")
-    json_path = build_spec(net, onnx_path, normalization, tile_size, training).save(
+    json_path = build_spec(net, onnx_path, normalization, tile_size, training, voxel_size).save(
         sidecar_path(onnx_path))
     log.info("exported %s (parity %.1e) and %s", onnx_path, diff, json_path.name)
     return json_path

@@ -66,3 +66,21 @@ def label_grid(
 def grid_coordinates(xyz: np.ndarray, origin, voxel_size) -> np.ndarray:
     """(x, y, z) Å to fractional voxel indices (x, y, z) of the grid."""
     return (np.asarray(xyz, dtype=np.float64) - np.asarray(origin)) / np.asarray(voxel_size)
+
+
+def resample_labels(labels: np.ndarray, ratio: float, shape: tuple[int, int, int]) -> np.ndarray:
+    """Labels at the grid points of `core.resample.resample` (step ``ratio`` input voxels).
+
+    Nearest input voxel, so each coarse label is a true label, not a blend; points past the
+    input's last voxel are IGNORE (the density there is only the edge value, extended).
+    """
+    out = labels
+    for axis, n in enumerate(shape):
+        pos = np.arange(n) * float(ratio)
+        idx = np.rint(pos).astype(np.intp)
+        inside = idx < labels.shape[axis]
+        taken = np.take(out, np.minimum(idx, labels.shape[axis] - 1), axis=axis)
+        mask_shape = [1] * out.ndim
+        mask_shape[axis] = n
+        out = np.where(inside.reshape(mask_shape), taken, np.uint8(IGNORE))
+    return out.astype(np.uint8, copy=False)

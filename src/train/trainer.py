@@ -34,11 +34,13 @@ from ..core import metrics
 from ..core.mapio import DensityMap
 from ..core.normalize import normalize
 from ..core.predict import predict_map
+from ..core.resample import resample
 from ..core.rotations import ROTATIONS, rotate
 from ..core.weights import ModelSpec
 from ..model.export import build_spec, export_with_sidecar
 from ..model.unet import UNet3D, count_parameters
 from .jsonio import write_json
+from .labels import resample_labels
 from .losses import IGNORE, make_loss
 from .torchnet import TorchNetwork
 
@@ -75,6 +77,7 @@ class TrainConfig:
     sheet_fraction: float = 0.5
     helix_fraction: float = 0.25
     tile_size: int = 128  # one pass for boxes up to 128 voxels a side
+    voxel_size: float = 1.0  # the network's grid (Å); boxes are resampled to it
     val_every: int = 250
     ckpt_every: int = 100
     log_every: int = 10
@@ -116,6 +119,8 @@ class TrainConfig:
                              f"got {self.lr_schedule!r}")
         if not 0 <= self.sheet_fraction + self.helix_fraction <= 1:
             raise ValueError("sheet_fraction + helix_fraction must lie in [0, 1]")
+        if not self.voxel_size > 0:
+            raise ValueError(f"config voxel_size must be > 0, got {self.voxel_size}")
         for name in ("steps", "batch", "crop", "val_every", "ckpt_every", "log_every", "threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"config {name} must be >= 1, got {getattr(self, name)}")
@@ -155,11 +160,16 @@ def load_npz(data_dir: Path, entry: dict[str, Any]) -> tuple[np.ndarray, np.ndar
 
 
 def load_training_box(data_dir: Path, entry: dict[str, Any], norm: dict[str, Any],
-                      rng: np.random.Generator) -> Box:
+                      rng: np.random.Generator, data_voxel: float = 1.0,
+                      model_voxel: float = 1.0) -> Box:
+    """A box on the network's grid: resampled as inference resamples, then normalised."""
     density, labels = load_npz(data_dir, entry)
     if density.shape != labels.shape:
         raise ValueError(f"{entry['file']}: density {density.shape} and labels "
                          f"{labels.shape} differ")
+    if abs(model_voxel - data_voxel) > 1e-6 * model_voxel:
+        density = resample(density, (data_voxel,) * 3, (model_voxel,) * 3)
+        labels = resample_labels(labels, model_voxel / data_voxel, density.shape)
     x = normalize(density, norm)
     centres = {}
     for k in (HELIX, SHEET):
@@ -289,7 +299,7 @@ def lr_lambda(cfg: TrainConfig):
 
 def model_spec(cfg: TrainConfig, net: UNet3D) -> ModelSpec:
     """The spec validation predicts with: what the exported sidecar will say."""
-    return build_spec(net, None, cfg.normalization, cfg.tile_size, {})
+    return build_spec(net, None, cfg.normalization, cfg.tile_size, {}, cfg.voxel_size)
 
 
 def _save(path: Path, obj: dict[str, Any]) -> None:
@@ -354,7 +364,9 @@ class Trainer:
         if not entries:
             raise ValueError(f"{data}/index.json lists no 'train' boxes")
         data_rng = np.random.default_rng(self.cfg.seed + 1)  # own stream: resume-independent
-        boxes = [load_training_box(data, e, self.cfg.normalization, data_rng) for e in entries]
+        data_voxel = float(read_index(data).get("voxel_size", 1.0))
+        boxes = [load_training_box(data, e, self.cfg.normalization, data_rng, data_voxel,
+                                   self.cfg.voxel_size) for e in entries]
         sampler = CropSampler(boxes, self.cfg.crop, self.cfg.sheet_fraction,
                               self.cfg.helix_fraction)
         val = load_val_boxes(data, "val", self.cfg.max_val_boxes)
@@ -462,7 +474,7 @@ def finish(run_dir: Path, config_path: str = "") -> Path:
         "val_score": s.get("score"),
     }
     sidecar = export_with_sidecar(net, run_dir / "deepssetracer.onnx", cfg.normalization,
-                                  cfg.tile_size, training)
+                                  cfg.tile_size, training, voxel_size=cfg.voxel_size)
     metrics_path = run_dir / "metrics.json"
     if metrics_path.exists():
         plot_curves(json.loads(metrics_path.read_text()), run_dir / "curves.png")
