@@ -1,6 +1,6 @@
-"""Print the five-loss study as a markdown table beside the paper's Table 1.
+"""Print the five-loss study and the FL_DL γ sweep as a markdown table beside the paper's Table 1.
 
-usage: python scripts/study_table.py RUNS_DIR   (holding study_<loss>/metrics.json)
+usage: python scripts/study_table.py RUNS_DIR   (holding study_<name>/metrics.json)
 
 Figures are the validation voxel F1 of each run's selected (best) step, as the trainer
 measured them: the simulated validation boxes and the real validation pairs.
@@ -16,12 +16,16 @@ PAPER = {"CE": (61.7, 39.9), "FL": (62.9, 45.4), "DL": (61.8, 43.4), "CE_DL": (6
          "FL_DL": (62.0, 48.7)}
 
 
+RUNS = [(loss, f"study_{loss.lower()}", PAPER[loss]) for loss in PAPER] + [
+    (f"FL_DL γ {g}", f"study_fl_dl_gamma{g}", ("–", "–")) for g in (1, 5, 8)]
+
+
 def main(runs: Path) -> None:
     print("| loss | paper helix | paper sheet | ours sim helix | ours sim sheet "
           "| ours real helix | ours real sheet | best step |")
     print("|---|---|---|---|---|---|---|---|")
-    for loss, (ph, ps) in PAPER.items():
-        path = runs / f"study_{loss.lower()}" / "metrics.json"
+    for loss, folder, (ph, ps) in RUNS:
+        path = runs / folder / "metrics.json"
         if not path.exists():
             print(f"| {loss} | {ph} | {ps} | not run | | | | |")
             continue
