@@ -142,3 +142,55 @@ def test_resume_is_exact(tmp_path, dataset):
     b = torch.load(split / "checkpoint.pt", weights_only=False)["model"]
     for k in a:
         assert torch.allclose(a[k].float(), b[k].float(), atol=1e-6), k
+
+
+def test_ema_tracks_the_weights_and_resumes_exactly(tmp_path, dataset):
+    """The average is what best.pt and the export hold, and it survives a resume bit for bit."""
+    config = _config(tmp_path, dataset, steps=3, lr_schedule="constant", ema_decay=0.9,
+                     val_every=3)  # straight run: one validation, at the last step
+    straight, split = tmp_path / "ema_straight", tmp_path / "ema_split"
+    assert cli_main(["train", str(config), "--out", str(straight), "--device", "cpu"]) == 0
+    assert cli_main(["train", str(config), "--out", str(split), "--steps", "2",
+                     "--device", "cpu"]) == 0
+    assert cli_main(["train", str(config), "--out", str(split), "--resume", "--device", "cpu"]) == 0
+    a = torch.load(straight / "checkpoint.pt", weights_only=False)
+    b = torch.load(split / "checkpoint.pt", weights_only=False)
+    for k in a["ema"]:
+        assert torch.allclose(a["ema"][k].float(), b["ema"][k].float(), atol=1e-6), k
+    # the average lags the live weights, so after three steps they differ
+    conv = next(k for k in a["model"] if k.endswith("weight"))
+    assert not torch.allclose(a["ema"][conv], a["model"][conv])
+    best = torch.load(straight / "best.pt", weights_only=False)
+    assert best["step"] == 3 and torch.equal(best["model"][conv], a["ema"][conv])
+    assert load_spec(straight / "deepssetracer.onnx").training["ema_decay"] == 0.9
+
+
+def test_update_ema_ramps_then_averages():
+    from chimerax.deepssetracer.train.trainer import update_ema
+
+    ema, net = torch.nn.Linear(1, 1, bias=False), torch.nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        ema.weight.fill_(0.0)
+        net.weight.fill_(1.0)
+    update_ema(ema, net, decay=0.99, step=0)  # d = min(0.99, 1/10): mostly the live weights
+    assert ema.weight.item() == pytest.approx(0.9)
+    update_ema(ema, net, decay=0.5, step=1000)  # d = 0.5
+    assert ema.weight.item() == pytest.approx(0.95)
+
+
+def test_init_from_starts_at_earlier_weights(tmp_path, dataset):
+    first = tmp_path / "first"
+    assert cli_main(["train", str(_config(tmp_path, dataset, steps=1)), "--out", str(first),
+                     "--device", "cpu"]) == 0
+    from chimerax.deepssetracer.train.trainer import TrainConfig, Trainer
+
+    cfg = TrainConfig.load(_config(tmp_path, dataset, steps=1,
+                                   init_from=str(first / "best.pt")))
+    start = torch.load(first / "best.pt", weights_only=False)["model"]
+    trainer = Trainer(cfg, tmp_path / "second", device="cpu")
+    for k, v in trainer.net.state_dict().items():
+        assert torch.equal(v, start[k]), k
+    wrong = _config(tmp_path, dataset, steps=1, init_from=str(first / "best.pt"),
+                    network={"base": 8, "depth": 2})
+    with pytest.raises(ValueError, match="do not fit"):
+        Trainer(TrainConfig.load(wrong), tmp_path / "third", device="cpu")

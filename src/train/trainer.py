@@ -7,6 +7,11 @@ curves), ``checkpoint.pt`` (model, optimiser, schedule, step and every RNG state
 voxel F1 on simulated validation boxes), and at the end ``deepssetracer.onnx`` + ``.json``
 (exported from best.pt) and ``curves.png``.
 
+A run may start from earlier weights (``init_from``: a ``.pt`` holding a ``model`` state
+dict, such as a run's best.pt) to fine-tune them. With ``ema_decay`` > 0 an exponential moving
+average of the weights is kept beside them; validation, best.pt and the export use the
+average, which smooths the step-to-step swings that small, sparse-label batches cause.
+
 Each box is normalised whole, once, with the same global normalisation inference uses; the
 network then sees random ``crop``-sided cubes in one of the 24 proper rotations (never a
 mirror: a mirror turns right-handed helices left-handed). About ``sheet_fraction`` of the
@@ -17,6 +22,7 @@ module behind a `core.inference.Network` adapter.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -71,6 +77,8 @@ class TrainConfig:
     lr_step_every: int = 1000  # step: multiply by lr_step_gamma every this many steps
     lr_step_gamma: float = 0.5
     weight_decay: float = 0.0
+    ema_decay: float = 0.0  # 0: no weight averaging
+    init_from: str | None = None  # .pt with a "model" state dict to start from
     steps: int = 2700
     batch: int = 2
     crop: int = 64
@@ -97,6 +105,8 @@ class TrainConfig:
         cfg.data = str(Path(cfg.data).expanduser())
         if cfg.real_val:
             cfg.real_val = str(Path(cfg.real_val).expanduser())
+        if cfg.init_from:
+            cfg.init_from = str(Path(cfg.init_from).expanduser())
         cfg.validate()
         return cfg
 
@@ -119,6 +129,8 @@ class TrainConfig:
                              f"got {self.lr_schedule!r}")
         if not 0 <= self.sheet_fraction + self.helix_fraction <= 1:
             raise ValueError("sheet_fraction + helix_fraction must lie in [0, 1]")
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError(f"config ema_decay must lie in [0, 1), got {self.ema_decay}")
         if not self.voxel_size > 0:
             raise ValueError(f"config voxel_size must be > 0, got {self.voxel_size}")
         for name in ("steps", "batch", "crop", "val_every", "ckpt_every", "log_every", "threads"):
@@ -302,6 +314,29 @@ def model_spec(cfg: TrainConfig, net: UNet3D) -> ModelSpec:
     return build_spec(net, None, cfg.normalization, cfg.tile_size, {}, cfg.voxel_size)
 
 
+@torch.no_grad()
+def update_ema(ema: torch.nn.Module, net: torch.nn.Module, decay: float, step: int) -> None:
+    """ema ← d·ema + (1 − d)·net over weights and BatchNorm statistics (counters copied);
+    d ramps up from 0 as (1 + step) / (10 + step) so early averages are not stuck at the start."""
+    d = min(decay, (1 + step) / (10 + step))
+    for e, p in zip(ema.state_dict().values(), net.state_dict().values()):
+        if e.dtype.is_floating_point:
+            e.lerp_(p, 1 - d)
+        else:
+            e.copy_(p)
+
+
+def load_init(net: torch.nn.Module, path: str) -> None:
+    try:
+        s = torch.load(path, map_location="cpu", weights_only=False)
+    except (OSError, RuntimeError) as e:
+        raise ValueError(f"{path}: cannot read the init_from weights ({e})") from e
+    try:
+        net.load_state_dict(s["model"] if "model" in s else s)
+    except RuntimeError as e:
+        raise ValueError(f"{path}: weights do not fit the config's network ({e})") from e
+
+
 def _save(path: Path, obj: dict[str, Any]) -> None:
     tmp = path.with_suffix(".tmp")
     torch.save(obj, tmp)
@@ -319,6 +354,9 @@ class Trainer:
         seed_everything(cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)
         self.net = UNet3D(**cfg.network).to(self.device)
+        if cfg.init_from:
+            load_init(self.net, cfg.init_from)
+        self.ema = copy.deepcopy(self.net).eval() if cfg.ema_decay else None
         self.loss_fn = make_loss(cfg.loss["name"], float(cfg.loss.get("gamma", 2.0)))
         self.opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lr_lambda(cfg))
@@ -331,6 +369,7 @@ class Trainer:
         return {
             "step": self.step, "model": self.net.state_dict(), "optimizer": self.opt.state_dict(),
             "scheduler": self.sched.state_dict(), "history": self.history,
+            "ema": self.ema.state_dict() if self.ema else None,
             "config": asdict(self.cfg),
             "rng": {"numpy_data": self.rng.bit_generator.state, "numpy": np.random.get_state(),
                     "python": random.getstate(), "torch": torch.get_rng_state(),
@@ -342,6 +381,8 @@ class Trainer:
         self.net.load_state_dict(s["model"])
         self.opt.load_state_dict(s["optimizer"])
         self.sched.load_state_dict(s["scheduler"])
+        if self.ema:
+            self.ema.load_state_dict(s["ema"])
         self.step, self.history = int(s["step"]), s["history"]
         r = s["rng"]
         self.rng.bit_generator.state = r["numpy_data"]
@@ -381,18 +422,24 @@ class Trainer:
                   f"{len(real)} real-val, loaded in {time.perf_counter() - t:.1f} s")
         return sampler, val, real
 
+    @property
+    def eval_net(self) -> torch.nn.Module:
+        """The weights validation scores and export ships: the average when one is kept."""
+        return self.ema or self.net
+
     def _validate(self, val: list[ValBox], real: list[ValBox]) -> None:
         t = time.perf_counter()
-        sim_scores, real_scores = validate(self.net, self.device, self.spec, val), \
-            validate(self.net, self.device, self.spec, real)
+        sim_scores, real_scores = validate(self.eval_net, self.device, self.spec, val), \
+            validate(self.eval_net, self.device, self.spec, real)
         rec = {"step": self.step, "sim": sim_scores, "real": real_scores}
         self.history["val"].append(rec)
         score = sim_scores.get("mean", float("nan"))
         best = self.history["best"]
         if sim_scores and not math.isnan(score) and (best is None or score > best["score"]):
             self.history["best"] = {"step": self.step, "score": score}
-            _save(self.run_dir / "best.pt", {"model": self.net.state_dict(), "step": self.step,
-                                              "score": score, "config": asdict(self.cfg)})
+            _save(self.run_dir / "best.pt", {"model": self.eval_net.state_dict(),
+                                              "step": self.step, "score": score,
+                                              "config": asdict(self.cfg)})
 
         def fmt(s: dict[str, Any]) -> str:
             return f"helix {s['helix']:.3f} sheet {s['sheet']:.3f}" if s else "-"
@@ -413,7 +460,9 @@ class Trainer:
             write_json(self.run_dir / "config.json", asdict(self.cfg))
             self._log(f"network unet3d base {self.net.base} depth {self.net.depth} "
                       f"({count_parameters(self.net)} parameters), loss {self.cfg.loss}, "
-                      f"device {self.device}, threads {self.cfg.threads}")
+                      f"device {self.device}, threads {self.cfg.threads}"
+                      + (f", from {self.cfg.init_from}" if self.cfg.init_from else "")
+                      + (f", EMA {self.cfg.ema_decay}" if self.cfg.ema_decay else ""))
         sampler, val, real = self._data()
         cfg = self.cfg
         self.net.train()
@@ -428,6 +477,8 @@ class Trainer:
             loss.backward()
             self.opt.step()
             self.sched.step()
+            if self.ema:
+                update_ema(self.ema, self.net, cfg.ema_decay, self.step)
             self.step += 1
             losses.append(loss.item())
             n_last += 1
@@ -462,7 +513,7 @@ def finish(run_dir: Path, config_path: str = "") -> Path:
     s = torch.load(src, map_location="cpu", weights_only=False)
     cfg = TrainConfig.from_dict(s["config"])
     net = UNet3D(**cfg.network)
-    net.load_state_dict(s["model"])
+    net.load_state_dict(s.get("ema") or s["model"])
     index = read_index(Path(cfg.data)) if (Path(cfg.data) / "index.json").exists() else {}
     n_train = sum(1 for b in index.get("boxes", []) if b.get("split") == "train")
     training = {
@@ -471,7 +522,7 @@ def finish(run_dir: Path, config_path: str = "") -> Path:
         "steps_planned": cfg.steps, "batch": cfg.batch, "crop": cfg.crop,
         "data": cfg.description or f"{cfg.data} ({n_train} train boxes, seed {index.get('seed')})",
         "config": config_path, "seed": cfg.seed, "selected_from": src.name,
-        "val_score": s.get("score"),
+        "val_score": s.get("score"), "init_from": cfg.init_from, "ema_decay": cfg.ema_decay,
     }
     sidecar = export_with_sidecar(net, run_dir / "deepssetracer.onnx", cfg.normalization,
                                   cfg.tile_size, training, voxel_size=cfg.voxel_size)
