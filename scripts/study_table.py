@@ -1,4 +1,4 @@
-"""Print the five-loss study and the FL_DL γ sweep as a markdown table beside the paper's Table 1.
+"""Print the five-loss study, FL_DL γ sweep and lr search as a table beside the paper's Table 1.
 
 usage: python scripts/study_table.py RUNS_DIR   (holding study_<name>/metrics.json)
 
@@ -17,7 +17,8 @@ PAPER = {"CE": (61.7, 39.9), "FL": (62.9, 45.4), "DL": (61.8, 43.4), "CE_DL": (6
 
 
 RUNS = [(loss, f"study_{loss.lower()}", PAPER[loss]) for loss in PAPER] + [
-    (f"FL_DL γ {g}", f"study_fl_dl_gamma{g}", ("–", "–")) for g in (1, 5, 8)]
+    (f"FL_DL γ {g}", f"study_fl_dl_gamma{g}", ("–", "–")) for g in (1, 5, 8)] + [
+    (f"FL_DL lr {lr}", f"study_fl_dl_lr{lr}", ("–", "–")) for lr in ("3e-4", "3e-3")]
 
 
 def main(runs: Path) -> None:

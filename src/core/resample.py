@@ -25,7 +25,7 @@ def resampled_shape(shape_zyx: Sequence[int], voxel_size: Sequence[float],
     """Grid size ``[z, y, x]`` at the new step that covers every input voxel centre."""
     out = []
     for n, old, new in zip(shape_zyx, voxel_size[::-1], new_voxel_size[::-1]):
-        if _same(old, new):
+        if same_step(old, new):
             out.append(int(n))
         else:
             out.append(int(math.ceil((n - 1) * old / new - 1e-9)) + 1)
@@ -50,17 +50,24 @@ def resample(data: np.ndarray, voxel_size: Sequence[float], new_voxel_size: Sequ
         data.shape, voxel_size, new_voxel_size)
     out = data
     for axis, (old, new) in enumerate(zip(voxel_size[::-1], new_voxel_size[::-1])):
-        if _same(old, new) and out.shape[axis] == shape[axis]:
+        if same_step(old, new) and out.shape[axis] == shape[axis]:
             continue
         ratio = new / old
         if ratio > ANTIALIAS_RATIO:
             out = gaussian_filter_axis(out, (ratio - 1.0) / 2.0, axis)
-        out = _interp_axis(out, np.arange(shape[axis]) * ratio, axis)
+        out = _interp_axis(out, grid_positions(shape[axis], ratio), axis)
     return out.astype(np.float32, copy=False)
 
 
-def _same(a: float, b: float) -> bool:
+def same_step(a: float, b: float) -> bool:
+    """Whether two voxel steps are equal for resampling (a map's header rounds them)."""
     return abs(a - b) <= SAME_STEP_TOL * max(abs(a), abs(b))
+
+
+def grid_positions(n: int, ratio: float) -> np.ndarray:
+    """Input-voxel coordinates of ``n`` output points ``ratio`` input voxels apart: the one
+    grid rule that density (`resample`) and labels (``train.labels``) are sampled by."""
+    return np.arange(n) * float(ratio)
 
 
 def _interp_axis(data: np.ndarray, positions: np.ndarray, axis: int) -> np.ndarray:

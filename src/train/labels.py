@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
+from ..core.resample import grid_positions
+
 HELIX, SHEET, BACKGROUND, IGNORE = 0, 1, 2, 255
 RADIUS = 3.0
 
@@ -76,8 +78,7 @@ def resample_labels(labels: np.ndarray, ratio: float, shape: tuple[int, int, int
     """
     out = labels
     for axis, n in enumerate(shape):
-        pos = np.arange(n) * float(ratio)
-        idx = np.rint(pos).astype(np.intp)
+        idx = np.rint(grid_positions(n, ratio)).astype(np.intp)
         inside = idx < labels.shape[axis]
         taken = np.take(out, np.minimum(idx, labels.shape[axis] - 1), axis=axis)
         mask_shape = [1] * out.ndim

@@ -40,7 +40,7 @@ from ..core import metrics
 from ..core.mapio import DensityMap
 from ..core.normalize import normalize
 from ..core.predict import predict_map
-from ..core.resample import resample
+from ..core.resample import resample, same_step
 from ..core.rotations import ROTATIONS, rotate
 from ..core.weights import ModelSpec
 from ..model.export import build_spec, export_with_sidecar
@@ -179,7 +179,7 @@ def load_training_box(data_dir: Path, entry: dict[str, Any], norm: dict[str, Any
     if density.shape != labels.shape:
         raise ValueError(f"{entry['file']}: density {density.shape} and labels "
                          f"{labels.shape} differ")
-    if abs(model_voxel - data_voxel) > 1e-6 * model_voxel:
+    if not same_step(model_voxel, data_voxel):
         density = resample(density, (data_voxel,) * 3, (model_voxel,) * 3)
         labels = resample_labels(labels, model_voxel / data_voxel, density.shape)
     x = normalize(density, norm)
