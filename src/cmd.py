@@ -38,6 +38,7 @@ from chimerax.map.mapargs import MapRegionArg, MapStepArg
 
 from .core.errors import Cancelled, InputError
 from .core.inference import DEVICES, load_network
+from .core.lowpass import nyquist_resolution
 from .core.mapio import DensityMap
 from .core.predict import Prediction, predict_map
 from .core.validate import validate_map
@@ -51,8 +52,9 @@ _jobs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # session -> run
 
 
 def deepssetracer(session, volume, subregion=None, step=None, device: str = "auto",
-                  tta: bool = False, level: float = 0.5, block: bool | None = None,
-                  model_id: tuple[int, ...] | None = None, weights: str | None = None):
+                  tta: bool = False, lowpass: float | None = None, level: float = 0.5,
+                  block: bool | None = None, model_id: tuple[int, ...] | None = None,
+                  weights: str | None = None):
     """Predict helix and sheet regions of `volume`'s current (or given) region.
 
     Args:
@@ -62,6 +64,8 @@ def deepssetracer(session, volume, subregion=None, step=None, device: str = "aut
         step: grid step, 1 or 3 integers (default None: the map's current step).
         device: ``"auto"`` (CUDA when onnxruntime has it), ``"cpu"`` or ``"cuda"``.
         tta: average over 4 proper rotations (4x slower; default off).
+        lowpass: filter the map to this resolution (Å) first, for maps sharper than ~5 Å
+            (default None: off).
         level: probability at which the surfaces are drawn, in (0, 1) (default 0.5).
         block: run in this thread (default None: true in scripts and without a GUI).
         model_id: id of the parent model (default None: the next free id).
@@ -86,7 +90,11 @@ def deepssetracer(session, volume, subregion=None, step=None, device: str = "aut
                      tile_size=spec.tile_size)
     except InputError as err:
         raise UserError(str(err)) from None
-    job = PredictionJob(session, request, net, spec, tta=tta, level=level, model_id=model_id)
+    if lowpass is not None and not lowpass >= nyquist_resolution((spec.voxel_size,) * 3):
+        raise UserError(f"lowpass must be at least {nyquist_resolution((spec.voxel_size,) * 3):g}"
+                        f" Å (twice the network's {spec.voxel_size:g} Å grid), got {lowpass:g}")
+    job = PredictionJob(session, request, net, spec, tta=tta, lowpass=lowpass, level=level,
+                        model_id=model_id)
     if block:
         return job.run()
     job.start()
@@ -153,11 +161,12 @@ class PredictionJob:
     """
 
     def __init__(self, session, request: MapRequest, net, spec, *, tta: bool = False,
-                 level: float = 0.5, model_id: tuple[int, ...] | None = None):
+                 lowpass: float | None = None, level: float = 0.5,
+                 model_id: tuple[int, ...] | None = None):
         self.session = session
         self.request = request
         self.net, self.spec = net, spec
-        self.tta, self.level, self.model_id = tta, level, model_id
+        self.tta, self.lowpass, self.level, self.model_id = tta, lowpass, level, model_id
         self.state = "pending"
         self.fraction = 0.0
         self.models: list = []
@@ -218,7 +227,8 @@ class PredictionJob:
 
     def _predict(self, progress) -> Prediction:
         return predict_map(self.request.dmap, self.net, self.spec, tta=self.tta,
-                           progress=progress, cancel=self._cancel.is_set, name=self.request.name)
+                           lowpass=self.lowpass, progress=progress, cancel=self._cancel.is_set,
+                           name=self.request.name)
 
     # -- UI thread -----------------------------------------------------------------------
 
@@ -353,6 +363,7 @@ def register_command(name: str, logger) -> None:
             ("step", MapStepArg),
             ("device", EnumOf(DEVICES)),
             ("tta", BoolArg),
+            ("lowpass", FloatArg),
             ("level", FloatArg),
             ("block", BoolArg),
             ("model_id", ModelIdArg),

@@ -164,6 +164,14 @@ def test_missing_file_and_directory(tmp_path, weights, capsys):
                     contains="directory")
 
 
+def test_lowpass_finer_than_the_network_grid_is_refused(tmp_path, map_path, weights, capsys):
+    out = tmp_path / "out"
+    _expect_refusal(capsys, run([map_path, "-o", out, "--weights", weights, "--lowpass", "1.5"]),
+                    map_path, out, contains="low-pass resolution must be at least 2")
+    assert run([map_path, "-o", out, "--weights", weights, "--lowpass", "6", "-q"]) == 0
+    assert read_map(out / "emd_1_helix.mrc").data.shape == read_map(map_path).data.shape
+
+
 def test_outdir_is_a_file(tmp_path, map_path, weights, capsys):
     out = tmp_path / "out.txt"
     out.write_text("x")

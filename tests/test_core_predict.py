@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from chimerax.deepssetracer.core.errors import Cancelled, InputError
 from chimerax.deepssetracer.core.inference import load_network
+from chimerax.deepssetracer.core.lowpass import lowpass
 from chimerax.deepssetracer.core.mapio import DensityMap, read_map, write_map
 from chimerax.deepssetracer.core.normalize import normalize
 from chimerax.deepssetracer.core.predict import Prediction, predict_map, rotation_set
@@ -89,6 +90,24 @@ def test_invalid_map_is_refused_with_its_name(tiny):
     with pytest.raises(InputError, match="^crop.mrc: .*constant"):
         predict_map(DensityMap(np.zeros((12, 12, 12), np.float32), 1.0), net, spec,
                     name="crop.mrc")
+
+
+def test_lowpass_filters_what_the_network_sees(tiny):
+    """A pointwise network: with ``lowpass`` its answer is that of the filtered map."""
+    net, spec = tiny
+    rng = np.random.default_rng(2)
+    dmap = blob_map((30, 28, 32))
+    dmap = DensityMap(dmap.data + 0.3 * rng.standard_normal(dmap.data.shape).astype(np.float32),
+                      dmap.voxel_size, dmap.origin)
+    filtered = DensityMap(lowpass(dmap.data, dmap.voxel_size, 8.0), dmap.voxel_size, dmap.origin)
+    pred = predict_map(dmap, net, spec, lowpass=8.0)
+    h, _ = _expected(filtered, spec)
+    np.testing.assert_allclose(pred.helix, h, atol=1e-5)
+    assert np.abs(pred.helix - predict_map(dmap, net, spec).helix).max() > 0.01
+    calls = []
+    with pytest.raises(InputError, match="^m.mrc: low-pass resolution must be at least 2"):
+        predict_map(dmap, lambda b: calls.append(b), spec, lowpass=1.0, name="m.mrc")
+    assert not calls  # refused before any network pass
 
 
 def test_small_and_coarse_maps_are_padded_and_resampled(tiny):

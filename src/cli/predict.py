@@ -39,6 +39,10 @@ def add_args(parser: argparse.ArgumentParser) -> None:
                         metavar="N",
                         help="average over N proper rotations (4, 12 or 24; N times the run "
                              "time; --tta alone means 4; default: off)")
+    parser.add_argument("--lowpass", type=float, default=None, metavar="A",
+                        help="low-pass filter the map to A angstroms first: for maps sharper "
+                             "than ~5 A, which the network was not trained on (try 6 to 8; "
+                             "default: off)")
     parser.add_argument("--labels", action="store_true",
                         help="also write <stem>_labels.mrc (0 helix, 1 sheet, 2 background)")
     parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
@@ -51,8 +55,8 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         result = predict_file(args.map, args.outdir, weights=args.weights, device=args.device,
-                              threads=args.threads, tta=args.tta, labels=args.labels,
-                              force=args.force, quiet=args.quiet)
+                              threads=args.threads, tta=args.tta, lowpass=args.lowpass,
+                              labels=args.labels, force=args.force, quiet=args.quiet)
     except InputError as err:
         return _fail(str(err), EXIT_INPUT)
     except MemoryError:

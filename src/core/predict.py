@@ -1,8 +1,8 @@
 """`predict_map`: the one entry point of the CLI and the ChimeraX command; `predict_file` for files.
 
-Steps: validate; resample to the network's voxel size; normalise the whole map once; tiled
-inference (optionally averaged over proper rotations); probabilities resampled back onto the
-input grid.
+Steps: validate; resample to the network's voxel size; optionally low-pass (for maps sharper
+than the 5–10 Å the network learnt); normalise the whole map once; tiled inference (optionally
+averaged over proper rotations); probabilities resampled back onto the input grid.
 
 Test-time augmentation (``tta``) runs the network once per rotation, so it costs that many
 times the plain prediction: ``True`` means the 4 rotations of `rotations.SUBGROUPS` (identity
@@ -22,6 +22,8 @@ import numpy as np
 
 from .errors import InputError
 from .inference import Network, load_network
+from .lowpass import lowpass as lowpass_filter
+from .lowpass import nyquist_resolution
 from .mapio import DensityMap, read_map, write_map
 from .normalize import normalize
 from .progress import StderrProgress
@@ -102,6 +104,7 @@ def rotation_set(tta: bool | int) -> tuple[int, ...]:
 
 
 def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | int = False,
+                lowpass: float | None = None,
                 progress: Callable[[int, int], None] | None = None,
                 cancel: Callable[[], bool] | None = None, name: str = "map") -> Prediction:
     """Helix and sheet probabilities of a map, on its own grid.
@@ -111,18 +114,26 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
         net: the network (`OnnxNetwork` or any `Network`).
         spec: its sidecar (voxel size, normalisation, tile size, size multiple).
         tta: rotation test-time augmentation (see the module docstring; default off).
+        lowpass: filter the map to this resolution (Å) first; for maps sharper than ~5 Å.
         progress: ``progress(done, total)`` after each network pass.
         cancel: polled before each network pass; true raises `errors.Cancelled`.
         name: what error messages call the map (default "map").
 
     Raises:
-        InputError: the map fails `validate_map`.
+        InputError: the map fails `validate_map`, or `lowpass` is finer than the network's
+            grid holds.
         Cancelled: `cancel` returned true.
     """
     validate_map(dmap, name, model_voxel_size=spec.voxel_size, tile_size=spec.tile_size)
     ks = rotation_set(tta)
     model_step = (float(spec.voxel_size),) * 3
+    if lowpass is not None and not lowpass >= nyquist_resolution(model_step):
+        raise InputError(name, f"low-pass resolution must be at least "
+                               f"{nyquist_resolution(model_step):g} A (twice the network's "
+                               f"{spec.voxel_size:g} A grid), got {lowpass:g}")
     grid = resample(dmap.data, dmap.voxel_size, model_step)
+    if lowpass is not None:
+        grid = lowpass_filter(grid, model_step, lowpass)
     volume = normalize(grid, spec.normalization)
     del grid
     tiles = TilePlan.make(volume.shape, spec.tile_size, spec.size_multiple).n_tiles
@@ -183,8 +194,9 @@ def output_paths(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
 
 def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str], *,
                  weights: str | os.PathLike[str] | None = None, device: str = "auto",
-                 threads: int | None = None, tta: bool | int = False, labels: bool = False,
-                 force: bool = False, quiet: bool = False) -> FileResult:
+                 threads: int | None = None, tta: bool | int = False,
+                 lowpass: float | None = None, labels: bool = False, force: bool = False,
+                 quiet: bool = False) -> FileResult:
     """Predict a map file and write its probability maps into `outdir` (the CLI's work).
 
     Every check (output folder, existing outputs, map, weights) runs before the network does;
@@ -205,7 +217,8 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
     dmap = read_map(map_path)
     net, spec = load_network(weights, device=device, threads=threads)
     progress = None if quiet else StderrProgress()
-    pred = predict_map(dmap, net, spec, tta=tta, progress=progress, name=str(map_path))
+    pred = predict_map(dmap, net, spec, tta=tta, lowpass=lowpass, progress=progress,
+                       name=str(map_path))
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as err:

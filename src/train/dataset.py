@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+from ..core.lowpass import lowpass
 from . import boxes, labels, simulate, splits
 from .jsonio import write_json
 from .structures import Structure, cached_structure, structure_name
@@ -273,15 +274,6 @@ REAL_RESOLUTION = {"emd8518_5u8s_A": 6.1, "emd3491_5mdx_L": 5.3, "emd3491_5mdx_X
 LOWPASS = (6.0, 8.0)  # the sharp real maps are also given low-passed to these
 
 
-def lowpass_map(density: np.ndarray, resolution: float, edge: float = 0.1) -> np.ndarray:
-    """A 1 Å map low-passed at 1/``resolution`` (raised-cosine edge), mean kept."""
-    from scipy import fft as sfft
-
-    f = sfft.rfftn(density.astype(np.float64))
-    f *= simulate.lowpass(simulate.frequency_grid(density.shape), 1.0 / resolution, edge)
-    return sfft.irfftn(f, density.shape).astype(np.float32)
-
-
 def prepare_real(out: Path, src: Path) -> list[dict]:
     """Real map/model pairs as npz like the simulated boxes, plus low-passed sharp maps.
 
@@ -307,7 +299,8 @@ def prepare_real(out: Path, src: Path) -> list[dict]:
         res = REAL_RESOLUTION.get(folder.name)
         variants = [(folder.name, density, res)]
         if res is not None and res < 5.0:  # the 3.2 Å maps
-            variants += [(f"{folder.name}_lp{r:g}", lowpass_map(density, r), r) for r in LOWPASS]
+            variants += [(f"{folder.name}_lp{r:g}", lowpass(density, (1.0, 1.0, 1.0), r), r)
+                         for r in LOWPASS]
         for name, d, r in variants:
             np.savez(out / f"{name}.npz", density=d, labels=lab,
                      ca_xyz=(s.ca[ok] - origin).astype(np.float32), ca_class=s.ss[ok],

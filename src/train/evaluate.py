@@ -21,10 +21,11 @@ import numpy as np
 
 from ..core import metrics
 from ..core.inference import load_network
+from ..core.lowpass import lowpass
 from ..core.mapio import DensityMap, read_map
 from ..core.predict import predict_map
 from ..core.weights import ModelSpec
-from .dataset import REAL_RESOLUTION, lowpass_map
+from .dataset import REAL_RESOLUTION
 from .labels import label_grid
 from .structures import read_structure
 from .trainer import load_npz, split_entries
@@ -87,11 +88,8 @@ def cases_from_dataset(folder: Path, split: str) -> list[Case]:
 
 
 def lowpassed(case: Case, resolution: float) -> Case:
-    """``case`` with its map low-passed to ``resolution`` Å (cubic voxels only)."""
-    vs = np.asarray(case.dmap.voxel_size, dtype=np.float64)
-    if not np.allclose(vs, vs[0], rtol=1e-3):
-        raise ValueError(f"{case.name}: --lowpass needs cubic voxels, got {tuple(vs)}")
-    data = lowpass_map(case.dmap.data, resolution / vs[0])  # cutoff in voxels
+    """``case`` with its map low-passed to ``resolution`` Å (as ``predict --lowpass`` does)."""
+    data = lowpass(case.dmap.data, case.dmap.voxel_size, resolution)
     return Case(f"{case.name}_lp{resolution:g}",
                 DensityMap(data, case.dmap.voxel_size, case.dmap.origin), case.labels,
                 case.ca_xyz, case.ca_class, resolution)

@@ -21,6 +21,8 @@ import numpy as np
 from scipy import fft as sfft
 from scipy import ndimage
 
+from ..core.lowpass import raised_cosine
+
 MARGIN = 6  # Å simulated beyond the box faces, so density is cut at the faces as a crop cuts it
 WRAP_PAD = 12  # Å of zeros against FFT wrap-around
 
@@ -92,13 +94,6 @@ def frequency_grid(shape: tuple[int, int, int]) -> np.ndarray:
     return np.sqrt(fz**2 + fy**2 + fx**2).astype(np.float32)
 
 
-def lowpass(s: np.ndarray, cutoff: float, edge: float) -> np.ndarray:
-    """1 below ``cutoff × (1 - edge)``, 0 above ``cutoff``, raised cosine between (1/Å)."""
-    lo = cutoff * (1.0 - edge)
-    t = np.clip((s - lo) / max(cutoff - lo, 1e-6), 0.0, 1.0)
-    return (0.5 * (1.0 + np.cos(np.pi * t))).astype(np.float32)
-
-
 def transfer(s: np.ndarray, p: SimParams, resolution: float | None = None) -> np.ndarray:
     """The signal transfer function of ``p`` at frequencies ``s`` (1/Å)."""
     res = p.resolution if resolution is None else resolution
@@ -109,7 +104,7 @@ def transfer(s: np.ndarray, p: SimParams, resolution: float | None = None) -> np
         b = max(8 * np.pi**2 * sigma**2 + p.b_sharpen, 0.6 * 8 * np.pi**2 * sigma**2)
         return np.exp(-b * s2 / 4.0)
     b = max(p.b_envelope * (res / p.resolution) ** 2 + p.b_sharpen, 5.0)
-    return np.exp(-b * s2 / 4.0) * lowpass(s, 1.0 / res, p.cutoff_edge)
+    return np.exp(-b * s2 / 4.0) * raised_cosine(s, 1.0 / res, p.cutoff_edge)
 
 
 def splat(xyz: np.ndarray, weight: np.ndarray, origin: np.ndarray, shape) -> np.ndarray:
@@ -235,10 +230,10 @@ def coloured_noise(rng: np.random.Generator, fshape, s: np.ndarray, p: SimParams
         np.float32)
     env = np.power(np.maximum(s, 0.01), -p.noise_alpha / 2.0)
     if p.filter == "cutoff":
-        env = env * lowpass(s, 1.0 / p.resolution, p.cutoff_edge)
+        env = env * raised_cosine(s, 1.0 / p.resolution, p.cutoff_edge)
         env = env * np.exp(-min(p.b_sharpen, 0.0) * s**2 / 4.0)  # sharpening lifts noise too
     else:
-        env = env * lowpass(s, p.noise_band, 0.3)
+        env = env * raised_cosine(s, p.noise_band, 0.3)
     n = sfft.irfftn(spec * env, fshape, workers=1)
     return (n / (n.std() or 1.0)).astype(np.float32)
 

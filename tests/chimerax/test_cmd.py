@@ -84,7 +84,7 @@ def test_subregion_and_step_keywords(cx, cropped, weights_kw):
 
 def test_subregion_all_and_options(cx, cropped, weights_kw):
     v = cropped
-    models = run(cx, f"deepssetracer #1 subregion all level 0.3 tta true device cpu "
+    models = run(cx, f"deepssetracer #1 subregion all level 0.3 tta true lowpass 8 device cpu "
                      f"modelId 7 block true{weights_kw}")
     assert_output(v, models, *expected_grid(v, (0, 0, 0), v.data.size), level=0.3)
     assert models[0].parent.id == (7,) and [m.id for m in models] == [(7, 1), (7, 2)]
@@ -95,6 +95,7 @@ def test_subregion_all_and_options(cx, cropped, weights_kw):
     ("deepssetracer #1 step 5", r"voxels are 5 Å"),
     ("deepssetracer #1 subregion 200,200,200,300,300,300", r"outside the map's grid"),
     ("deepssetracer #1 level 1.5", r"level must lie between 0 and 1"),
+    ("deepssetracer #1 lowpass 0.5", r"lowpass must be at least"),
     ("deepssetracer #1 modelId 1", r"#1 already exists"),
     ("deepssetracer #1 device tpu", r"device"),
     ("deepssetracer #5", r"[Mm]ust specify one map"),
