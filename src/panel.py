@@ -55,11 +55,12 @@ class PanelController:
                 f"{_voxel_text(voxel)} Å ({extent} Å)")
 
     @staticmethod
-    def command(v, *, device: str = "auto", tta: bool = False, level: float = DEFAULT_LEVEL,
-                weights: str = "") -> str:
+    def command(v, *, device: str = "auto", tta: bool = False, lowpass: float = 0.0,
+                level: float = DEFAULT_LEVEL, weights: str = "") -> str:
         """The ``deepssetracer`` command line for `v`'s current region and these options.
 
-        `weights` is an ONNX file to use instead of the bundled weights ("" for those).
+        `lowpass` is a resolution in Å to filter the map to first (0 for none); `weights` is
+        an ONNX file to use instead of the bundled weights ("" for those).
         """
         words = ["deepssetracer", f"#{v.id_string}"]
         ijk_min, ijk_max, step = v.region
@@ -72,6 +73,8 @@ class PanelController:
             words += ["device", device]
         if tta:
             words += ["tta", "true"]
+        if lowpass:
+            words += ["lowpass", f"{lowpass:g}"]
         if level != DEFAULT_LEVEL:
             words += ["level", f"{level:g}"]
         if weights.strip():

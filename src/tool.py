@@ -60,6 +60,15 @@ class DeepSSETracerTool(ToolInstance):
         form.addRow("Device", self.device_menu)
         self.tta_box = w.QCheckBox("average 4 rotations (4x slower)")
         form.addRow("TTA", self.tta_box)
+        self.lowpass_box = w.QDoubleSpinBox()
+        self.lowpass_box.setRange(0.0, 20.0)
+        self.lowpass_box.setSingleStep(1.0)
+        self.lowpass_box.setDecimals(1)
+        self.lowpass_box.setSuffix(" Å")
+        self.lowpass_box.setSpecialValueText("off")  # shown at 0
+        self.lowpass_box.setToolTip("filter sharper maps (3-4 Å) to 6-8 Å first: the network "
+                                    "learnt 5-10 Å maps")
+        form.addRow("Low-pass", self.lowpass_box)
         self.level_box = w.QDoubleSpinBox()
         self.level_box.setRange(0.05, 0.95)
         self.level_box.setSingleStep(0.05)
@@ -147,7 +156,8 @@ class DeepSSETracerTool(ToolInstance):
         self.progress_bar.setValue(0)
         self.status_label.setText("predicting…")
         self.controller.run(v, device=self.device_menu.currentText(),
-                            tta=self.tta_box.isChecked(), level=self.level_box.value(),
+                            tta=self.tta_box.isChecked(), lowpass=self.lowpass_box.value(),
+                            level=self.level_box.value(),
                             weights=self.weights_edit.text())
 
     def _cancel(self) -> None:

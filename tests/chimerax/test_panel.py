@@ -46,10 +46,10 @@ def test_command_text_names_what_differs_from_the_defaults(cx, controller, examp
     (v,) = run(cx, f"open {example_map}")
     assert controller.command(v) == "deepssetracer #1"
     run(cx, "volume #1 region 10,10,10,40,30,20 step 2")
-    assert controller.command(v, device="cpu", tta=True, level=0.35,
+    assert controller.command(v, device="cpu", tta=True, lowpass=8.0, level=0.35,
                               weights="/my weights/w.onnx") == (
-        'deepssetracer #1 subregion 10,10,10,40,30,20 step 2 device cpu tta true level 0.35 '
-        'weights "/my weights/w.onnx"')
+        'deepssetracer #1 subregion 10,10,10,40,30,20 step 2 device cpu tta true lowpass 8 '
+        'level 0.35 weights "/my weights/w.onnx"')
     run(cx, "volume #1 region all step 1,1,2")
     assert controller.command(v, level=0.5, weights=" ") == "deepssetracer #1 step 1,1,2"
 

@@ -71,10 +71,13 @@ def test_panel_follows_the_maps_and_their_region(cx, panel, example_map):
 def test_run_button_issues_the_command(cx, panel, cropped, weights_kw, log_lines):
     panel.device_menu.setCurrentText("cpu")
     panel.level_box.setValue(0.4)
+    assert panel.lowpass_box.text() == "off"  # the default: no filtering
+    panel.lowpass_box.setValue(7.0)
+    assert panel.lowpass_box.text() == "7.0 Å"
     panel.weights_edit.setText(weights_kw.split(maxsplit=1)[1] if weights_kw else "")
     panel.run_button.click()
-    assert any("deepssetracer #1 subregion 10,10,10,54,60,40 device cpu level 0.4" in line
-               for line in log_lines)
+    assert any("deepssetracer #1 subregion 10,10,10,54,60,40 device cpu lowpass 7 level 0.4"
+               in line for line in log_lines)
     names = [m.name for m in cx.models.list()]
     assert f"{cropped.name} helix" in names and f"{cropped.name} sheet" in names
     assert panel.progress_bar.value() == 100
