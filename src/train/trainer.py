@@ -327,6 +327,7 @@ def update_ema(ema: torch.nn.Module, net: torch.nn.Module, decay: float, step: i
 
 
 def load_init(net: torch.nn.Module, path: str) -> None:
+    """Start from earlier weights: a run's best.pt or checkpoint.pt, or a bare state dict."""
     try:
         s = torch.load(path, map_location="cpu", weights_only=False)
     except (OSError, RuntimeError) as e:
@@ -369,7 +370,7 @@ class Trainer:
         return {
             "step": self.step, "model": self.net.state_dict(), "optimizer": self.opt.state_dict(),
             "scheduler": self.sched.state_dict(), "history": self.history,
-            "ema": self.ema.state_dict() if self.ema else None,
+            "ema": self.ema.state_dict() if self.ema is not None else None,
             "config": asdict(self.cfg),
             "rng": {"numpy_data": self.rng.bit_generator.state, "numpy": np.random.get_state(),
                     "python": random.getstate(), "torch": torch.get_rng_state(),
@@ -381,7 +382,7 @@ class Trainer:
         self.net.load_state_dict(s["model"])
         self.opt.load_state_dict(s["optimizer"])
         self.sched.load_state_dict(s["scheduler"])
-        if self.ema:
+        if self.ema is not None:
             self.ema.load_state_dict(s["ema"])
         self.step, self.history = int(s["step"]), s["history"]
         r = s["rng"]
@@ -425,7 +426,7 @@ class Trainer:
     @property
     def eval_net(self) -> torch.nn.Module:
         """The weights validation scores and export ships: the average when one is kept."""
-        return self.ema or self.net
+        return self.ema if self.ema is not None else self.net
 
     def _validate(self, val: list[ValBox], real: list[ValBox]) -> None:
         t = time.perf_counter()
@@ -477,7 +478,7 @@ class Trainer:
             loss.backward()
             self.opt.step()
             self.sched.step()
-            if self.ema:
+            if self.ema is not None:
                 update_ema(self.ema, self.net, cfg.ema_decay, self.step)
             self.step += 1
             losses.append(loss.item())
