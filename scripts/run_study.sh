@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The five-loss study, then the FL_DL gamma sweep and learning-rate search: one run per configs/study_*.json, one after
-# another (same data, same budget), then the table.
+# The five-loss study, then the FL_DL gamma sweep and learning-rate search: one run per
+# configs/study_*.json, one after another (same data, same budget), then the table.
 # Usage: scripts/run_study.sh DATA REALDIR RUNS   (deepssetracer on PATH)
 set -euo pipefail
 data=$1 real=$2 runs=$3

@@ -38,10 +38,9 @@ from chimerax.map.mapargs import MapRegionArg, MapStepArg
 
 from .core.errors import Cancelled, InputError
 from .core.inference import DEVICES, load_network
-from .core.lowpass import nyquist_resolution
 from .core.mapio import DensityMap
 from .core.predict import Prediction, predict_map
-from .core.validate import validate_map
+from .core.validate import validate_lowpass, validate_map
 from .core.weights import default_weights_path
 
 HELIX_COLOR = (1.0, 1.0, 0.0, 0.5)  # yellow, half transparent
@@ -88,11 +87,9 @@ def deepssetracer(session, volume, subregion=None, step=None, device: str = "aut
     try:
         validate_map(request.dmap, request.name, model_voxel_size=spec.voxel_size,
                      tile_size=spec.tile_size)
+        validate_lowpass(lowpass, spec.voxel_size, request.name)
     except InputError as err:
         raise UserError(str(err)) from None
-    if lowpass is not None and not lowpass >= nyquist_resolution((spec.voxel_size,) * 3):
-        raise UserError(f"lowpass must be at least {nyquist_resolution((spec.voxel_size,) * 3):g}"
-                        f" Å (twice the network's {spec.voxel_size:g} Å grid), got {lowpass:g}")
     job = PredictionJob(session, request, net, spec, tta=tta, lowpass=lowpass, level=level,
                         model_id=model_id)
     if block:

@@ -30,6 +30,25 @@ def nyquist_resolution(voxel_size: Sequence[float]) -> float:
     return 2.0 * max(float(v) for v in voxel_size)
 
 
+def check_resolution(resolution: float, voxel_size: Sequence[float]) -> None:
+    """Raise ValueError unless a grid of ``voxel_size`` (Å) can hold ``resolution`` (Å)."""
+    finest = nyquist_resolution(voxel_size)
+    if not resolution >= finest:
+        raise ValueError(f"low-pass resolution must be at least {finest:g} Å (twice the "
+                         f"{max(voxel_size):g} Å grid it filters), got {resolution:g}")
+
+
+def frequency_grid(shape: Sequence[int],
+                   voxel_size: Sequence[float] = (1.0, 1.0, 1.0)) -> np.ndarray:
+    """|s| in 1/Å (float32) on the rfftn half grid of a [z, y, x] array of ``shape`` whose
+    ``(x, y, z)`` steps are ``voxel_size`` Å."""
+    vx, vy, vz = (float(v) for v in voxel_size)
+    fz = np.fft.fftfreq(shape[0], vz)[:, None, None]
+    fy = np.fft.fftfreq(shape[1], vy)[None, :, None]
+    fx = np.fft.rfftfreq(shape[2], vx)[None, None, :]
+    return np.sqrt(fz**2 + fy**2 + fx**2).astype(np.float32)
+
+
 def lowpass(data: np.ndarray, voxel_size: Sequence[float], resolution: float,
             edge: float = EDGE) -> np.ndarray:
     """``data`` ([z, y, x], steps ``voxel_size`` (x, y, z) in Å) without detail finer than
@@ -38,20 +57,13 @@ def lowpass(data: np.ndarray, voxel_size: Sequence[float], resolution: float,
     Raises:
         ValueError: ``resolution`` is finer than the grid can hold (twice its coarsest step).
     """
-    if not resolution >= nyquist_resolution(voxel_size):
-        raise ValueError(f"low-pass resolution must be at least "
-                         f"{nyquist_resolution(voxel_size):g} Å (twice the voxel size) "
-                         f"on this grid, got {resolution:g}")
+    check_resolution(resolution, voxel_size)
     steps = [float(v) for v in voxel_size[::-1]]  # [z, y, x] order
     pads = [min(n - 1, math.ceil(resolution / d)) for n, d in zip(data.shape, steps)]
     padded = np.pad(data.astype(np.float32, copy=False), [(p, p) for p in pads],
                     mode="reflect")
     f = np.fft.rfftn(padded)
-    shape = padded.shape
-    fz = np.fft.fftfreq(shape[0], steps[0])[:, None, None]
-    fy = np.fft.fftfreq(shape[1], steps[1])[None, :, None]
-    fx = np.fft.rfftfreq(shape[2], steps[2])[None, None, :]
-    f *= raised_cosine(np.sqrt(fz**2 + fy**2 + fx**2), 1.0 / resolution, edge)
-    out = np.fft.irfftn(f, shape, axes=(0, 1, 2))
+    f *= raised_cosine(frequency_grid(padded.shape, voxel_size), 1.0 / resolution, edge)
+    out = np.fft.irfftn(f, padded.shape, axes=(0, 1, 2))
     inner = tuple(slice(p, p + n) for p, n in zip(pads, data.shape))
     return out[inner].astype(np.float32)

@@ -23,14 +23,13 @@ import numpy as np
 from .errors import InputError
 from .inference import Network, load_network
 from .lowpass import lowpass as lowpass_filter
-from .lowpass import nyquist_resolution
 from .mapio import DensityMap, read_map, write_map
 from .normalize import normalize
 from .progress import StderrProgress
 from .resample import resample
 from .rotations import SUBGROUPS, rotate, unrotate
 from .tiling import TilePlan, predict_tiled
-from .validate import validate_map
+from .validate import validate_lowpass, validate_map
 from .weights import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -127,10 +126,7 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
     validate_map(dmap, name, model_voxel_size=spec.voxel_size, tile_size=spec.tile_size)
     ks = rotation_set(tta)
     model_step = (float(spec.voxel_size),) * 3
-    if lowpass is not None and not lowpass >= nyquist_resolution(model_step):
-        raise InputError(name, f"low-pass resolution must be at least "
-                               f"{nyquist_resolution(model_step):g} A (twice the network's "
-                               f"{spec.voxel_size:g} A grid), got {lowpass:g}")
+    validate_lowpass(lowpass, spec.voxel_size, name)
     grid = resample(dmap.data, dmap.voxel_size, model_step)
     if lowpass is not None:
         grid = lowpass_filter(grid, model_step, lowpass)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import InputError
+from .lowpass import check_resolution
 
 if TYPE_CHECKING:  # mapio imports this module for its memory check
     from .mapio import DensityMap
@@ -58,6 +59,17 @@ def validate_map(dmap: DensityMap, name: str | os.PathLike[str], *,
     lo, hi = float(data.min()), float(data.max())
     if lo == hi:
         raise InputError(name, f"map is constant (every voxel is {lo:g})")
+
+
+def validate_lowpass(resolution: float | None, model_voxel_size: float,
+                     name: str | os.PathLike[str]) -> None:
+    """Raise `InputError` naming `name` if the network's grid cannot hold ``resolution``."""
+    if resolution is None:
+        return
+    try:
+        check_resolution(resolution, (model_voxel_size,) * 3)
+    except ValueError as err:
+        raise InputError(name, str(err)) from None
 
 
 def prediction_bytes(shape_zyx: Sequence[int], voxel_size: Sequence[float],

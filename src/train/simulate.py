@@ -21,7 +21,7 @@ import numpy as np
 from scipy import fft as sfft
 from scipy import ndimage
 
-from ..core.lowpass import raised_cosine
+from ..core.lowpass import frequency_grid, raised_cosine
 
 MARGIN = 6  # Å simulated beyond the box faces, so density is cut at the faces as a crop cuts it
 WRAP_PAD = 12  # Å of zeros against FFT wrap-around
@@ -84,14 +84,6 @@ def sample_params(rng: np.random.Generator, masked_fraction: float = 0.2) -> Sim
         offset=float(rng.normal(0.0, 0.5)),
         masked=bool(rng.random() < masked_fraction),
     )
-
-
-def frequency_grid(shape: tuple[int, int, int]) -> np.ndarray:
-    """|s| in 1/Å on the rfftn half grid of a 1 Å [z, y, x] array of ``shape``."""
-    fz = sfft.fftfreq(shape[0])[:, None, None]
-    fy = sfft.fftfreq(shape[1])[None, :, None]
-    fx = sfft.rfftfreq(shape[2])[None, None, :]
-    return np.sqrt(fz**2 + fy**2 + fx**2).astype(np.float32)
 
 
 def transfer(s: np.ndarray, p: SimParams, resolution: float | None = None) -> np.ndarray:

@@ -95,7 +95,7 @@ def test_subregion_all_and_options(cx, cropped, weights_kw):
     ("deepssetracer #1 step 5", r"voxels are 5 Å"),
     ("deepssetracer #1 subregion 200,200,200,300,300,300", r"outside the map's grid"),
     ("deepssetracer #1 level 1.5", r"level must lie between 0 and 1"),
-    ("deepssetracer #1 lowpass 0.5", r"lowpass must be at least"),
+    ("deepssetracer #1 lowpass 0.5", r"low-pass resolution must be at least \d+ Å"),
     ("deepssetracer #1 modelId 1", r"#1 already exists"),
     ("deepssetracer #1 device tpu", r"device"),
     ("deepssetracer #5", r"[Mm]ust specify one map"),
