@@ -30,6 +30,7 @@ from chimerax.core.commands import (
     FloatArg,
     ModelIdArg,
     OpenFileNameArg,
+    Or,
     register,
 )
 from chimerax.core.errors import UserError
@@ -39,7 +40,7 @@ from chimerax.map.mapargs import MapRegionArg, MapStepArg
 from .core.errors import Cancelled, InputError
 from .core.inference import DEVICES, load_network
 from .core.mapio import DensityMap
-from .core.predict import Prediction, predict_map
+from .core.predict import AUTO, Prediction, predict_map
 from .core.validate import validate_lowpass, validate_map
 from .core.weights import default_weights_path
 
@@ -51,7 +52,7 @@ _jobs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # session -> run
 
 
 def deepssetracer(session, volume, subregion=None, step=None, device: str = "auto",
-                  tta: bool = False, lowpass: float | None = None, level: float = 0.5,
+                  tta: bool = False, lowpass: float | str = "auto", level: float = 0.5,
                   block: bool | None = None, model_id: tuple[int, ...] | None = None,
                   weights: str | None = None):
     """Predict helix and sheet regions of `volume`'s current (or given) region.
@@ -63,8 +64,8 @@ def deepssetracer(session, volume, subregion=None, step=None, device: str = "aut
         step: grid step, 1 or 3 integers (default None: the map's current step).
         device: ``"auto"`` (CUDA when onnxruntime has it), ``"cpu"`` or ``"cuda"``.
         tta: average over 4 proper rotations (4x slower; default off).
-        lowpass: filter the map to this resolution (Å) first, for maps sharper than ~5 Å
-            (default None: off).
+        lowpass: filter the map to this resolution (Å) first; ``"off"``: never; ``"auto"``
+            (default): to 6 Å when the map's spectrum shows it sharper than 4.5 Å.
         level: probability at which the surfaces are drawn, in (0, 1) (default 0.5).
         block: run in this thread (default None: true in scripts and without a GUI).
         model_id: id of the parent model (default None: the next free id).
@@ -82,12 +83,15 @@ def deepssetracer(session, volume, subregion=None, step=None, device: str = "aut
                         "with 'deepssetracer cancel'")
     if model_id is not None and session.models.have_id(model_id):
         raise UserError(f"model #{_id_text(model_id)} already exists; choose another modelId")
+    if lowpass == "off":
+        lowpass = None
     request = MapRequest.from_volume(volume, subregion, step)
     net, spec = _network(weights, device)
     try:
         validate_map(request.dmap, request.name, model_voxel_size=spec.voxel_size,
                      tile_size=spec.tile_size)
-        validate_lowpass(lowpass, spec.voxel_size, request.name)
+        if lowpass != AUTO:
+            validate_lowpass(lowpass, spec.voxel_size, request.name)
     except InputError as err:
         raise UserError(str(err)) from None
     job = PredictionJob(session, request, net, spec, tta=tta, lowpass=lowpass, level=level,
@@ -270,9 +274,15 @@ class PredictionJob:
         vol = prediction.volumes_A3(self.level)
         seconds = time.perf_counter() - self._started
         parent = self.models[0].parent
+        done = [prediction.preprocessing()]
+        if prediction.rotations > 1:
+            done.append(f"averaged over {prediction.rotations} rotations")
         message = (f"DeepSSETracer {self.request.name} → #{parent.id_string}: helix "
                    f"{vol['helix']:.0f} Å³, sheet {vol['sheet']:.0f} Å³ at level "
-                   f"{self.level:g}; {seconds:.1f} s on {self.device}")
+                   f"{self.level:g}; " + "".join(f"{d}; " for d in done if d)
+                   + f"{seconds:.1f} s on {self.device}")
+        for warning in prediction.warnings:
+            self.session.logger.warning(f"DeepSSETracer {self.request.name}: {warning}")
         self.session.logger.info(message)
         self._end("finished", message)
         return self.models
@@ -360,7 +370,7 @@ def register_command(name: str, logger) -> None:
             ("step", MapStepArg),
             ("device", EnumOf(DEVICES)),
             ("tta", BoolArg),
-            ("lowpass", FloatArg),
+            ("lowpass", Or(EnumOf(("auto", "off")), FloatArg)),
             ("level", FloatArg),
             ("block", BoolArg),
             ("model_id", ModelIdArg),

@@ -59,7 +59,7 @@ class PanelController:
                 level: float = DEFAULT_LEVEL, weights: str = "") -> str:
         """The ``deepssetracer`` command line for `v`'s current region and these options.
 
-        `lowpass` is a resolution in Å to filter the map to first (0 for none); `weights` is
+        `lowpass` is a resolution in Å to filter the map to first (0: automatic); `weights` is
         an ONNX file to use instead of the bundled weights ("" for those).
         """
         words = ["deepssetracer", f"#{v.id_string}"]

@@ -61,13 +61,14 @@ class DeepSSETracerTool(ToolInstance):
         self.tta_box = w.QCheckBox("average 4 rotations (4x slower)")
         form.addRow("TTA", self.tta_box)
         self.lowpass_box = w.QDoubleSpinBox()
-        self.lowpass_box.setRange(0.0, 20.0)
+        self.lowpass_box.setRange(0.0, 15.0)
         self.lowpass_box.setSingleStep(1.0)
         self.lowpass_box.setDecimals(1)
         self.lowpass_box.setSuffix(" Å")
-        self.lowpass_box.setSpecialValueText("off")  # shown at 0
-        self.lowpass_box.setToolTip("filter sharper maps (3-4 Å) to 6-8 Å first: the network "
-                                    "learnt 5-10 Å maps")
+        self.lowpass_box.setSpecialValueText("auto")  # shown at 0
+        self.lowpass_box.setToolTip("auto: maps whose spectrum shows them sharper than 4.5 Å "
+                                    "are filtered to 6 Å first (the network learnt 5-10 Å "
+                                    "maps); or filter to a resolution of your choice")
         form.addRow("Low-pass", self.lowpass_box)
         self.level_box = w.QDoubleSpinBox()
         self.level_box.setRange(0.05, 0.95)

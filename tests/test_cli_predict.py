@@ -43,7 +43,7 @@ def test_writes_probabilities_on_the_input_grid(tmp_path, map_path, weights, cap
     assert run([map_path, "-o", out, "--weights", weights, "--labels", "--threads", 1]) == 0
     captured = capsys.readouterr()
     line = captured.out.strip()
-    assert "\n" not in line and "helix" in line and "sheet" in line and "A^3" in line
+    assert "\n" not in line and "helix" in line and "sheet" in line and "Å³" in line
     assert sorted(p.name for p in out.iterdir()) == [
         "emd_1_helix.mrc", "emd_1_labels.mrc", "emd_1_sheet.mrc"]
     src = read_map(map_path)

@@ -24,6 +24,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _lowpass(text: str) -> float | str | None:
+    if text in ("auto", "off"):
+        return None if text == "off" else text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be auto, off or a resolution in Å, got "
+                                         f"{text!r}") from None
+
+
 def add_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("map", type=Path, help="input map (.mrc, .map or .ccp4)")
     parser.add_argument("-o", "--outdir", type=Path, default=Path("."),
@@ -39,10 +49,11 @@ def add_args(parser: argparse.ArgumentParser) -> None:
                         metavar="N",
                         help="average over N proper rotations (4, 12 or 24; N times the run "
                              "time; --tta alone means 4; default: off)")
-    parser.add_argument("--lowpass", type=float, default=None, metavar="A",
-                        help="low-pass filter the map to A angstroms first: for maps sharper "
-                             "than ~5 A, which the network was not trained on (try 6 to 8; "
-                             "default: off)")
+    parser.add_argument("--lowpass", type=_lowpass, default="auto", metavar="auto|off|A",
+                        help="low-pass filter the map first: 'auto' (default) filters it to "
+                             "6 Å when its power spectrum shows it sharper than 4.5 Å (the "
+                             "network learnt 5-10 Å maps); 'off' never; a number filters to "
+                             "that many Å (up to 15)")
     parser.add_argument("--labels", action="store_true",
                         help="also write <stem>_labels.mrc (0 helix, 1 sheet, 2 background)")
     parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
@@ -65,6 +76,8 @@ def main(args: argparse.Namespace) -> int:
         return _fail(f"{err.filename or args.map}: {err.strerror or err}", 1)
     except KeyboardInterrupt:
         return _fail(f"{args.map}: interrupted", EXIT_INTERRUPTED)
+    for warning in result.warnings:
+        print(f"warning: {result.map_path.name}: {warning}", file=sys.stderr)
     print(result.summary())
     return 0
 

@@ -30,9 +30,16 @@ def nyquist_resolution(voxel_size: Sequence[float]) -> float:
     return 2.0 * max(float(v) for v in voxel_size)
 
 
+COARSEST = 15.0  # Å: a low-pass beyond this leaves no secondary structure to find
+
+
 def check_resolution(resolution: float, voxel_size: Sequence[float]) -> None:
-    """Raise ValueError unless a grid of ``voxel_size`` (Å) can hold ``resolution`` (Å)."""
+    """Raise ValueError unless a grid of ``voxel_size`` (Å) can hold ``resolution`` (Å) and
+    the tool can still find secondary structure at it."""
     finest = nyquist_resolution(voxel_size)
+    if not resolution <= COARSEST:
+        raise ValueError(f"low-pass resolution must be at most {COARSEST:g} Å (helices and "
+                         f"sheets vanish beyond it), got {resolution:g}")
     if not resolution >= finest:
         raise ValueError(f"low-pass resolution must be at least {finest:g} Å (twice the "
                          f"{max(voxel_size):g} Å grid it filters), got {resolution:g}")

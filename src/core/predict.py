@@ -15,7 +15,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,11 +23,13 @@ import numpy as np
 from .errors import InputError
 from .inference import Network, load_network
 from .lowpass import lowpass as lowpass_filter
+from .assess import map_warnings
 from .mapio import DensityMap, read_map, write_map
 from .normalize import normalize
 from .progress import StderrProgress
 from .resample import resample
 from .rotations import SUBGROUPS, rotate, unrotate
+from .sharpness import auto_lowpass
 from .tiling import TilePlan, predict_tiled
 from .validate import validate_lowpass, validate_map
 from .weights import ModelSpec
@@ -35,6 +37,7 @@ from .weights import ModelSpec
 log = logging.getLogger(__name__)
 
 TTA_DEFAULT = 4
+AUTO = "auto"  # the ``lowpass`` argument that lets the map's own spectrum decide
 HELIX, SHEET, BACKGROUND = 0, 1, 2
 OUTPUT_SUFFIXES = {"helix": "_helix.mrc", "sheet": "_sheet.mrc", "labels": "_labels.mrc"}
 
@@ -47,6 +50,11 @@ class Prediction:
         helix, sheet: ``[z, y, x]`` arrays of the input map's shape.
         voxel_size, origin: the input map's ``(x, y, z)`` grid, in Å.
         tiles: network passes per rotation; rotations: rotations averaged.
+        lowpass: the resolution (Å) the map was low-passed to first, or None.
+        resolution: the map's resolution as its spectrum shows it (Å; on the network's
+            grid, so no finer than twice its step).
+        auto_lowpass: the low-pass was chosen from that spectrum, not asked for.
+        warnings: one-line signs that the map is wrong for the tool (`assess.map_warnings`).
     """
 
     helix: np.ndarray
@@ -55,6 +63,20 @@ class Prediction:
     origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
     tiles: int = 1
     rotations: int = 1
+    lowpass: float | None = None
+    resolution: float | None = None
+    auto_lowpass: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    def preprocessing(self) -> str:
+        """What was done to the map before the network saw it, for result lines ("" if
+        nothing)."""
+        if self.lowpass is None:
+            return ""
+        if not self.auto_lowpass:
+            return f"low-passed to {self.lowpass:g} Å"
+        return (f"low-passed to {self.lowpass:g} Å automatically (its spectrum reaches "
+                f"{self.resolution:.1f} Å; the network learnt 5–10 Å maps)")
 
     def labels(self, level: float | None = None) -> np.ndarray:
         """uint8 labels: 0 helix, 1 sheet, 2 background.
@@ -103,7 +125,7 @@ def rotation_set(tta: bool | int) -> tuple[int, ...]:
 
 
 def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | int = False,
-                lowpass: float | None = None,
+                lowpass: float | str | None = AUTO,
                 progress: Callable[[int, int], None] | None = None,
                 cancel: Callable[[], bool] | None = None, name: str = "map") -> Prediction:
     """Helix and sheet probabilities of a map, on its own grid.
@@ -113,7 +135,9 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
         net: the network (`OnnxNetwork` or any `Network`).
         spec: its sidecar (voxel size, normalisation, tile size, size multiple).
         tta: rotation test-time augmentation (see the module docstring; default off).
-        lowpass: filter the map to this resolution (Å) first; for maps sharper than ~5 Å.
+        lowpass: filter the map to this resolution (Å) first; None: never; ``"auto"`` (the
+            default): to `sharpness.AUTO_LOWPASS` when the map's spectrum shows it sharper
+            than the 5–10 Å the network learnt (`sharpness.SHARP_LIMIT`).
         progress: ``progress(done, total)`` after each network pass.
         cancel: polled before each network pass; true raises `errors.Cancelled`.
         name: what error messages call the map (default "map").
@@ -126,11 +150,16 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
     validate_map(dmap, name, model_voxel_size=spec.voxel_size, tile_size=spec.tile_size)
     ks = rotation_set(tta)
     model_step = (float(spec.voxel_size),) * 3
-    validate_lowpass(lowpass, spec.voxel_size, name)
+    if lowpass != AUTO:
+        validate_lowpass(lowpass, spec.voxel_size, name)
     grid = resample(dmap.data, dmap.voxel_size, model_step)
+    resolution, auto = auto_lowpass(grid, spec.voxel_size)
+    if lowpass == AUTO:
+        lowpass = auto
+    warnings = map_warnings(grid, spec.voxel_size, resolution, lowpass)
     if lowpass is not None:
         grid = lowpass_filter(grid, model_step, lowpass)
-    volume = normalize(grid, spec.normalization)
+    volume = normalize(grid, spec.normalization, spec.voxel_size)
     del grid
     tiles = TilePlan.make(volume.shape, spec.tile_size, spec.size_multiple).n_tiles
     acc = None
@@ -150,7 +179,8 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
     helix, sheet = (_clipped(resample(p, model_step, dmap.voxel_size, shape=dmap.data.shape))
                     for p in acc)
     return Prediction(helix, sheet, dmap.voxel_size, dmap.origin, tiles=tiles,
-                      rotations=len(ks))
+                      rotations=len(ks), lowpass=lowpass, resolution=resolution,
+                      auto_lowpass=auto is not None and lowpass == auto, warnings=warnings)
 
 
 def _clipped(probs: np.ndarray) -> np.ndarray:
@@ -169,14 +199,17 @@ class FileResult:
     device: str
     tiles: int
     rotations: int
+    preprocessing: str = ""
+    warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line for stdout."""
         runs = f"{self.tiles} tile{'s' * (self.tiles != 1)}"
         if self.rotations > 1:
             runs += f" x {self.rotations} rotations"
-        return (f"{self.map_path.name}: helix {self.volumes['helix']:.0f} A^3, sheet "
-                f"{self.volumes['sheet']:.0f} A^3 at p >= 0.5; {self.seconds:.1f} s on "
+        done = f"; {self.preprocessing}" if self.preprocessing else ""
+        return (f"{self.map_path.name}: helix {self.volumes['helix']:.0f} Å³, sheet "
+                f"{self.volumes['sheet']:.0f} Å³ at p >= 0.5{done}; {self.seconds:.1f} s on "
                 f"{self.device} ({runs}); wrote {', '.join(p.name for p in self.outputs)}")
 
 
@@ -191,7 +224,7 @@ def output_paths(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
 def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str], *,
                  weights: str | os.PathLike[str] | None = None, device: str = "auto",
                  threads: int | None = None, tta: bool | int = False,
-                 lowpass: float | None = None, labels: bool = False, force: bool = False,
+                 lowpass: float | str | None = AUTO, labels: bool = False, force: bool = False,
                  quiet: bool = False) -> FileResult:
     """Predict a map file and write its probability maps into `outdir` (the CLI's work).
 
@@ -229,4 +262,5 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                 p.unlink(missing_ok=True)
         raise
     return FileResult(map_path, written, pred.volumes_A3(0.5), time.perf_counter() - start,
-                      getattr(net, "device", "cpu"), pred.tiles, pred.rotations)
+                      getattr(net, "device", "cpu"), pred.tiles, pred.rotations,
+                      pred.preprocessing(), pred.warnings)

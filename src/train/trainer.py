@@ -37,16 +37,20 @@ import numpy as np
 import torch
 
 from ..core import metrics
+from ..core.lowpass import lowpass
 from ..core.mapio import DensityMap
-from ..core.normalize import normalize
+from ..core.normalize import density_levels, normalize
 from ..core.predict import predict_map
 from ..core.resample import resample, same_step
 from ..core.rotations import ROTATIONS, rotate
+from ..core.sharpness import auto_lowpass
 from ..core.weights import ModelSpec
 from ..model.export import build_spec, export_with_sidecar
 from ..model.unet import UNet3D, count_parameters
+from .context import Context, noise_box, noise_sigma, smooth_noise
 from .jsonio import write_json
 from .labels import resample_labels
+from .labels import BACKGROUND
 from .losses import IGNORE, make_loss
 from .torchnet import TorchNetwork
 
@@ -54,8 +58,8 @@ log = logging.getLogger(__name__)
 
 HELIX, SHEET = 0, 1
 CENTRES_PER_CLASS = 4096  # candidate crop centres kept per box and class (memory bound)
-PAD_VALUE = 0.0  # crop padding: the z-scored mean, as core.tiling pads at inference
-DEFAULT_NORMALIZATION = {"method": "zscore", "clip": [-4.0, 8.0]}
+PAD_VALUE = 0.0  # crop padding: the normalised solvent level, as core.tiling pads at inference
+DEFAULT_NORMALIZATION = {"method": "foreground", "clip": [-3.0, 5.0]}
 
 
 @dataclass
@@ -93,6 +97,7 @@ class TrainConfig:
     seed: int = 0
     threads: int = 2
     normalization: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_NORMALIZATION))
+    context: dict[str, Any] | None = None  # train.context.Context settings; None: off
     description: str = ""
 
     @classmethod
@@ -131,6 +136,7 @@ class TrainConfig:
             raise ValueError("sheet_fraction + helix_fraction must lie in [0, 1]")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"config ema_decay must lie in [0, 1), got {self.ema_decay}")
+        Context.from_dict(self.context)
         if not self.voxel_size > 0:
             raise ValueError(f"config voxel_size must be > 0, got {self.voxel_size}")
         for name in ("steps", "batch", "crop", "val_every", "ckpt_every", "log_every", "threads"):
@@ -150,6 +156,8 @@ class Box:
     density: np.ndarray
     labels: np.ndarray
     centres: dict[int, np.ndarray]  # class -> (K, 3) int32 voxel indices [z, y, x]
+    noise: float = 0.0  # the solvent noise's standard deviation, normalised units
+    resolution: float = 6.0  # Å, the grain of the noise that may surround it
 
 
 def read_index(data_dir: Path) -> dict[str, Any]:
@@ -174,7 +182,8 @@ def load_npz(data_dir: Path, entry: dict[str, Any]) -> tuple[np.ndarray, np.ndar
 def load_training_box(data_dir: Path, entry: dict[str, Any], norm: dict[str, Any],
                       rng: np.random.Generator, data_voxel: float = 1.0,
                       model_voxel: float = 1.0) -> Box:
-    """A box on the network's grid: resampled as inference resamples, then normalised."""
+    """A box on the network's grid: resampled, low-passed if sharp and normalised, as
+    `core.predict.predict_map` does."""
     density, labels = load_npz(data_dir, entry)
     if density.shape != labels.shape:
         raise ValueError(f"{entry['file']}: density {density.shape} and labels "
@@ -182,29 +191,57 @@ def load_training_box(data_dir: Path, entry: dict[str, Any], norm: dict[str, Any
     if not same_step(model_voxel, data_voxel):
         density = resample(density, (data_voxel,) * 3, (model_voxel,) * 3)
         labels = resample_labels(labels, model_voxel / data_voxel, density.shape)
-    x = normalize(density, norm)
+    _, resolution = auto_lowpass(density, model_voxel)
+    if resolution is not None:
+        density = lowpass(density, (model_voxel,) * 3, resolution)
+    x = normalize(density, norm, model_voxel)
+    noise = 0.0
+    if norm.get("method") == "foreground":
+        levels = density_levels(density, model_voxel)
+        noise = levels.noise / levels.molecule
     centres = {}
     for k in (HELIX, SHEET):
         idx = np.flatnonzero(labels.reshape(-1) == k)
         if len(idx) > CENTRES_PER_CLASS:
             idx = rng.choice(idx, CENTRES_PER_CLASS, replace=False)
         centres[k] = np.stack(np.unravel_index(idx, labels.shape), axis=1).astype(np.int32)
-    return Box(entry["file"], x.astype(np.float16), labels, centres)
+    return Box(entry["file"], x.astype(np.float16), labels, centres, noise,
+               float(entry.get("resolution", 6.0)))
+
+
+def make_noise_boxes(ctx: Context, norm: dict[str, Any], voxel_size: float,
+                     rng: np.random.Generator) -> list[Box]:
+    """``ctx.noise_boxes`` boxes with no molecule, labelled background throughout."""
+    out = []
+    for i in range(ctx.noise_boxes):
+        x = noise_box(rng, ctx.noise_box_size, voxel_size, norm)
+        labels = np.full(x.shape, BACKGROUND, np.uint8)
+        empty = {k: np.zeros((0, 3), np.int32) for k in (HELIX, SHEET)}
+        out.append(Box(f"noise_{i}", x.astype(np.float16), labels, empty))
+    return out
 
 
 class CropSampler:
     """Random rotated cubic crops with sheet-biased centres, from boxes held in memory."""
 
     def __init__(self, boxes: list[Box], crop: int, sheet_fraction: float,
-                 helix_fraction: float) -> None:
+                 helix_fraction: float, context: Context | None = None,
+                 noise_boxes: list[Box] | None = None, voxel_size: float = 1.0) -> None:
         if not boxes:
             raise ValueError("no training boxes")
         self.boxes, self.crop = boxes, crop
         self.fractions = (sheet_fraction, helix_fraction)
+        self.context, self.noise_boxes = context, noise_boxes or []
+        self.margin = int(round(context.margin / voxel_size)) if context else 0
+        self.voxel_size = voxel_size
         self.with_class = {k: [i for i, b in enumerate(boxes) if len(b.centres[k])]
                            for k in (HELIX, SHEET)}
 
     def _centre(self, rng: np.random.Generator) -> tuple[Box, np.ndarray]:
+        ctx = self.context
+        if ctx and self.noise_boxes and rng.random() < ctx.noise_fraction:
+            box = self.noise_boxes[rng.integers(len(self.noise_boxes))]
+            return box, np.array([rng.integers(s) for s in box.labels.shape])
         u = rng.random()
         sheet_f, helix_f = self.fractions
         for k, lo, hi in ((SHEET, 0.0, sheet_f), (HELIX, sheet_f, sheet_f + helix_f)):
@@ -212,7 +249,19 @@ class CropSampler:
                 box = self.boxes[self.with_class[k][rng.integers(len(self.with_class[k]))]]
                 return box, box.centres[k][rng.integers(len(box.centres[k]))]
         box = self.boxes[rng.integers(len(self.boxes))]
-        return box, np.array([rng.integers(s) for s in box.labels.shape])
+        m = self.margin if ctx and rng.random() < ctx.outside_fraction else 0
+        return box, np.array([rng.integers(-m, s + m) for s in box.labels.shape])
+
+    def _outside(self, rng: np.random.Generator, box: Box) -> tuple[np.ndarray, int]:
+        """What a crop finds beyond its box: density and label (IGNORE without context)."""
+        c, ctx = self.crop, self.context
+        x = np.full((c, c, c), PAD_VALUE, dtype=np.float32)
+        if ctx is None:
+            return x, IGNORE
+        if box.noise > 0 and rng.random() < ctx.noise_fill:
+            sigma = noise_sigma(box.resolution, self.voxel_size)
+            x += np.float32(box.noise) * smooth_noise(rng, (c, c, c), sigma)
+        return x, BACKGROUND
 
     def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """One crop: float32 density and uint8 labels, both [crop] * 3."""
@@ -220,17 +269,18 @@ class CropSampler:
         c = self.crop
         jitter = rng.integers(-(c // 4), c // 4 + 1, size=3)
         start = centre - c // 2 + jitter
-        x = np.full((c, c, c), PAD_VALUE, dtype=np.float32)
-        y = np.full((c, c, c), IGNORE, dtype=np.uint8)
+        x, outside = self._outside(rng, box)
+        y = np.full((c, c, c), outside, dtype=np.uint8)
         src, dst = [], []
         for s, n in zip(start, box.labels.shape):
             a, b = max(s, 0), min(s + c, n)
-            if b <= a:  # the crop misses the box on this axis: recentre on the box
+            if b <= a and self.context is None:  # the crop misses the box: recentre on it
                 a, b, s = 0, min(c, n), 0
-            src.append(slice(a, b))
-            dst.append(slice(a - s, b - s))
-        x[tuple(dst)] = box.density[tuple(src)]
-        y[tuple(dst)] = box.labels[tuple(src)]
+            src.append(slice(a, max(a, b)))
+            dst.append(slice(a - s, max(a, b) - s))
+        if all(d.stop > d.start for d in dst):  # with context, a crop may be all solvent
+            x[tuple(dst)] = box.density[tuple(src)]
+            y[tuple(dst)] = box.labels[tuple(src)]
         k = int(rng.integers(len(ROTATIONS)))
         return np.ascontiguousarray(rotate(x, k)), np.ascontiguousarray(rotate(y, k))
 
@@ -409,8 +459,11 @@ class Trainer:
         data_voxel = float(read_index(data).get("voxel_size", 1.0))
         boxes = [load_training_box(data, e, self.cfg.normalization, data_rng, data_voxel,
                                    self.cfg.voxel_size) for e in entries]
+        ctx = Context.from_dict(self.cfg.context)
+        noise = (make_noise_boxes(ctx, self.cfg.normalization, self.cfg.voxel_size, data_rng)
+                 if ctx else [])
         sampler = CropSampler(boxes, self.cfg.crop, self.cfg.sheet_fraction,
-                              self.cfg.helix_fraction)
+                              self.cfg.helix_fraction, ctx, noise, self.cfg.voxel_size)
         val = load_val_boxes(data, "val", self.cfg.max_val_boxes)
         real = []
         if self.cfg.real_val and (Path(self.cfg.real_val) / "index.json").exists():

@@ -71,7 +71,7 @@ def test_panel_follows_the_maps_and_their_region(cx, panel, example_map):
 def test_run_button_issues_the_command(cx, panel, cropped, weights_kw, log_lines):
     panel.device_menu.setCurrentText("cpu")
     panel.level_box.setValue(0.4)
-    assert panel.lowpass_box.text() == "off"  # the default: no filtering
+    assert panel.lowpass_box.text() == "auto"  # the default: sharp maps filtered
     panel.lowpass_box.setValue(7.0)
     assert panel.lowpass_box.text() == "7.0 Å"
     panel.weights_edit.setText(weights_kw.split(maxsplit=1)[1] if weights_kw else "")

@@ -1,0 +1,89 @@
+"""What surrounds the molecule in training crops: empty margins, solvent noise, no molecule.
+
+Users bring whole deposited boxes, masked maps with exact-zero solvent and loose crops; the
+simulated boxes are tight. With `core.normalize`'s ``foreground`` method the molecule's
+normalised values do not depend on the box, so the box itself need not be padded: a crop may
+reach up to ``margin`` Å beyond the box, and what lies there is solvent (label background),
+either exact (0, the normalised solvent level, as masked or zero-padded maps have) or smooth
+noise at the box's own solvent noise level. Pure-noise boxes (label background, normalised by
+the same function) teach that no molecule means no answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.ndimage import gaussian_filter
+
+from ..core.normalize import normalize
+
+
+@dataclass(frozen=True)
+class Context:
+    """Settings of the config's ``context`` entry.
+
+    Attributes:
+        margin: how far (Å) a crop centre may lie beyond the box.
+        outside_fraction: share of the random (not class-centred) crops centred up to
+            ``margin`` beyond the box rather than inside it.
+        noise_fill: share of the crops reaching beyond an unmasked box that find solvent
+            noise there rather than exact solvent.
+        noise_boxes: how many pure-noise boxes to make.
+        noise_fraction: share of all crops taken from pure-noise boxes.
+        noise_box_size: their edge in voxels of the model grid.
+    """
+
+    margin: float = 80.0
+    outside_fraction: float = 0.5
+    noise_fill: float = 0.5
+    noise_boxes: int = 64
+    noise_fraction: float = 0.06
+    noise_box_size: int = 48
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> Context | None:
+        """None (context augmentation off) for a missing entry; unknown keys are refused."""
+        if d is None:
+            return None
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown context keys: {', '.join(unknown)}")
+        ctx = cls(**d)
+        for name in ("outside_fraction", "noise_fill", "noise_fraction"):
+            if not 0 <= getattr(ctx, name) <= 1:
+                raise ValueError(f"context {name} must lie in [0, 1], got {getattr(ctx, name)}")
+        if ctx.margin < 0 or ctx.noise_boxes < 0 or ctx.noise_box_size < 8:
+            raise ValueError("context margin and noise_boxes must be >= 0, noise_box_size >= 8")
+        return ctx
+
+
+def smooth_noise(rng: np.random.Generator, shape: tuple[int, ...], sigma: float) -> np.ndarray:
+    """Gaussian-smoothed white noise of unit standard deviation (float32)."""
+    field = gaussian_filter(rng.standard_normal(shape).astype(np.float32), sigma, mode="wrap")
+    return (field / max(float(field.std()), 1e-12)).astype(np.float32)
+
+
+def noise_sigma(resolution: float, voxel_size: float) -> float:
+    """Smoothing (voxels) that gives noise the grain of a map of ``resolution`` Å."""
+    return max(0.2 * float(resolution) / float(voxel_size), 0.5)
+
+
+def noise_box(rng: np.random.Generator, size: int, voxel_size: float,
+              norm: Mapping[str, Any]) -> np.ndarray:
+    """A normalised box with no molecule: smooth noise at a 4-12 Å grain, half of the boxes
+    with a slow gradient added, a third cut to a soft blob with exact zeros around (masked
+    junk)."""
+    shape = (size,) * 3
+    x = smooth_noise(rng, shape, noise_sigma(rng.uniform(4.0, 12.0), voxel_size))
+    if rng.random() < 0.5:
+        x += rng.uniform(0.5, 2.0) * smooth_noise(rng, shape, size / 4.0)
+    if rng.random() < 0.33:
+        axes = np.meshgrid(*(np.linspace(-1, 1, size),) * 3, indexing="ij")
+        radii = rng.uniform(0.3, 0.9, 3)
+        r2 = sum((a / r) ** 2 for a, r in zip(axes, radii))
+        x *= np.clip(1.5 - r2, 0.0, 1.0).astype(np.float32)
+    return normalize(x * np.float32(rng.uniform(0.01, 100.0)), norm, voxel_size)
