@@ -241,3 +241,23 @@ def test_bundled_example_with_trained_weights(tmp_path, capsys):
     for kind in ("helix", "sheet"):
         m = read_map(tmp_path / f"emd8518_5u8s_A_{kind}.mrc")
         assert m.data.shape == src.data.shape and m.origin == pytest.approx(src.origin)
+
+
+@pytest.mark.parametrize("value, contains", [("inf", "at most 15"), ("1000", "at most 15"),
+                                             ("nan", "at most 15")])
+def test_lowpass_that_makes_no_sense_is_refused(tmp_path, map_path, weights, capsys, value,
+                                                contains):
+    out = tmp_path / "out"
+    _expect_refusal(capsys, run([map_path, "-o", out, "--weights", weights, "--lowpass", value]),
+                    map_path, out, contains=contains)
+
+
+def test_lowpass_auto_and_off(tmp_path, map_path, weights, capsys):
+    out = tmp_path / "out"
+    assert run([map_path, "-o", out, "--weights", weights, "--lowpass", "off", "-q"]) == 0
+    assert run([map_path, "-o", out, "--weights", weights, "--lowpass", "auto", "-q",
+                "--force"]) == 0
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        run([map_path, "-o", out, "--weights", weights, "--lowpass", "sharp"])
+    assert exc.value.code == 2 and "auto, off or a resolution" in capsys.readouterr().err

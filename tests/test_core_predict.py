@@ -197,3 +197,30 @@ def test_example_runs_with_trained_weights_if_present():
     pred = predict_map(dmap, net, spec)
     assert pred.helix.shape == dmap.data.shape
     assert 0 <= pred.helix.min() and pred.sheet.max() <= 1
+
+
+def test_sharp_map_is_low_passed_automatically(tiny):
+    """White noise holds detail to the grid's limit: 'auto' filters it to 6 Å, None never."""
+    net, spec = tiny
+    rng = np.random.default_rng(7)
+    dmap = DensityMap(rng.standard_normal((30, 30, 30)).astype(np.float32), 1.0)
+    auto = predict_map(dmap, net, spec)
+    assert auto.lowpass == 6.0 and auto.auto_lowpass and auto.resolution < 4.5
+    assert "low-passed to 6 Å automatically" in auto.preprocessing()
+    filtered = DensityMap(lowpass(dmap.data, dmap.voxel_size, 6.0), 1.0)
+    np.testing.assert_allclose(auto.helix, predict_map(filtered, net, spec, lowpass=None).helix,
+                               atol=1e-5)
+    off = predict_map(dmap, net, spec, lowpass=None)
+    assert off.lowpass is None and off.preprocessing() == ""
+    assert any("sharper than" in w for w in off.warnings)
+    asked = predict_map(dmap, net, spec, lowpass=8.0)
+    assert not asked.auto_lowpass and asked.preprocessing() == "low-passed to 8 Å"
+
+
+def test_nothing_above_the_solvent_is_one_input_error(tiny_onnx):
+    net, spec = load_network(tiny_onnx(normalization={"method": "foreground"}), device="cpu",
+                             threads=1)
+    data = np.zeros((20, 20, 20), np.float32)
+    data[6:14, 6:14, 6:14] = -1.0  # masked and inverted: nothing above the exact-zero solvent
+    with pytest.raises(InputError, match="^inv.mrc: no density rises above the solvent"):
+        predict_map(DensityMap(data, 1.0), net, spec, lowpass=None, name="inv.mrc")

@@ -87,7 +87,7 @@ def density_levels(data: np.ndarray, voxel_size: float) -> DensityLevels:
     k = int(min(max(TOP_VOLUME / float(voxel_size) ** 3, 1.0), max(flat.size // 20, 1)))
     top = float(np.partition(above, flat.size - k)[flat.size - k])
     if not top > 0:
-        raise ValueError("no density above the solvent level")
+        raise ValueError("no density rises above the solvent level")
     molecule = float(np.median(above[above > 0.5 * top]))
     below = above[above < 0]
     noise = float(np.sqrt(np.mean(below**2))) if below.size else 0.0

@@ -143,8 +143,8 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
         name: what error messages call the map (default "map").
 
     Raises:
-        InputError: the map fails `validate_map`, or `lowpass` is finer than the network's
-            grid holds.
+        InputError: the map fails `validate_map`, `lowpass` is finer than the network's
+            grid holds or coarser than 15 Å, or nothing in the map rises above its solvent.
         Cancelled: `cancel` returned true.
     """
     validate_map(dmap, name, model_voxel_size=spec.voxel_size, tile_size=spec.tile_size)
@@ -159,7 +159,11 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
     warnings = map_warnings(grid, spec.voxel_size, resolution, lowpass)
     if lowpass is not None:
         grid = lowpass_filter(grid, model_step, lowpass)
-    volume = normalize(grid, spec.normalization, spec.voxel_size)
+    try:
+        volume = normalize(grid, spec.normalization, spec.voxel_size)
+    except ValueError as err:
+        raise InputError(name, f"{err} (is the map inverted, protein darker than solvent?)"
+                         ) from None
     del grid
     tiles = TilePlan.make(volume.shape, spec.tile_size, spec.size_multiple).n_tiles
     acc = None

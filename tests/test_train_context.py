@@ -1,0 +1,66 @@
+"""Training crops beyond the box, solvent noise and pure-noise boxes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from chimerax.deepssetracer.train.context import Context, noise_box, smooth_noise
+from chimerax.deepssetracer.train.trainer import Box, CropSampler, make_noise_boxes
+
+NORM = {"method": "foreground", "clip": [-3.0, 5.0]}
+
+
+def _box(noise: float = 0.0) -> Box:
+    rng = np.random.default_rng(0)
+    density = rng.random((20, 20, 20)).astype(np.float16)
+    labels = np.full((20, 20, 20), 2, np.uint8)
+    labels[8:12, 8:12, 8:12] = 0
+    centres = {0: np.argwhere(labels == 0).astype(np.int32), 1: np.zeros((0, 3), np.int32)}
+    return Box("b", density, labels, centres, noise)
+
+
+def test_unknown_or_bad_keys_are_refused():
+    assert Context.from_dict(None) is None
+    with pytest.raises(ValueError, match="unknown context keys"):
+        Context.from_dict({"margins": 3})
+    with pytest.raises(ValueError, match="noise_fill"):
+        Context.from_dict({"noise_fill": 2})
+
+
+def test_crops_beyond_the_box_are_labelled_background():
+    ctx = Context(margin=80.0, outside_fraction=1.0, noise_fill=0.0, noise_boxes=0)
+    s = CropSampler([_box()], 16, 0.0, 0.0, ctx, [], voxel_size=2.0)
+    rng = np.random.default_rng(1)
+    crops = [s.sample(rng) for _ in range(50)]
+    assert all(not (y == 255).any() for _, y in crops)
+    assert any((y == 2).all() and (x == 0).all() for x, y in crops)  # all exact solvent
+
+
+def test_without_context_outside_is_ignored():
+    s = CropSampler([_box()], 16, 0.0, 0.0)
+    rng = np.random.default_rng(2)
+    assert any((s.sample(rng)[1] == 255).any() for _ in range(20))
+
+
+def test_noise_fill_uses_the_box_solvent_noise():
+    ctx = Context(margin=80.0, outside_fraction=1.0, noise_fill=1.0, noise_boxes=0)
+    s = CropSampler([_box(noise=0.2)], 16, 0.0, 0.0, ctx, [], voxel_size=2.0)
+    rng = np.random.default_rng(3)
+    outside = [x for x, y in (s.sample(rng) for _ in range(60)) if (y == 2).all()]
+    assert outside and np.std(np.concatenate([x.ravel() for x in outside])) == pytest.approx(
+        0.2, rel=0.3)
+
+
+def test_noise_boxes_are_background_and_normalised():
+    ctx = Context(noise_boxes=3, noise_box_size=16)
+    boxes = make_noise_boxes(ctx, NORM, 2.0, np.random.default_rng(4))
+    assert len(boxes) == 3
+    for b in boxes:
+        assert (b.labels == 2).all() and np.isfinite(b.density).all()
+        assert -3.0 <= float(b.density.min()) and float(b.density.max()) <= 5.0
+
+
+def test_smooth_noise_has_unit_spread():
+    x = smooth_noise(np.random.default_rng(5), (24, 24, 24), 1.5)
+    assert x.std() == pytest.approx(1.0, rel=1e-3)
+    assert noise_box(np.random.default_rng(6), 16, 2.0, NORM).shape == (16, 16, 16)
