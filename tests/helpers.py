@@ -17,23 +17,33 @@ from chimerax.deepssetracer.core.weights import ModelSpec, sha256_of
 
 def write_tiny_onnx(dirpath: str | Path, *, a: float = 2.0, name: str = "tiny",
                     voxel_size: float = 1.0, tile_size: int = 32, size_multiple: int = 16,
-                    normalization: dict | None = None) -> Path:
-    """Write ``<dirpath>/<name>.onnx`` and its sidecar ``<name>.json``; return the .onnx path."""
+                    normalization: dict | None = None, input_dims: list | None = None,
+                    channels: int = 3, pool: bool = False) -> Path:
+    """Write ``<dirpath>/<name>.onnx`` and its sidecar ``<name>.json``; return the .onnx path.
+
+    `input_dims` (default ``[N, 1, D, H, W]``), `channels` (the first 1-3 of helix, sheet,
+    background) and `pool` (a 2x max pool first, halving D, H, W) make broken networks.
+    """
     import onnx
     from onnx import TensorProto, helper
 
     dirpath = Path(dirpath)
     dirpath.mkdir(parents=True, exist_ok=True)
-    dims = ["N", 1, "D", "H", "W"]
+    dims = input_dims or ["N", 1, "D", "H", "W"]
     x = helper.make_tensor_value_info("density", TensorProto.FLOAT, dims)
-    y = helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 3, "D", "H", "W"])
+    out_dims = ["N", channels, *(["d", "h", "w"] if pool else dims[2:])]
+    y = helper.make_tensor_value_info("logits", TensorProto.FLOAT, out_dims)
     consts = [helper.make_tensor(n, TensorProto.FLOAT, [], [v])
               for n, v in (("a", a), ("minus_a", -a), ("zero", 0.0))]
-    nodes = [
-        helper.make_node("Mul", ["density", "a"], ["helix"]),
-        helper.make_node("Mul", ["density", "minus_a"], ["sheet"]),
-        helper.make_node("Mul", ["density", "zero"], ["background"]),
-        helper.make_node("Concat", ["helix", "sheet", "background"], ["logits"], axis=1),
+    src = "pooled" if pool else "density"
+    nodes = [helper.make_node("MaxPool", ["density"], ["pooled"], kernel_shape=[2, 2, 2],
+                              strides=[2, 2, 2])] if pool else []
+    nodes += [
+        helper.make_node("Mul", [src, "a"], ["helix"]),
+        helper.make_node("Mul", [src, "minus_a"], ["sheet"]),
+        helper.make_node("Mul", [src, "zero"], ["background"]),
+        helper.make_node("Concat", ["helix", "sheet", "background"][:channels], ["logits"],
+                         axis=1),
     ]
     graph = helper.make_graph(nodes, "tiny", [x], [y], initializer=consts)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])

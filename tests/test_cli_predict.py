@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 
 import mrcfile
 import numpy as np
@@ -12,7 +13,7 @@ from chimerax.deepssetracer.cli import predict as cli_predict
 from chimerax.deepssetracer.core import validate
 from chimerax.deepssetracer.core.mapio import DensityMap, read_map, write_map
 from chimerax.deepssetracer.core.weights import default_weights_path
-from helpers import blob_map, write_mrc
+from helpers import blob_map, write_mrc, write_tiny_onnx
 
 
 def run(argv) -> int:
@@ -182,7 +183,7 @@ def test_outdir_is_a_file(tmp_path, map_path, weights, capsys):
 
 
 def test_too_large_for_memory(tmp_path, map_path, weights, capsys, monkeypatch):
-    monkeypatch.setattr(validate, "available_memory", lambda: 10_000)
+    monkeypatch.setattr(validate, "memory_headroom", lambda: (10_000, "available"))
     out = tmp_path / "out"
     _expect_refusal(capsys, run([map_path, "-o", out, "--weights", weights]), map_path, out,
                     contains="too large for memory")
@@ -261,3 +262,195 @@ def test_lowpass_auto_and_off(tmp_path, map_path, weights, capsys):
     with pytest.raises(SystemExit) as exc:
         run([map_path, "-o", out, "--weights", weights, "--lowpass", "sharp"])
     assert exc.value.code == 2 and "auto, off or a resolution" in capsys.readouterr().err
+
+
+# --- issue 15: never a lost or mixed output, never NaN, never a traceback ------------------------
+
+
+def test_a_second_run_on_the_same_stem_is_refused_while_one_runs(tmp_path, weights, capsys):
+    """Two folders' map.mrc into one OUTDIR: the second is refused, the first's files kept."""
+    from chimerax.deepssetracer.core.outputs import output_lock
+
+    out = tmp_path / "out"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = write_map(tmp_path / "a/map.mrc", blob_map((14, 14, 14), seed=0))
+    b = write_map(tmp_path / "b/map.mrc", blob_map((14, 14, 14), seed=1))
+    assert run([a, "-o", out, "--weights", weights, "-q"]) == 0
+    capsys.readouterr()
+    before = _sha(out / "map_helix.mrc")
+    with output_lock(out, "map", out / "map_helix.mrc"):  # run b holds it
+        code = run([b, "-o", out, "--weights", weights, "-q", "--force"])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.err.count("\n") == 1
+    assert "another deepssetracer run is writing" in captured.err
+    assert _sha(out / "map_helix.mrc") == before
+    assert sorted(p.name for p in out.iterdir()) == ["map_helix.mrc", "map_sheet.mrc"]
+
+
+def test_disk_full_while_writing_keeps_the_old_pair(tmp_path, map_path, weights, capsys,
+                                                   monkeypatch):
+    out = tmp_path / "out"
+    assert run([map_path, "-o", out, "--weights", weights, "-q"]) == 0
+    before = {p.name: _sha(p) for p in out.iterdir()}
+    real, calls = mrcfile.new, []
+
+    def full(*args, **kw):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(mrcfile, "new", full)
+    code = run([map_path, "-o", out, "--weights", weights, "-q", "--force", "--lowpass", "6"])
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert f"{out / 'emd_1_sheet.mrc'}: cannot write (No space left on device)" in err
+    assert {p.name: _sha(p) for p in out.iterdir()} == before
+
+
+def test_outputs_are_checked_before_predicting(tmp_path, map_path, weights, capsys,
+                                               monkeypatch):
+    from chimerax.deepssetracer.core import outputs
+
+    out = tmp_path / "out"
+    monkeypatch.setattr(outputs, "free_bytes", lambda folder: 1000)
+    _expect_refusal(capsys, run([map_path, "-o", out, "--weights", weights]), out, out,
+                    contains="MiB free on the output folder's disk")
+    monkeypatch.undo()
+    real_open = os.open
+
+    def read_only(path, *args, **kw):
+        if str(path).endswith(".lock"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kw)
+
+    monkeypatch.setattr(os, "open", read_only)
+    _expect_refusal(capsys, run([map_path, "-o", out, "--weights", weights]), out, out,
+                    contains="cannot write into the output folder (Permission denied)")
+    assert not out.exists()  # the folder this run created is gone again
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
+def test_read_only_outdir(tmp_path, map_path, weights, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    out.chmod(0o555)
+    try:
+        _expect_refusal(capsys, run([map_path, "-o", out, "--weights", weights]), out, out,
+                        contains="Permission denied")
+    finally:
+        out.chmod(0o755)
+
+
+def test_long_stems(tmp_path, weights, capsys):
+    """A stem of 240 characters works (temporary names are short); 250 is refused up front."""
+    out = tmp_path / "out"
+    for n, code in ((240, 0), (250, 2)):
+        path = write_map(tmp_path / ("m" * n + ".mrc"), blob_map((12, 12, 12)))
+        assert run([path, "-o", out, "--weights", weights, "-q"]) == code
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert len(errors) == 1 and "output file name is 260 bytes long" in errors[0]
+
+
+def test_dangling_symlink_output_is_kept_without_force(tmp_path, map_path, weights, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "emd_1_helix.mrc").symlink_to(tmp_path / "nowhere.mrc")
+    code = run([map_path, "-o", out, "--weights", weights])
+    captured = capsys.readouterr()
+    assert code == 2 and "output exists" in captured.err and captured.err.count("\n") == 1
+    assert (out / "emd_1_helix.mrc").is_symlink() and not (out / "emd_1_sheet.mrc").exists()
+
+
+def test_threads_are_capped_at_the_cores(tmp_path, map_path, weights, capsys):
+    assert run([map_path, "-o", tmp_path / "out", "--weights", weights, "-q",
+                "--threads", 1000]) == 0
+    err = capsys.readouterr().err.splitlines()
+    notes = [line for line in err if line.startswith("deepssetracer: note:")]
+    assert notes == [f"deepssetracer: note: --threads 1000 capped at the "
+                     f"{cli_predict.cpu_cores()} CPU cores available"]
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "1000"])
+def test_absurd_lowpass_is_one_line(tmp_path, map_path, weights, capsys, value):
+    out = tmp_path / "out"
+    _expect_refusal(capsys, run([map_path, "-o", out, "--weights", weights, "--lowpass", value]),
+                    map_path, out, contains="low-pass resolution must be")
+
+
+def test_denormal_map_and_nan_weights_write_nothing(tmp_path, tiny_onnx, capsys):
+    data = np.zeros((40, 40, 40), np.float32)
+    data[20, 20, 20] = 1e-45
+    tiny = write_map(tmp_path / "tiny.mrc", DensityMap(data, 1.0))
+    out = tmp_path / "out"
+    good = tiny_onnx(tile_size=16)
+    _expect_refusal(capsys, run([tiny, "-o", out, "--weights", good]), tiny, out,
+                    contains="below float32 precision")
+    nan = write_tiny_onnx(tmp_path / "nan", a=float("nan"), tile_size=16)
+    path = write_map(tmp_path / "ok.mrc", blob_map((14, 14, 14)))
+    _expect_refusal(capsys, run([path, "-o", out, "--weights", nan]), nan, out,
+                    contains="NaN or Inf logits")
+
+
+@pytest.mark.parametrize("kw, contains", [
+    ({"input_dims": [1, 1, 16, 16, 16]}, "fixed shape"),
+    ({"input_dims": ["N", 1, "H", "W"]}, "5-D"),
+    ({"channels": 2}, "2 channels"),
+    ({"pool": True}, "same D, H, W as the input"),
+])
+def test_broken_networks_are_one_line(tmp_path, map_path, tiny_onnx, capsys, kw, contains):
+    w = tiny_onnx(tile_size=16, **kw)
+    out = tmp_path / "out"
+    _expect_refusal(capsys, run([map_path, "-o", out, "--weights", w]), w, out,
+                    contains=contains)
+
+
+def test_bad_alloc_is_one_line(tmp_path, map_path, weights, capsys, monkeypatch):
+    import onnxruntime as ort
+
+    def fail(*args, **kw):
+        raise RuntimeError("Non-zero status code returned while running Conv. std::bad_alloc")
+
+    monkeypatch.setattr(ort.InferenceSession, "run", fail)
+    out = tmp_path / "out"
+    _expect_refusal(capsys, run([map_path, "-o", out, "--weights", weights]), map_path, out,
+                    contains="out of memory")
+
+
+def test_huge_sidecar_tile_runs(tmp_path, map_path, tiny_onnx, capsys):
+    w = tiny_onnx(tile_size=4096)
+    assert run([map_path, "-o", tmp_path / "out", "--weights", w, "-q"]) == 0
+
+
+def test_stack_and_fifo_are_one_line(tmp_path, weights, capsys):
+    out = tmp_path / "out"
+    stack = tmp_path / "particles.mrcs"
+    with mrcfile.new(stack) as m:
+        m.set_data(np.random.rand(20, 16, 16).astype(np.float32))
+    _expect_refusal(capsys, run([stack, "-o", out, "--weights", weights]), stack, out,
+                    contains="image stack")
+    fifo = tmp_path / "pipe.mrc"
+    os.mkfifo(fifo)
+    _expect_refusal(capsys, run([fifo, "-o", out, "--weights", weights]), fifo, out,
+                    contains="FIFO")
+
+
+def test_outlier_voxels_give_one_warning(shared_dir, tmp_path, weights, capsys):
+    src = read_map(shared_dir / "data/real/emd8518_5u8s_A/map.mrc")
+    data = src.data.copy()
+    data[10, 20, 30], data[40, 50, 20] = 1e30, -1e30
+    path = write_map(tmp_path / "spiky.mrc", DensityMap(data, src.voxel_size, src.origin))
+    assert run([path, "-o", tmp_path / "out", "--weights", weights, "-q"]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if "robust spreads" in line]
+    assert len(lines) == 1 and lines[0].startswith("warning: spiky.mrc: 2 voxels")
+
+
+def test_memory_limit_refuses_up_front(tmp_path, weights, monkeypatch, capsys):
+    monkeypatch.setattr(validate, "_address_space_headroom",
+                        lambda: (2**20, "left under the address-space limit (ulimit -v)"))
+    path = write_map(tmp_path / "m.mrc", blob_map((14, 14, 14)))
+    out = tmp_path / "out"
+    _expect_refusal(capsys, run([path, "-o", out, "--weights", weights]), path, out,
+                    contains="1.0 MiB left under the address-space limit")

@@ -81,3 +81,46 @@ def test_missing_weights(tmp_path):
     if not default_weights_path().is_file():
         with pytest.raises(InputError, match="no trained weights"):
             load_network()
+
+
+# --- issue 15: a graph that cannot serve is refused at load; run failures are one line --------
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"input_dims": [1, 1, 16, 16, 16]}, r"fixed shape \[1, 1, 16, 16, 16\]"),
+    ({"input_dims": ["N", 1, "H", "W"]}, r"5-D \[N, 1, D, H, W\] tensor is needed"),
+    ({"channels": 2}, "has 2 channels; 3 are needed"),
+])
+def test_wrong_signatures_are_refused_at_load(tiny_onnx, kw, match):
+    with pytest.raises(InputError, match=match):
+        load_network(tiny_onnx(**kw), device="cpu")
+
+
+def test_pooled_output_is_one_line(tiny_onnx):
+    net, _ = load_network(tiny_onnx(pool=True), device="cpu")
+    with pytest.raises(InputError, match=r"shape \[1, 3, 8, 8, 8\] for input \[1, 1, 16, 16, 16\]"):
+        net(np.zeros((1, 1, 16, 16, 16), np.float32))
+
+
+def test_nan_logits_are_refused(tiny_onnx):
+    net, _ = load_network(tiny_onnx(a=float("nan")), device="cpu")
+    with pytest.raises(InputError, match="NaN or Inf logits .*weights are broken"):
+        net(np.ones((1, 1, 16, 16, 16), np.float32))
+
+
+def test_onnxruntime_failures_become_one_line(tiny_onnx, monkeypatch):
+    import onnxruntime as ort
+
+    net, _ = load_network(tiny_onnx(), device="cpu")
+    x = np.zeros((1, 1, 16, 16, 16), np.float32)
+    for text, error in (("Non-zero status code returned while running Conv node. "
+                         "std::bad_alloc", MemoryError),
+                        ("[ONNXRuntimeError] : 2 : INVALID_ARGUMENT : bad\nsecond line",
+                         InputError)):
+        def fail(*args, text=text, **kw):
+            raise RuntimeError(text)
+
+        monkeypatch.setattr(ort.InferenceSession, "run", fail)
+        with pytest.raises(error) as err:
+            net(x)
+        assert "\n" not in str(err.value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import subprocess
 from pathlib import Path
@@ -11,8 +12,8 @@ from pathlib import Path
 import mrcfile
 import numpy as np
 import pytest
-from chimerax.deepssetracer.core.errors import InputError
-from chimerax.deepssetracer.core.mapio import DensityMap, read_map, write_map
+from chimerax.deepssetracer.core.errors import InputError, Interrupted
+from chimerax.deepssetracer.core.mapio import DensityMap, read_map, write_map, write_maps
 from helpers import blob_map, write_mrc
 
 
@@ -270,3 +271,143 @@ def test_big_endian_file(tmp_path, dmap):
     back = read_map(tmp_path / "be.mrc")
     np.testing.assert_array_equal(back.data, dmap.data)
     assert back.voxel_size == pytest.approx(dmap.voxel_size)
+
+
+# --- issue 15: odd files read as ChimeraX reads them, or refused in one line -------------------
+
+
+def _set_imod(path, flags: int) -> None:
+    raw = bytearray(path.read_bytes())
+    raw[152:160] = np.array([1146047817, flags], "<i4").tobytes()
+    path.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize("flags, expected", [(0, 200.0), (1, -56.0)])
+def test_imod_bytes_are_read_as_chimerax_reads_them(tmp_path, flags, expected):
+    """IMOD's stamp without its 'signed' flag (bit 0 of imodFlags) means unsigned bytes."""
+    data = np.zeros((12, 12, 12), np.int8)
+    data[0, 0, 0] = -56  # byte 0xC8: 200 unsigned
+    data[5, 5, 5] = 10
+    path = tmp_path / "bytes.mrc"
+    with mrcfile.new(path) as m:
+        m.set_data(data)
+        m.voxel_size = 1.0
+    _set_imod(path, flags)
+    assert read_map(path).data[0, 0, 0] == expected
+    assert read_map(path).data[5, 5, 5] == 10
+
+
+def test_bytes_without_imod_stamp_stay_signed(tmp_path):
+    data = np.full((12, 12, 12), -3, np.int8)
+    path = tmp_path / "signed.mrc"
+    with mrcfile.new(path) as m:
+        m.set_data(data)
+        m.voxel_size = 1.0
+    assert read_map(path).data.min() == -3
+
+
+def _stack(path, data, ispg, mz):
+    with mrcfile.new(path, overwrite=True) as m:
+        m.set_data(data)
+        m.voxel_size = 1.0
+        m.header.ispg, m.header.mz = ispg, mz
+    return path
+
+
+@pytest.mark.parametrize("name, ispg, mz, match", [
+    ("images.mrcs", 1, 40, r"image stack \(\.mrcs file of 40 images\)"),
+    ("images.mrc", 0, 1, r"image stack \(ISPG 0, MZ 1: 40 images\)"),
+    ("volumes.mrc", 401, 20, r"stack of 2 volumes \(ISPG 401, NZ 40, MZ 20\)"),
+])
+def test_stacks_are_refused(tmp_path, name, ispg, mz, match):
+    path = _stack(tmp_path / name, np.random.rand(40, 16, 16).astype(np.float32), ispg, mz)
+    with pytest.raises(InputError, match=match) as err:
+        read_map(path)
+    assert str(err.value).count(str(path)) == 1  # said once, not wrapped in itself
+
+
+def test_volume_headers_with_ispg_0_or_401_are_volumes(tmp_path):
+    """Older tools write ISPG 0 with MZ = NZ (the shared real maps do); ISPG 401, one volume."""
+    data = np.random.rand(40, 16, 16).astype(np.float32)
+    for ispg in (0, 401):
+        back = read_map(_stack(tmp_path / f"v{ispg}.mrc", data, ispg, 40))
+        np.testing.assert_array_equal(back.data, data)
+
+
+def test_non_regular_files_are_named(tmp_path):
+    fifo = tmp_path / "pipe.mrc"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="is a FIFO"):  # and does not hang reading it
+        read_map(fifo)
+    link = tmp_path / "dangling.mrc"
+    link.symlink_to(tmp_path / "gone.mrc")
+    with pytest.raises(InputError, match="dangling symbolic link"):
+        read_map(link)
+
+
+# --- issue 15: outputs change together or not at all --------------------------------------------
+
+
+def _pair(tmp_path, value):
+    m = DensityMap(np.full((4, 4, 4), value, np.float32), 1.0)
+    return {tmp_path / "a_helix.mrc": m, tmp_path / "a_sheet.mrc": m}
+
+
+def _values(paths):
+    return [float(read_map(p).data[0, 0, 0]) for p in paths]
+
+
+def _fail_on_call(monkeypatch, target, name, n, error):
+    real = getattr(target, name)
+    calls = []
+
+    def fake(*args, **kw):
+        calls.append(args)
+        if len(calls) == n:
+            raise error
+        return real(*args, **kw)
+
+    monkeypatch.setattr(target, name, fake)
+
+
+@pytest.mark.parametrize("error", [OSError(28, "No space left on device"), KeyboardInterrupt()])
+def test_a_failure_between_renames_restores_the_old_pair(tmp_path, monkeypatch, error):
+    old = write_maps(_pair(tmp_path, 1.0))
+    # renames: helix -> backup, temp -> helix, sheet -> backup, temp -> sheet (fails)
+    _fail_on_call(monkeypatch, os, "replace", 4, error)
+    with pytest.raises((InputError, KeyboardInterrupt)):
+        write_maps(_pair(tmp_path, 2.0), overwrite=True)
+    monkeypatch.undo()
+    assert _values(old) == [1.0, 1.0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_helix.mrc", "a_sheet.mrc"]
+
+
+def test_disk_full_on_the_second_file_names_it_and_leaves_nothing(tmp_path, monkeypatch):
+    _fail_on_call(monkeypatch, mrcfile, "new", 2, OSError(28, "No space left on device"))
+    with pytest.raises(InputError, match=r"a_sheet\.mrc: cannot write \(No space left"):
+        write_maps(_pair(tmp_path, 2.0))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sigterm_while_writing_leaves_no_temporary_file(tmp_path, monkeypatch):
+    old = write_maps(_pair(tmp_path, 1.0))
+    real = mrcfile.new
+
+    def killed(*args, **kw):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(mrcfile, "new", killed)
+    with pytest.raises(Interrupted):
+        write_maps(_pair(tmp_path, 2.0), overwrite=True)
+    assert _values(old) == [1.0, 1.0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_helix.mrc", "a_sheet.mrc"]
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_a_dangling_symlink_is_an_existing_output(tmp_path):
+    link = tmp_path / "a_helix.mrc"
+    link.symlink_to(tmp_path / "elsewhere.mrc")
+    with pytest.raises(FileExistsError):
+        write_maps(_pair(tmp_path, 1.0))
+    assert link.is_symlink() and not (tmp_path / "a_sheet.mrc").exists()

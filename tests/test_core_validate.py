@@ -37,8 +37,8 @@ def test_nan_and_inf_are_counted():
 
 
 def test_too_large_for_memory_says_how_large(monkeypatch):
-    monkeypatch.setattr(validate, "available_memory", lambda: 2**20)
-    with pytest.raises(InputError, match=r"too large.*12x12x12 voxels.*GiB available"):
+    monkeypatch.setattr(validate, "memory_headroom", lambda: (2**20, "available"))
+    with pytest.raises(InputError, match=r"too large.*12x12x12 voxels \(6\.8 KiB.*MiB, 1\.0 MiB available"):
         validate_map(blob_map((12, 12, 12)), "m.mrc")
 
 
@@ -47,3 +47,85 @@ def test_memory_estimate_counts_the_model_grid():
     fine = validate.prediction_bytes((100, 100, 100), (2, 2, 2), 1.0, 64)
     assert fine > small > 53 * 100**3
     assert validate.available_memory() is None or validate.available_memory() > 0
+
+
+# --- issue 15 ---------------------------------------------------------------------------------
+
+
+def test_float32_rounding_of_4_angstrom_is_4_angstrom():
+    validate_map(blob_map((5, 5, 5), voxel_size=4.0000005), "ok.mrc")
+    with pytest.raises(InputError, match=r"voxels are 4\.0001 Å along x"):
+        validate_map(blob_map((5, 5, 5), voxel_size=4.0001), "m.mrc")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: np.pad(np.full((1, 1, 1), 1e-45, np.float32), ((0, 39), (0, 39), (0, 39))),
+    lambda: 1000.0 + 1e-3 * np.random.default_rng(0).random((20, 20, 20), np.float32),
+])
+def test_spread_below_float_precision_is_refused(make):
+    with pytest.raises(InputError, match="below float32 precision"):
+        validate_map(DensityMap(make().astype(np.float32), 1.0), "m.mrc")
+
+
+def test_outliers_are_one_warning_and_real_maps_have_none(shared_dir):
+    from chimerax.deepssetracer.core.mapio import read_map
+
+    for path in sorted(shared_dir.glob("data/real/*/map.mrc")):
+        dmap = read_map(path)
+        assert validate.outlier_warning(dmap) is None, path
+    dmap.data = dmap.data.copy()
+    dmap.data[3, 4, 5], dmap.data[10, 11, 12] = 1e30, -1e30
+    warning = validate.outlier_warning(dmap)
+    assert "2 voxels lie more than 1000 robust spreads" in warning and "\n" not in warning
+
+
+def test_masked_map_has_no_outlier_warning():
+    m = blob_map((30, 30, 30))
+    m.data[m.data < 0.3] = 0.0
+    assert validate.outlier_warning(m) is None
+
+
+def test_a_huge_sidecar_tile_costs_only_the_map():
+    assert validate.prediction_bytes((12, 12, 12), (1, 1, 1), 2.0, 4096) < 2**23  # was 27 TiB
+
+
+def test_memory_headroom_is_the_tightest_limit(monkeypatch):
+    monkeypatch.setattr(validate, "_host_available", lambda: (8 * 2**30, "available"))
+    monkeypatch.setattr(validate, "_address_space_headroom", lambda: (None, "as"))
+    monkeypatch.setattr(validate, "_cgroup_headroom", lambda: [(2**30, "left under cgroup")])
+    assert validate.memory_headroom() == (2**30, "left under cgroup")
+    with pytest.raises(InputError, match=r"needs about .*, 1\.0 GiB left under cgroup"):
+        validate.check_memory("m.mrc", (100, 100, 100), 2 * 2**30, what="x")
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"memory.max": "3000000000", "memory.current": "1000000000",
+      "memory.stat": "anon 1\ninactive_file 400000000\n"}, 2_400_000_000),
+    ({"memory.max": "max", "memory.current": "5"}, None),
+    ({"memory/memory.limit_in_bytes": "2000000000", "memory/memory.usage_in_bytes": "500000000",
+      "memory/memory.stat": "total_inactive_file 0\n"}, 1_500_000_000),
+    ({"memory/memory.limit_in_bytes": "9223372036854771712"}, None),
+])
+def test_cgroup_v2_and_v1_limits(tmp_path, monkeypatch, files, expected):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    monkeypatch.setattr(validate, "CGROUP_ROOT", str(tmp_path))
+    got = [n for n, _ in validate._cgroup_headroom()]
+    assert got == ([] if expected is None else [expected])
+
+
+def test_address_space_limit_is_honoured(tmp_path):
+    """Under ``prlimit --as`` the headroom is the limit less this process's size."""
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("prlimit") is None:
+        pytest.skip("no prlimit")
+    code = ("from chimerax.deepssetracer.core.validate import memory_headroom as m; "
+            "print(*m(), sep='|')")
+    out = subprocess.run(["prlimit", f"--as={2 * 2**30}", sys.executable, "-c", code],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    free, what = out.split("|")
+    assert int(free) < 2 * 2**30 and "address-space limit" in what

@@ -10,11 +10,12 @@ stderr, writes nothing and exits with 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 EXIT_INPUT = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT; SIGTERM gives 143
 
 
 def _positive_int(text: str) -> int:
@@ -28,10 +29,18 @@ def _lowpass(text: str) -> float | str | None:
     if text in ("auto", "off"):
         return None if text == "off" else text
     try:
-        return float(text)
+        return float(text)  # inf, nan and 1000 are refused by the core, in one line
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be auto, off or a resolution in Å, got "
                                          f"{text!r}") from None
+
+
+def cpu_cores() -> int:
+    """CPU cores this process may run on (its affinity where the system says)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def add_args(parser: argparse.ArgumentParser) -> None:
@@ -61,21 +70,29 @@ def add_args(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..core.errors import InputError
+    from ..core.errors import InputError, terminate_as_interrupt
     from ..core.predict import predict_file
 
+    threads = args.threads
+    if threads is not None and threads > cpu_cores():
+        threads = cpu_cores()  # more threads than cores only contend (70x slower at 1000)
+        print(f"deepssetracer: note: --threads {args.threads} capped at the {threads} CPU "
+              f"cores available", file=sys.stderr)
     try:
-        result = predict_file(args.map, args.outdir, weights=args.weights, device=args.device,
-                              threads=args.threads, tta=args.tta, lowpass=args.lowpass,
-                              labels=args.labels, force=args.force, quiet=args.quiet)
+        with terminate_as_interrupt():  # kill: clean up as for Ctrl-C
+            result = predict_file(args.map, args.outdir, weights=args.weights,
+                                  device=args.device, threads=threads, tta=args.tta,
+                                  lowpass=args.lowpass, labels=args.labels, force=args.force,
+                                  quiet=args.quiet)
     except InputError as err:
         return _fail(str(err), EXIT_INPUT)
     except MemoryError:
         return _fail(f"{args.map}: out of memory (try a smaller box)", EXIT_INPUT)
     except OSError as err:
         return _fail(f"{err.filename or args.map}: {err.strerror or err}", 1)
-    except KeyboardInterrupt:
-        return _fail(f"{args.map}: interrupted", EXIT_INTERRUPTED)
+    except KeyboardInterrupt as err:
+        signum = getattr(err, "signum", None)
+        return _fail(f"{args.map}: interrupted", 128 + signum if signum else EXIT_INTERRUPTED)
     for warning in result.warnings:
         print(f"warning: {result.map_path.name}: {warning}", file=sys.stderr)
     print(result.summary())

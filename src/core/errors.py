@@ -7,6 +7,10 @@ print ``deepssetracer: error: <file>: <problem>`` and ChimeraX can raise it as a
 from __future__ import annotations
 
 import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 class InputError(ValueError):
@@ -20,3 +24,40 @@ class InputError(ValueError):
 
 class Cancelled(Exception):
     """Raised by `predict_map` when its ``cancel`` callable returns true."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM (or SIGHUP) turned into an exception, so that cleanup code runs as for Ctrl-C.
+
+    Attributes:
+        signum: the signal's number (the CLI exits with 128 + signum).
+    """
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(f"terminated by signal {signum}")
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM and SIGHUP raise `Interrupted` instead of killing the process.
+
+    Their default action skips ``finally`` blocks, leaving temporary files and half-replaced
+    output pairs behind. Outside the main thread (where handlers cannot be set) this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    names = [n for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    previous = {n: signal.getsignal(getattr(signal, n)) for n in names}
+
+    def handler(signum, frame):
+        raise Interrupted(signum)
+
+    for n in names:
+        signal.signal(getattr(signal, n), handler)
+    try:
+        yield
+    finally:
+        for n, old in previous.items():
+            signal.signal(getattr(signal, n), old)

@@ -86,17 +86,66 @@ class OnnxNetwork:
         self.device = "cuda" if used and used[0] in GPU_PROVIDERS else "cpu"
         if device == "cuda" and self.device != "cuda":
             raise InputError(self.path, "device cuda: the CUDA provider failed to start")
-        inputs = [i.name for i in self.session.get_inputs()]
-        outputs = [o.name for o in self.session.get_outputs()]
-        if spec.input_name not in inputs or spec.output_name not in outputs:
-            raise InputError(self.path, f"model has inputs {inputs} and outputs {outputs}; "
-                                        f"the sidecar names {spec.input_name!r} and "
-                                        f"{spec.output_name!r}")
+        self._check_signature()
         log.debug("onnxruntime session on %s (%s)", self.device, used)
 
+    def _check_signature(self) -> None:
+        """Refuse, at load, a graph that cannot map ``[N, 1, D, H, W]`` to ``[N, 3, D, H, W]``.
+
+        Tiles differ in size, so D, H and W must be free (symbolic) dimensions; a fixed size,
+        another rank or another channel count would fail only in the middle of a prediction.
+        """
+        inputs = {i.name: i for i in self.session.get_inputs()}
+        outputs = {o.name: o for o in self.session.get_outputs()}
+        spec = self.spec
+        if spec.input_name not in inputs or spec.output_name not in outputs:
+            raise InputError(self.path, f"model has inputs {list(inputs)} and outputs "
+                                        f"{list(outputs)}; the sidecar names "
+                                        f"{spec.input_name!r} and {spec.output_name!r}")
+        for arg, channels, what in ((inputs[spec.input_name], 1, "input"),
+                                    (outputs[spec.output_name], len(spec.classes), "output")):
+            shape = list(arg.shape)
+            if arg.type != "tensor(float)":
+                raise InputError(self.path, f"model {what} {arg.name!r} is {arg.type}; "
+                                            "float32 is needed")
+            if len(shape) != 5:
+                raise InputError(self.path, f"model {what} {arg.name!r} has shape {shape}; a "
+                                            f"5-D [N, {channels}, D, H, W] tensor is needed")
+            if isinstance(shape[1], int) and shape[1] != channels:
+                raise InputError(self.path, f"model {what} {arg.name!r} has {shape[1]} "
+                                            f"channels; {channels} are needed")
+            if what == "input" and any(isinstance(d, int) for d in shape[2:]):
+                raise InputError(self.path, f"model input {arg.name!r} has a fixed shape "
+                                            f"{shape}; D, H and W must be free dimensions "
+                                            "(export it with dynamic axes)")
+
     def __call__(self, batch: np.ndarray) -> np.ndarray:
+        """Logits of a batch.
+
+        Raises:
+            MemoryError: onnxruntime could not allocate its buffers.
+            InputError: onnxruntime failed, or the logits have the wrong shape or are not
+                finite (broken weights): one line naming the weights file.
+        """
         batch = np.ascontiguousarray(batch, dtype=np.float32)
-        (logits,) = self.session.run([self.spec.output_name], {self.spec.input_name: batch})
+        try:
+            (logits,) = self.session.run([self.spec.output_name], {self.spec.input_name: batch})
+        except Exception as err:  # onnxruntime raises its own exception types
+            text = _first_line(err)
+            if "bad_alloc" in text or "Failed to allocate" in text:
+                raise MemoryError(f"onnxruntime: {text}") from None
+            raise InputError(self.path, f"onnxruntime failed to run the model ({text})") from None
+        expected = (batch.shape[0], len(self.spec.classes), *batch.shape[2:])
+        if tuple(logits.shape) != expected:
+            raise InputError(self.path, f"model returned logits of shape {list(logits.shape)} "
+                                        f"for input {list(batch.shape)}; expected "
+                                        f"{list(expected)} (same D, H, W as the input)")
+        if not np.isfinite(logits).all():
+            bad = int(np.count_nonzero(~np.isfinite(logits)))
+            cause = ("the weights are broken" if np.isfinite(batch).all()
+                     else "its input was not finite")
+            raise InputError(self.path, f"model returned {bad} NaN or Inf logits of "
+                                        f"{logits.size}: {cause}")
         return logits
 
 

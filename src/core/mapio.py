@@ -14,6 +14,14 @@ outputs overlay the input when both are opened in ChimeraX:
   ``NCSTART, NRSTART, NSSTART`` of the file axes that run along x, y, z times the voxel size.
   Start indices larger than 10 times the grid size are uninitialised garbage: origin 0, as ChimeraX.
 
+Mode 0 (bytes) is signed, as MRC2014 says, except where ChimeraX reads it unsigned: a file that
+IMOD stamped (``imodStamp`` 1146047817 at byte 152) without its "signed bytes" flag (bit 0 of
+``imodFlags``), or an old-style MRC without the ``'MAP '`` ID; ``.map``/``.ccp4`` are signed.
+
+Stacks are refused, not read as a volume: ``.mrcs`` files, image stacks (``ISPG`` 0 with
+``MZ`` 1 and ``NZ`` > 1, as mrcfile writes them) and volume stacks (``ISPG`` 401-630 with
+``NZ`` > ``MZ``). Maps that older tools wrote with ``ISPG`` 0 and ``MZ = NZ`` are volumes.
+
 `write_map` always writes MRC2014 with ``MAPC, MAPR, MAPS = 1, 2, 3``, ``NSTART = 0`` and the
 origin in the ``ORIGIN`` fields, which the rule above reads back to the same place (a ``.map``
 or ``.ccp4`` output name would lose a non-zero origin in ChimeraX, so outputs are ``.mrc``).
@@ -23,8 +31,12 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import stat
 import uuid
 import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +45,7 @@ import numpy as np
 from mrcfile.dtypes import HEADER_DTYPE
 from mrcfile.utils import byte_order_from_machine_stamp
 
-from .errors import InputError
+from .errors import InputError, terminate_as_interrupt
 from .validate import check_memory
 
 log = logging.getLogger(__name__)
@@ -41,6 +53,10 @@ log = logging.getLogger(__name__)
 HEADER_BYTES = 1024
 CCP4_SUFFIXES = (".map", ".ccp4")  # ChimeraX reads these as CCP4: ORIGIN is ignored
 MODES = {0: np.int8, 1: np.int16, 2: np.float32, 6: np.uint16, 12: np.float16}
+IMOD_STAMP = 1146047817
+IMOD_SIGNED_BYTES = 0x1  # imodFlags bit 0: mode-0 bytes are signed
+STACK_SUFFIXES = (".mrcs",)
+VOLUME_STACKS = range(401, 631)  # ISPG of a stack of volumes (MRC2014)
 
 
 @dataclass
@@ -106,10 +122,16 @@ def read_map(path: str | os.PathLike[str]) -> DensityMap:
         try:
             with mrcfile.mmap(path, mode="r", permissive=True) as mrc:
                 raw = mrc.data
-                if raw is None or raw.shape != geometry.file_shape:
-                    reason = "; ".join(str(w.message) for w in caught) or "unexpected layout"
-                    raise InputError(path, f"cannot read the data block ({reason})")
+                if raw is None or raw.size != int(np.prod(geometry.file_shape)):
+                    reason = "; ".join(dict.fromkeys(str(w.message) for w in caught))
+                    raise InputError(path, f"cannot read the data block "
+                                           f"({reason or 'unexpected layout'})")
+                raw = raw.reshape(geometry.file_shape)
+                if geometry.unsigned_bytes:
+                    raw = raw.view(np.uint8)
                 data = np.ascontiguousarray(raw.transpose(geometry.file_to_zyx), dtype=np.float32)
+        except InputError:
+            raise
         except (ValueError, OSError) as err:
             raise InputError(path, f"cannot read the data block ({err})") from None
     for w in caught:
@@ -139,12 +161,24 @@ def _read_header(path: Path) -> np.recarray:
     return header.view(HEADER_DTYPE.newbyteorder(first)).view(np.recarray)
 
 
+FILE_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+              (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+              (stat.S_ISBLK, "a block device"))
+
+
 def _check_file(path: Path) -> int:
-    if not path.exists():
-        raise InputError(path, "no such file")
-    if path.is_dir():
-        raise InputError(path, "is a directory, not a map file")
-    size = path.stat().st_size
+    """The file's size, after refusing what is not a regular file (reading a FIFO would hang)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise InputError(path, "no such file" if not path.is_symlink()
+                         else "is a dangling symbolic link") from None
+    except OSError as err:
+        raise InputError(path, f"cannot read ({err.strerror})") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = next((k for test, k in FILE_KINDS if test(st.st_mode)), "not a regular file")
+        raise InputError(path, f"is {kind}, not a map file")
+    size = st.st_size
     if size == 0:
         raise InputError(path, "empty file")
     if size < HEADER_BYTES:
@@ -170,6 +204,8 @@ class _Geometry:
         if mode not in MODES:
             self._fail(f"MODE = {mode} is not a supported data type "
                        f"(supported: {', '.join(map(str, MODES))})")
+        self._check_not_a_stack(h, crs_size[2])
+        self.unsigned_bytes = mode == 0 and self._unsigned_bytes(h)
         axes = (int(h.mapc), int(h.mapr), int(h.maps))
         if axes == (0, 0, 0):  # some writers leave these unset; ChimeraX then assumes 1, 2, 3
             axes = (1, 2, 3)
@@ -207,6 +243,28 @@ class _Geometry:
     def _fail(self, problem: str):
         raise InputError(self.path, self._prefix + problem)
 
+    def _check_not_a_stack(self, h: np.recarray, nz: int) -> None:
+        ispg, mz = int(h.ispg), int(h.mz)
+        if self.path.suffix.lower() in STACK_SUFFIXES:
+            self._fail(f"is an image stack ({self.path.suffix} file of {nz} images), not a "
+                       "volume")
+        if ispg == 0 and mz == 1 and nz > 1:
+            self._fail(f"is an image stack (ISPG 0, MZ 1: {nz} images), not a volume; if it is "
+                       "a volume, set MZ to NZ in its header")
+        if ispg in VOLUME_STACKS and 0 < mz < nz:
+            self._fail(f"is a stack of {nz // mz} volumes (ISPG {ispg}, NZ {nz}, MZ {mz}); "
+                       "extract one volume first")
+
+    def _unsigned_bytes(self, h: np.recarray) -> bool:
+        """Whether ChimeraX reads this file's mode-0 bytes as unsigned (module docstring)."""
+        if self.path.suffix.lower() in CCP4_SUFFIXES:
+            return False
+        if bytes(h.map) != b"MAP ":
+            return True
+        words = np.frombuffer(h.tobytes(), dtype=h.dtype.fields["nx"][0])  # header's byte order
+        stamp, flags = int(words[38]), int(words[39])  # bytes 152 and 156
+        return stamp == IMOD_STAMP and not flags & IMOD_SIGNED_BYTES
+
     def _check_angles(self, angles: tuple[float, float, float]) -> None:
         valid = (all(0 < a < 180 for a in angles) and sum(angles) < 360
                  and max(angles) < 0.5 * sum(angles))
@@ -238,18 +296,56 @@ class _Geometry:
 
 
 def write_map(path: str | os.PathLike[str], dmap: DensityMap, *, overwrite: bool = False) -> Path:
-    """Write `dmap` as MRC2014 (x fastest, origin in ORIGIN), atomically.
+    """Write `dmap` as MRC2014 (x fastest, origin in ORIGIN), atomically (see `write_maps`).
 
-    The file is written to a temporary name in the destination folder and moved into place
-    with `os.replace`, so a reader never sees half a file. Float data is stored as float32,
-    integer data (label maps, values 0-127) as int8 (mode 0).
+    Float data is stored as float32, integer data (label maps, values 0-127) as int8 (mode 0).
 
     Raises:
-        FileExistsError: `path` exists and `overwrite` is false.
+        FileExistsError: `path` exists (a dangling symbolic link counts) and `overwrite` is false.
+        InputError: the file cannot be written (the message names `path`, not a temporary file).
     """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists")
+    return write_maps({Path(path): dmap}, overwrite=overwrite)[0]
+
+
+def write_maps(maps: Mapping[Path, DensityMap], *, overwrite: bool = False) -> list[Path]:
+    """Write several maps so that they all change together or none does.
+
+    Every map is first written in full to a hidden temporary file in its folder; only then are
+    they moved into place with `os.replace`, each existing file first renamed to a backup that
+    is put back if any later step fails. Signals are held off while the files are being
+    swapped, and SIGTERM meanwhile raises like Ctrl-C (`errors.terminate_as_interrupt`), so
+    neither a full disk, nor Ctrl-C, nor ``kill`` leaves a new file beside an old one or a
+    temporary file behind (only SIGKILL can).
+
+    Raises:
+        FileExistsError: an output exists and `overwrite` is false.
+        InputError: a file cannot be written, naming the output it was for.
+    """
+    paths = [Path(p) for p in maps]
+    if not overwrite:
+        for p in paths:
+            if os.path.lexists(p):
+                raise FileExistsError(f"{p} exists")
+    temps: dict[Path, Path] = {}
+    try:
+        with terminate_as_interrupt():
+            for p, dmap in maps.items():
+                temps[Path(p)] = tmp = _hidden_name(Path(p), "tmp")
+                _write_file(tmp, dmap, Path(p))
+            with _signals_held():
+                _swap_in(temps)
+    finally:
+        for tmp in temps.values():
+            tmp.unlink(missing_ok=True)
+    return paths
+
+
+def _hidden_name(path: Path, kind: str) -> Path:
+    """A short unique hidden name beside `path` (short, so any legal output name fits)."""
+    return path.parent / f".deepssetracer-{uuid.uuid4().hex[:12]}.{kind}"
+
+
+def _write_file(tmp: Path, dmap: DensityMap, path: Path) -> None:
     data = dmap.data
     if np.issubdtype(data.dtype, np.integer):
         if data.size and (data.min() < -128 or data.max() > 127):
@@ -258,7 +354,6 @@ def write_map(path: str | os.PathLike[str], dmap: DensityMap, *, overwrite: bool
     else:
         data = data.astype(np.float32, copy=False)
     # Not tempfile.mkstemp: its 0600 mode would survive os.replace; this name honours umask.
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
     try:
         with mrcfile.new(tmp, overwrite=True) as mrc:
             mrc.set_data(np.ascontiguousarray(data))
@@ -266,8 +361,43 @@ def write_map(path: str | os.PathLike[str], dmap: DensityMap, *, overwrite: bool
             mrc.header.origin = dmap.origin
             mrc.header.nxstart = mrc.header.nystart = mrc.header.nzstart = 0
             mrc.header.mapc, mrc.header.mapr, mrc.header.maps = 1, 2, 3
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+    except OSError as err:
+        raise InputError(path, f"cannot write ({err.strerror or err})") from None
+
+
+def _swap_in(temps: Mapping[Path, Path]) -> None:
+    """Move each temporary file onto its output; on any failure put every old file back."""
+    backups: dict[Path, Path] = {}
+    placed: list[Path] = []
+    current = None
+    try:
+        for current, tmp in temps.items():
+            if os.path.lexists(current):
+                backups[current] = _hidden_name(current, "bak")
+                os.replace(current, backups[current])
+            os.replace(tmp, current)
+            placed.append(current)
+    except BaseException as err:
+        for path in placed:
+            if path not in backups:
+                path.unlink(missing_ok=True)
+        for path, backup in backups.items():
+            os.replace(backup, path)
+        if isinstance(err, OSError):
+            raise InputError(current, f"cannot write ({err.strerror or err})") from None
         raise
-    return path
+    for backup in backups.values():
+        backup.unlink(missing_ok=True)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Block SIGINT, SIGTERM and SIGHUP (where the platform can) for a few renames."""
+    block = getattr(signal, "pthread_sigmask", None)
+    sigs = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)}
+    old = block(signal.SIG_BLOCK, sigs) if block else None
+    try:
+        yield
+    finally:
+        if block:
+            block(signal.SIG_SETMASK, old)

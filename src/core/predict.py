@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,14 +25,15 @@ from .errors import InputError
 from .inference import Network, load_network
 from .lowpass import lowpass as lowpass_filter
 from .assess import map_warnings
-from .mapio import DensityMap, read_map, write_map
+from .mapio import DensityMap, read_map, write_maps
 from .normalize import normalize
+from .outputs import check_names, check_space, output_lock, prepare_outdir
 from .progress import StderrProgress
 from .resample import resample
 from .rotations import SUBGROUPS, rotate, unrotate
 from .sharpness import auto_lowpass
 from .tiling import TilePlan, predict_tiled
-from .validate import validate_lowpass, validate_map
+from .validate import outlier_warning, validate_lowpass, validate_map
 from .weights import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -232,39 +234,46 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                  quiet: bool = False) -> FileResult:
     """Predict a map file and write its probability maps into `outdir` (the CLI's work).
 
-    Every check (output folder, existing outputs, map, weights) runs before the network does;
-    on any error nothing is written. Outputs are written atomically; the input is only read.
+    Every check (output folder, names, free space, existing outputs, map, weights) runs before
+    the network does, under a lock on this map stem's outputs in `outdir` (`outputs`), so two
+    runs cannot mix or delete each other's files. On any error nothing is written (a folder
+    this call created is removed again); the outputs change together, atomically
+    (`mapio.write_maps`); the input is only read.
 
     Raises:
-        InputError: any problem with the map, the weights or the output folder.
+        InputError: any problem with the map, the weights or the output folder, or a
+            prediction that is not finite.
     """
     start = time.perf_counter()
     map_path, outdir = Path(map_path), Path(outdir)
-    if outdir.exists() and not outdir.is_dir():
-        raise InputError(outdir, "output folder is an existing file")
     paths = output_paths(map_path, outdir, labels)
-    if not force:
-        for p in paths.values():
-            if p.exists():
-                raise InputError(p, "output exists (pass --force to overwrite)")
-    dmap = read_map(map_path)
-    net, spec = load_network(weights, device=device, threads=threads)
-    progress = None if quiet else StderrProgress()
-    pred = predict_map(dmap, net, spec, tta=tta, lowpass=lowpass, progress=progress,
-                       name=str(map_path))
+    created = prepare_outdir(outdir)
     try:
-        outdir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise InputError(outdir, f"cannot create the output folder ({err.strerror})") from None
-    written: list[Path] = []
-    try:
-        for kind, m in pred.maps(labels).items():
-            written.append(write_map(paths[kind], m, overwrite=force))
-    except BaseException:
-        if not force:  # these files did not exist before this call
-            for p in written:
-                p.unlink(missing_ok=True)
-        raise
+        with output_lock(outdir, map_path.stem, paths["helix"]):
+            check_names(paths.values())
+            if not force:
+                for p in paths.values():
+                    if os.path.lexists(p):  # a dangling symbolic link is a user's file too
+                        raise InputError(p, "output exists (pass --force to overwrite)")
+            dmap = read_map(map_path)
+            check_space(outdir, dmap.data.size * (8 + labels) + 4096 * len(paths))
+            warning = outlier_warning(dmap)
+            net, spec = load_network(weights, device=device, threads=threads)
+            progress = None if quiet else StderrProgress()
+            with warnings.catch_warnings():  # numpy overflow on outliers: `warning` says it once,
+                warnings.simplefilter("ignore", RuntimeWarning)  # and the result is checked
+                pred = predict_map(dmap, net, spec, tta=tta, lowpass=lowpass,
+                                   progress=progress, name=str(map_path))
+            for kind in ("helix", "sheet"):
+                bad = int(np.count_nonzero(~np.isfinite(getattr(pred, kind))))
+                if bad:
+                    raise InputError(map_path, f"the {kind} prediction holds {bad} NaN or Inf "
+                                               "values; nothing was written")
+            maps = pred.maps(labels)
+            written = write_maps({paths[k]: m for k, m in maps.items()}, overwrite=force)
+    finally:
+        if created and not any(outdir.iterdir()):
+            outdir.rmdir()
     return FileResult(map_path, written, pred.volumes_A3(0.5), time.perf_counter() - start,
                       getattr(net, "device", "cpu"), pred.tiles, pred.rotations,
-                      pred.preprocessing(), pred.warnings)
+                      pred.preprocessing(), ([warning] if warning else []) + pred.warnings)
