@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,7 @@ from .resample import resample
 from .rotations import SUBGROUPS, rotate, unrotate
 from .sharpness import auto_lowpass
 from .tiling import TilePlan, predict_tiled
-from .validate import outlier_warning, validate_lowpass, validate_map
+from .validate import clip_outliers, validate_lowpass, validate_map
 from .weights import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -154,11 +153,14 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
     model_step = (float(spec.voxel_size),) * 3
     if lowpass != AUTO:
         validate_lowpass(lowpass, spec.voxel_size, name)
-    grid = resample(dmap.data, dmap.voxel_size, model_step)
+    data, outliers = clip_outliers(dmap.data)
+    grid = resample(data, dmap.voxel_size, model_step)
+    del data
     resolution, auto = auto_lowpass(grid, spec.voxel_size)
     if lowpass == AUTO:
         lowpass = auto
-    warnings = map_warnings(grid, spec.voxel_size, resolution, lowpass)
+    warnings = [outliers] if outliers else []
+    warnings += map_warnings(grid, spec.voxel_size, resolution, lowpass)
     if lowpass is not None:
         grid = lowpass_filter(grid, model_step, lowpass)
     try:
@@ -257,13 +259,10 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                         raise InputError(p, "output exists (pass --force to overwrite)")
             dmap = read_map(map_path)
             check_space(outdir, dmap.data.size * (8 + labels) + 4096 * len(paths))
-            warning = outlier_warning(dmap)
             net, spec = load_network(weights, device=device, threads=threads)
             progress = None if quiet else StderrProgress()
-            with warnings.catch_warnings():  # numpy overflow on outliers: `warning` says it once,
-                warnings.simplefilter("ignore", RuntimeWarning)  # and the result is checked
-                pred = predict_map(dmap, net, spec, tta=tta, lowpass=lowpass,
-                                   progress=progress, name=str(map_path))
+            pred = predict_map(dmap, net, spec, tta=tta, lowpass=lowpass, progress=progress,
+                               name=str(map_path))
             for kind in ("helix", "sheet"):
                 bad = int(np.count_nonzero(~np.isfinite(getattr(pred, kind))))
                 if bad:
@@ -276,4 +275,4 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
             outdir.rmdir()
     return FileResult(map_path, written, pred.volumes_A3(0.5), time.perf_counter() - start,
                       getattr(net, "device", "cpu"), pred.tiles, pred.rotations,
-                      pred.preprocessing(), ([warning] if warning else []) + pred.warnings)
+                      pred.preprocessing(), pred.warnings)

@@ -73,15 +73,13 @@ def validate_map(dmap: DensityMap, name: str | os.PathLike[str], *,
                                "precision: scale the map (multiply it by a large factor)")
 
 
-def outlier_warning(dmap: DensityMap) -> str | None:
-    """A one-line warning when a few voxels lie absurdly far from the rest, else None.
+def outlier_bounds(data: np.ndarray) -> tuple[float, float] | None:
+    """``(lo, hi)`` beyond which voxels lie absurdly far from the rest, or None if none do.
 
-    A corrupt voxel of 1e30 makes box statistics meaningless; the normalisation clips it, but
-    the user should know the file is damaged. The spread is the median distance from the
-    median of the voxels that differ from it (so masked solvent, one repeated value, is left
-    out), taken from a strided sample.
+    The spread is the median distance from the median of the voxels that differ from it (so
+    masked solvent, one repeated value, is left out), taken from a strided sample.
     """
-    flat = dmap.data.reshape(-1)
+    flat = data.reshape(-1)
     sample = flat[:: max(1, flat.size // 400_000)].astype(np.float64)
     median = float(np.median(sample))
     dev = np.abs(sample - median)
@@ -89,15 +87,27 @@ def outlier_warning(dmap: DensityMap) -> str | None:
     if not dev.size:
         return None
     limit = OUTLIER_SPREADS * float(np.median(dev))
-    far = (flat > median + limit) | (flat < median - limit)
-    n = int(np.count_nonzero(far))
-    if not n:
+    lo, hi = median - limit, median + limit
+    if float(flat.min()) >= lo and float(flat.max()) <= hi:
         return None
-    values = flat[far]
-    worst = float(values[np.argmax(np.abs(values.astype(np.float64) - median))])
-    return (f"{n} voxel{'s' * (n != 1)} lie more than {OUTLIER_SPREADS:g} robust spreads from "
-            f"the median (the worst is {worst:.3g}): outliers or a corrupt file; the answer "
-            "may be nonsense")
+    return lo, hi
+
+
+def clip_outliers(data: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """``data`` with absurd outliers clipped (a corrupt voxel of 1e30 would otherwise spread
+    through resampling and swamp the statistics), and a one-line warning naming them."""
+    bounds = outlier_bounds(data)
+    if bounds is None:
+        return data, None
+    lo, hi = bounds
+    far = (data < lo) | (data > hi)
+    n = int(np.count_nonzero(far))
+    values = data[far].astype(np.float64)
+    worst = float(values[np.argmax(np.abs(values - 0.5 * (lo + hi)))])
+    warning = (f"{n} voxel{'s' * (n != 1)} lie more than {OUTLIER_SPREADS:g} robust spreads "
+               f"from the median (the worst is {worst:.3g}): outliers or a corrupt file; they "
+               "were clipped, but check the map")
+    return np.clip(data, lo, hi).astype(np.float32, copy=False), warning
 
 
 def validate_lowpass(resolution: float | None, model_voxel_size: float,
