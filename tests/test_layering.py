@@ -97,3 +97,18 @@ def test_predict_path_loads_neither_torch_nor_chimerax_core(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "LOADED []" in proc.stdout, proc.stdout
     assert (tmp_path / "out" / "m_helix.mrc").is_file()
+
+
+def test_evaluate_and_the_invariance_table_need_no_torch(tmp_path):
+    """Scoring (evaluate, invariance) reads the dataset cache without the trainer's torch."""
+    script = textwrap.dedent("""
+        import sys
+        sys.modules["torch"] = None  # any `import torch` now fails
+        from chimerax.deepssetracer.train import evaluate, invariance  # noqa: F401
+        import chimerax.deepssetracer.cli as cli
+        code = cli.main(["evaluate", "--help"])
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "usage" in proc.stdout

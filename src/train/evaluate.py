@@ -28,7 +28,7 @@ from ..core.weights import ModelSpec
 from .dataset import REAL_RESOLUTION
 from .labels import label_grid
 from .structures import read_structure
-from .trainer import load_npz, split_entries
+from .cache import load_npz, split_entries
 
 log = logging.getLogger(__name__)
 

@@ -47,6 +47,7 @@ from ..core.sharpness import auto_lowpass
 from ..core.weights import ModelSpec
 from ..model.export import build_spec, export_with_sidecar
 from ..model.unet import UNet3D, count_parameters
+from .cache import load_npz, read_index, split_entries
 from .context import Context, noise_box, noise_sigma, smooth_noise
 from .jsonio import write_json
 from .labels import resample_labels
@@ -158,25 +159,6 @@ class Box:
     centres: dict[int, np.ndarray]  # class -> (K, 3) int32 voxel indices [z, y, x]
     noise: float = 0.0  # the solvent noise's standard deviation, normalised units
     resolution: float = 6.0  # Å, the grain of the noise that may surround it
-
-
-def read_index(data_dir: Path) -> dict[str, Any]:
-    index = data_dir / "index.json"
-    try:
-        return json.loads(index.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise ValueError(f"{index}: cannot read the dataset index ({e})") from e
-
-
-def split_entries(data_dir: Path, split: str | None) -> list[dict[str, Any]]:
-    """Index entries of ``split`` (all entries when ``split`` is None)."""
-    boxes = read_index(data_dir).get("boxes", [])
-    return [b for b in boxes if split is None or b.get("split") == split]
-
-
-def load_npz(data_dir: Path, entry: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    with np.load(data_dir / entry["file"]) as z:
-        return z["density"].astype(np.float32), z["labels"].astype(np.uint8)
 
 
 def load_training_box(data_dir: Path, entry: dict[str, Any], norm: dict[str, Any],
