@@ -127,7 +127,9 @@ class MapRequest:
         name: how messages name the map (``"<name> #<id>"``).
         base_name: the map's name, for the new models' names.
         cell_angles, rotation: the map's grid axes, which the new grids keep.
-        scene_position: where the map lies in the scene (a ``Place``).
+        scene_position: where the map lay in the scene when asked (a ``Place``).
+        volume: a weak reference to the map (None once it is closed).
+        weights: the ``weights`` file asked for, for messages (None: the bundled weights).
     """
 
     dmap: DensityMap
@@ -136,22 +138,48 @@ class MapRequest:
     cell_angles: tuple
     rotation: tuple
     scene_position: object
+    volume: Callable[[], object] = lambda: None
+    weights: str | None = None
 
     @classmethod
     def from_volume(cls, v, subregion=None, step=None) -> MapRequest:
-        """Read `v`'s region (current, or `subregion` / `step` as map_filter takes them)."""
+        """Read `v`'s region (current, or `subregion` / `step` as map_filter takes them).
+
+        The grid is the region's: its corner ``v.region_origin_and_step(region)``, voxels of
+        the map's times the step, and ``v.matrix_size(region=region)`` voxels, what ChimeraX
+        shows (and gives the maps its own filters make) for that region at that step. The
+        values are the map's own samples at those points, read from the corner on.
+        """
         name = f"{v.name} #{v.id_string}"
-        region = v.subregion(step, subregion)
-        ijk_min, size, ijk_step = v.step_aligned_region(region)
-        if min(size) <= 0:
-            raise UserError(f"{name}: region {_region_text(region)} lies outside the map's "
-                            f"grid ({'x'.join(str(n) for n in v.data.size)} voxels)")
-        ijk_max = tuple(o + s - t for o, s, t in zip(ijk_min, size, ijk_step))
-        origin, voxel_size = v.region_origin_and_step((ijk_min, ijk_max, ijk_step))
-        data = np.array(v.region_matrix((ijk_min, ijk_max, ijk_step)), dtype=np.float32)
-        dmap = DensityMap(data, tuple(voxel_size), tuple(origin))
+        asked = v.subregion(step, subregion)
+        grid = v.data.size
+        ijk_step = tuple(int(t) for t in asked[2])
+        # clamped to the grid as 'volume region' clamps (ChimeraX sizes a region with a
+        # corner below 0 from the unclamped corner, one step too far for every missing step)
+        corner = tuple(max(int(i), 0) for i in asked[0])
+        top = tuple(min(int(i), n - 1) for i, n in zip(asked[1], grid))
+        if any(a > b for a, b in zip(corner, top)):
+            raise UserError(f"{name}: region {_region_text(asked)} is empty or lies outside "
+                            f"the map's grid ({'x'.join(str(n) for n in grid)} voxels)")
+        region = (corner, top, ijk_step)
+        size = tuple(int(n) for n in v.matrix_size(region=region))
+        # within the region: as many samples from its corner on as ChimeraX shows for it
+        size = tuple(min(m, (b - a) // t + 1) for m, a, b, t in
+                     zip(size, corner, top, ijk_step))
+        last = tuple(i + (m - 1) * t for i, m, t in zip(corner, size, ijk_step))
+        origin, voxel_size = v.region_origin_and_step((corner, last, ijk_step))
+        span = tuple(j - i + 1 for i, j in zip(corner, last))
+        data = np.array(v.data.matrix(corner, span, ijk_step), dtype=np.float32)
+        dmap = DensityMap(data, tuple(float(s) for s in voxel_size),
+                          tuple(float(o) for o in origin))
         d = v.data
-        return cls(dmap, name, v.name, d.cell_angles, d.rotation, v.scene_position)
+        return cls(dmap, name, v.name, d.cell_angles, d.rotation, v.scene_position,
+                   weakref.ref(v))
+
+    def live_volume(self):
+        """The map, or None when it has been closed since."""
+        v = self.volume()
+        return None if v is None or v.deleted else v
 
 
 class PredictionJob:

@@ -17,13 +17,12 @@ def run(session, text):
 
 
 def expected_grid(v, ijk_min, ijk_max, step=(1, 1, 1)):
-    """Size, origin and voxel size of region `ijk_min`-`ijk_max` (clamped, step-aligned)."""
-    lo = [-(-i // s) * s for i, s in zip(ijk_min, step)]  # first multiple of the step
-    hi = [min(i, n - 1) for i, n in zip(ijk_max, v.data.size)]
-    size = tuple((h - a) // s + 1 for a, h, s in zip(lo, hi, step))
-    origin = tuple(o + i * d for o, i, d in zip(v.data.origin, lo, v.data.step))
-    voxel = tuple(d * s for d, s in zip(v.data.step, step))
-    return size, origin, voxel
+    """Size, origin and voxel size of region `ijk_min`-`ijk_max` (clamped), as ChimeraX shows it."""
+    lo = tuple(max(i, 0) for i in ijk_min)
+    hi = tuple(min(i, n - 1) for i, n in zip(ijk_max, v.data.size))
+    region = (lo, hi, tuple(step))
+    origin, voxel = v.region_origin_and_step(region)
+    return tuple(v.matrix_size(region=region)), tuple(origin), tuple(voxel)
 
 
 def assert_output(v, models, size, origin, voxel, level=0.5):
@@ -74,7 +73,9 @@ def test_subregion_and_step_keywords(cx, cropped, weights_kw):
     from chimerax.deepssetracer.core.mapio import DensityMap
     from chimerax.deepssetracer.core.predict import predict_map
 
-    data = v.full_matrix()[6:35:2, 6:45:2, 6:45:2].astype(np.float32)
+    nx, ny, nz = helix.data.size  # from the region's corner (5, 5, 5) on, every second voxel
+    data = v.full_matrix()[5:5 + 2 * nz - 1:2, 5:5 + 2 * ny - 1:2, 5:5 + 2 * nx - 1:2]
+    data = data.astype(np.float32)
     weights = weights_kw.split()[1] if weights_kw else None
     net, spec = load_network(weights, device="cpu")
     expected = predict_map(DensityMap(data, helix.data.step, helix.data.origin), net, spec)
