@@ -29,12 +29,12 @@ from chimerax.core.commands import (
     EnumOf,
     FloatArg,
     ModelIdArg,
+    ModelsArg,
     OpenFileNameArg,
     Or,
     register,
 )
 from chimerax.core.errors import UserError
-from chimerax.map import MapArg
 from chimerax.map.mapargs import MapRegionArg, MapStepArg
 
 from .core.errors import Cancelled, InputError
@@ -54,7 +54,7 @@ _jobs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # session -> run
 def deepssetracer(session, volume, subregion=None, step=None, device: str = "auto",
                   tta: bool = False, lowpass: float | str = "auto", level: float = 0.5,
                   block: bool | None = None, model_id: tuple[int, ...] | None = None,
-                  weights: str | None = None):
+                  weights: str | None = None, replace: bool = True):
     """Predict helix and sheet regions of `volume`'s current (or given) region.
 
     Args:
@@ -70,6 +70,8 @@ def deepssetracer(session, volume, subregion=None, step=None, device: str = "aut
         block: run in this thread (default None: true in scripts and without a GUI).
         model_id: id of the parent model (default None: the next free id).
         weights: an ONNX file with its JSON sidecar (default None: the bundled weights).
+        replace: close the earlier result of this map when the new one is added, and give the
+            new one its model id (default true, as ``molmap`` and ``surface`` do).
 
     Returns:
         The helix and sheet volumes when blocking, else the running `PredictionJob`.
@@ -81,12 +83,15 @@ def deepssetracer(session, volume, subregion=None, step=None, device: str = "aut
     if running_job(session) is not None:
         raise UserError("a DeepSSETracer prediction is already running; wait for it or stop it "
                         "with 'deepssetracer cancel'")
-    if model_id is not None and session.models.have_id(model_id):
+    if model_id is not None and session.models.have_id(model_id) and not (
+            replace and tuple(model_id) in {p.id for p in earlier_results(volume)}):
         raise UserError(f"model #{_id_text(model_id)} already exists; choose another modelId")
     if lowpass == "off":
         lowpass = None
     request = MapRequest.from_volume(volume, subregion, step)
     net, spec = _network(weights, device)
+    net = CheckedNetwork(net, len(spec.classes))
+    request.weights = weights
     try:
         validate_map(request.dmap, request.name, model_voxel_size=spec.voxel_size,
                      tile_size=spec.tile_size)
@@ -95,7 +100,7 @@ def deepssetracer(session, volume, subregion=None, step=None, device: str = "aut
     except InputError as err:
         raise UserError(str(err)) from None
     job = PredictionJob(session, request, net, spec, tta=tta, lowpass=lowpass, level=level,
-                        model_id=model_id)
+                        model_id=model_id, replace=replace)
     if block:
         return job.run()
     job.start()
@@ -127,7 +132,9 @@ class MapRequest:
         name: how messages name the map (``"<name> #<id>"``).
         base_name: the map's name, for the new models' names.
         cell_angles, rotation: the map's grid axes, which the new grids keep.
-        scene_position: where the map lies in the scene (a ``Place``).
+        scene_position: where the map lay in the scene when asked (a ``Place``).
+        volume: a weak reference to the map (None once it is closed).
+        weights: the ``weights`` file asked for, for messages (None: the bundled weights).
     """
 
     dmap: DensityMap
@@ -136,22 +143,48 @@ class MapRequest:
     cell_angles: tuple
     rotation: tuple
     scene_position: object
+    volume: Callable[[], object] = lambda: None
+    weights: str | None = None
 
     @classmethod
     def from_volume(cls, v, subregion=None, step=None) -> MapRequest:
-        """Read `v`'s region (current, or `subregion` / `step` as map_filter takes them)."""
+        """Read `v`'s region (current, or `subregion` / `step` as map_filter takes them).
+
+        The grid is the region's: its corner ``v.region_origin_and_step(region)``, voxels of
+        the map's times the step, and ``v.matrix_size(region=region)`` voxels, what ChimeraX
+        shows (and gives the maps its own filters make) for that region at that step. The
+        values are the map's own samples at those points, read from the corner on.
+        """
         name = f"{v.name} #{v.id_string}"
-        region = v.subregion(step, subregion)
-        ijk_min, size, ijk_step = v.step_aligned_region(region)
-        if min(size) <= 0:
-            raise UserError(f"{name}: region {_region_text(region)} lies outside the map's "
-                            f"grid ({'x'.join(str(n) for n in v.data.size)} voxels)")
-        ijk_max = tuple(o + s - t for o, s, t in zip(ijk_min, size, ijk_step))
-        origin, voxel_size = v.region_origin_and_step((ijk_min, ijk_max, ijk_step))
-        data = np.array(v.region_matrix((ijk_min, ijk_max, ijk_step)), dtype=np.float32)
-        dmap = DensityMap(data, tuple(voxel_size), tuple(origin))
+        asked = v.subregion(step, subregion)
+        grid = v.data.size
+        ijk_step = tuple(int(t) for t in asked[2])
+        # clamped to the grid as 'volume region' clamps (ChimeraX sizes a region with a
+        # corner below 0 from the unclamped corner, one step too far for every missing step)
+        corner = tuple(max(int(i), 0) for i in asked[0])
+        top = tuple(min(int(i), n - 1) for i, n in zip(asked[1], grid))
+        if any(a > b for a, b in zip(corner, top)):
+            raise UserError(f"{name}: region {_region_text(asked)} is empty or lies outside "
+                            f"the map's grid ({'x'.join(str(n) for n in grid)} voxels)")
+        region = (corner, top, ijk_step)
+        size = tuple(int(n) for n in v.matrix_size(region=region))
+        # within the region: as many samples from its corner on as ChimeraX shows for it
+        size = tuple(min(m, (b - a) // t + 1) for m, a, b, t in
+                     zip(size, corner, top, ijk_step))
+        last = tuple(i + (m - 1) * t for i, m, t in zip(corner, size, ijk_step))
+        origin, voxel_size = v.region_origin_and_step((corner, last, ijk_step))
+        span = tuple(j - i + 1 for i, j in zip(corner, last))
+        data = np.array(v.data.matrix(corner, span, ijk_step), dtype=np.float32)
+        dmap = DensityMap(data, tuple(float(s) for s in voxel_size),
+                          tuple(float(o) for o in origin))
         d = v.data
-        return cls(dmap, name, v.name, d.cell_angles, d.rotation, v.scene_position)
+        return cls(dmap, name, v.name, d.cell_angles, d.rotation, v.scene_position,
+                   weakref.ref(v))
+
+    def live_volume(self):
+        """The map, or None when it has been closed since."""
+        v = self.volume()
+        return None if v is None or v.deleted else v
 
 
 class PredictionJob:
@@ -163,11 +196,12 @@ class PredictionJob:
 
     def __init__(self, session, request: MapRequest, net, spec, *, tta: bool = False,
                  lowpass: float | None = None, level: float = 0.5,
-                 model_id: tuple[int, ...] | None = None):
+                 model_id: tuple[int, ...] | None = None, replace: bool = True):
         self.session = session
         self.request = request
         self.net, self.spec = net, spec
         self.tta, self.lowpass, self.level, self.model_id = tta, lowpass, level, model_id
+        self.replace = replace
         self.state = "pending"
         self.fraction = 0.0
         self.models: list = []
@@ -177,6 +211,7 @@ class PredictionJob:
         self._cancel = threading.Event()
         self._started = 0.0
         self._last_percent = -1
+        self._closed_handler = None
 
     @property
     def device(self) -> str:
@@ -194,6 +229,10 @@ class PredictionJob:
         except InputError as err:
             self._end("failed", str(err))
             raise UserError(str(err)) from None
+        except NetworkError as err:  # weights whose output does not fit (shape, classes)
+            message = self._network_error(err)
+            self._end("failed", message)
+            raise UserError(message) from None
         except Cancelled:
             self._end("cancelled", "DeepSSETracer: cancelled")
             raise UserError("DeepSSETracer: cancelled") from None
@@ -204,9 +243,17 @@ class PredictionJob:
 
     def start(self) -> None:
         """Predict in a worker thread; the models are added on the UI thread when it ends."""
+        from chimerax.core.models import REMOVE_MODELS
+
         self._begin()
         _jobs[self.session] = self
+        self._closed_handler = self.session.triggers.add_handler(REMOVE_MODELS,
+                                                                 self._models_closed)
         threading.Thread(target=self._work, name="DeepSSETracer", daemon=True).start()
+
+    def _models_closed(self, trigger_name, models) -> None:
+        if self.request.live_volume() is None:  # its map is gone: stop, add nothing
+            self._cancel.set()
 
     # -- worker thread -------------------------------------------------------------------
 
@@ -222,6 +269,8 @@ class PredictionJob:
             outcome = ("cancelled", "DeepSSETracer: cancelled")
         except InputError as err:
             outcome = ("error", str(err))
+        except NetworkError as err:
+            outcome = ("error", self._network_error(err))
         except BaseException:
             outcome = ("bug", sys.exc_info())
         ui.thread_safe(self._done, *outcome)
@@ -249,9 +298,19 @@ class PredictionJob:
         for cb in list(self.progress_callbacks):
             cb(self)
 
+    def _network_error(self, err: NetworkError) -> str:
+        weights = self.request.weights or str(default_weights_path())
+        return f"{weights}: these weights do not fit DeepSSETracer ({err}); {NEEDS}"
+
     def _done(self, kind: str, value) -> None:
         _jobs.pop(self.session, None)
+        if self._closed_handler is not None:
+            self.session.triggers.remove_handler(self._closed_handler)
+            self._closed_handler = None
         logger = self.session.logger
+        if self.request.live_volume() is None and kind != "bug":
+            kind, value = "cancelled", (f"DeepSSETracer: {self.request.name} was closed before "
+                                        "its prediction ended; the result is dropped")
         if kind == "ok":
             try:
                 self._finish(value)
@@ -269,12 +328,24 @@ class PredictionJob:
             logger.report_exception(preface="DeepSSETracer failed", exc_info=value)
 
     def _finish(self, prediction: Prediction) -> list:
+        volume = self.request.live_volume()
+        replaced = []
+        if self.replace and volume is not None:
+            replaced = earlier_results(volume)
+        model_id = self.model_id
+        if model_id is None and replaced:
+            model_id = replaced[0].id  # the new result takes the place of the one it replaces
+        replaced_ids = [f"#{m.id_string}" for m in replaced]
+        if replaced:
+            self.session.models.close(replaced)
         self.models = add_prediction_models(self.session, self.request, prediction,
-                                            level=self.level, model_id=self.model_id)
+                                            level=self.level, model_id=model_id)
         vol = prediction.volumes_A3(self.level)
         seconds = time.perf_counter() - self._started
         parent = self.models[0].parent
         done = [prediction.preprocessing()]
+        if replaced_ids:
+            done.append(f"replaced the earlier result {', '.join(replaced_ids)}")
         if prediction.rotations > 1:
             done.append(f"averaged over {prediction.rotations} rotations")
         message = (f"DeepSSETracer {self.request.name} → #{parent.id_string}: helix "
@@ -308,6 +379,7 @@ def add_prediction_models(session, request: MapRequest, prediction: Prediction, 
     from chimerax.map_data import ArrayGridData
 
     parent = Model(f"{request.base_name} DeepSSETracer", session)
+    parent.deepssetracer_source = request.volume  # a weak reference to the map
     if model_id is not None:
         if session.models.have_id(model_id):  # taken while the prediction ran
             session.logger.warning(f"DeepSSETracer: model #{_id_text(model_id)} exists now; "
@@ -324,11 +396,36 @@ def add_prediction_models(session, request: MapRequest, prediction: Prediction, 
                                   show_dialog=False)
         v.set_parameters(surface_levels=[level], surface_colors=[CLASS_COLORS[cls]])
         v.show(style="surface")
+        v.deepssetracer_source = request.volume
         volumes.append(v)
     parent.add(volumes)
     session.models.add([parent])
-    parent.scene_position = request.scene_position
+    source = request.live_volume()  # where the map is now: it may have moved meanwhile
+    parent.scene_position = (source.scene_position if source is not None
+                             else request.scene_position)
     return volumes
+
+
+def result_source(model):
+    """For a model of a DeepSSETracer result (the parent or its maps): ``(True, map)``, the map
+    it was predicted from, or None once that is closed. For any other model: ``(False, None)``."""
+    for m in (model, getattr(model, "parent", None)):
+        ref = getattr(m, "deepssetracer_source", None)
+        if ref is not None:
+            source = ref()
+            return True, (None if source is None or source.deleted else source)
+    return False, None
+
+
+def earlier_results(volume) -> list:
+    """The parent models of the DeepSSETracer results of `volume` still open, in id order."""
+    from chimerax.core.models import Model
+
+    found = [m for m in volume.session.models.list(type=Model)
+             if getattr(m, "deepssetracer_source", None) is not None
+             and m.deepssetracer_source() is volume
+             and getattr(m.parent, "deepssetracer_source", None) is None]
+    return sorted(found, key=lambda m: m.id)
 
 
 @functools.lru_cache(maxsize=2)
@@ -345,9 +442,68 @@ def _network(weights: str | None, device: str):
         raise UserError("no trained weights are installed with DeepSSETracer; give an ONNX "
                         "file (with its .json sidecar beside it) with 'weights PATH'")
     try:
-        return _load_network_cached(str(path.resolve()), os.stat(path).st_mtime_ns, device)
+        net, spec = _load_network_cached(str(path.resolve()), os.stat(path).st_mtime_ns, device)
     except InputError as err:
         raise UserError(str(err)) from None
+    problem = _signature_problem(net, spec)
+    if problem:
+        raise UserError(f"{path}: {problem}; {NEEDS}")
+    return net, spec
+
+
+NEEDS = ("DeepSSETracer needs a network from [N, 1, D, H, W] float density to "
+         "[N, 3, D, H, W] float logits (helix, sheet, background)")
+
+
+class NetworkError(Exception):
+    """The network failed on a batch, or gave logits of another shape (weights unfit)."""
+
+
+class CheckedNetwork:
+    """A `Network` whose every pass is checked: a failure or logits of a shape other than
+    ``[N, classes, D, H, W]`` for an ``[N, 1, D, H, W]`` batch raise `NetworkError`, so the
+    command can name the weights instead of showing a traceback."""
+
+    def __init__(self, net, classes: int):
+        self.net, self.classes = net, classes
+        self.device = getattr(net, "device", "cpu")
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        try:
+            logits = np.asarray(self.net(batch))
+        except Exception as err:  # onnxruntime raises its own exception types
+            text = str(err).strip().splitlines()
+            raise NetworkError(f"the network failed on a {list(batch.shape)} batch: "
+                               f"{text[0] if text else type(err).__name__}") from None
+        wanted = (batch.shape[0], self.classes, *batch.shape[2:])
+        if logits.shape != wanted:
+            raise NetworkError(f"network returned logits of shape {list(logits.shape)} for "
+                               f"a {list(batch.shape)} batch, expected {list(wanted)}")
+        return logits
+
+
+def _signature_problem(net, spec) -> str:
+    """What in the ONNX model's declared inputs and outputs the predictor cannot use ("" if
+    nothing; symbolic sizes such as ``N`` or ``D`` pass)."""
+    session = getattr(net, "session", None)  # an onnxruntime InferenceSession
+    if session is None:
+        return ""
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    if len(inputs) != 1:
+        return f"the model has {len(inputs)} inputs ({', '.join(i.name for i in inputs)})"
+    wanted = {spec.input_name: 1, spec.output_name: len(spec.classes)}
+    for arg in (inputs[0], *(o for o in outputs if o.name == spec.output_name)):
+        shape = list(arg.shape or [])
+        if arg.type != "tensor(float)":
+            return f"its {arg.name!r} is {arg.type}, not float32"
+        channels = shape[1] if len(shape) == 5 else None
+        if len(shape) != 5 or (isinstance(channels, int) and channels != wanted[arg.name]):
+            return f"its {arg.name!r} has shape {_shape_text(shape)}"
+    return ""
+
+
+def _shape_text(shape) -> str:
+    return "[" + ", ".join(str(n) if n not in (None, "") else "?" for n in shape) + "]"
 
 
 def _id_text(model_id) -> str:
@@ -361,10 +517,70 @@ def _region_text(region) -> str:
     return f"{text} step {','.join(str(s) for s in ijk_step) if len(steps) > 1 else steps[0]}"
 
 
+class SourceMapArg(ModelsArg):
+    """One density map to predict, with a message saying what was wrong otherwise.
+
+    ChimeraX's ``MapArg`` says only "Must specify one map, got N" for a spec naming no model, an
+    atomic model, or a parent of several maps; this says which, and refuses DeepSSETracer's own
+    results (predicting a probability map gives "helix helix"), naming the map they came from.
+    """
+
+    name = "a density map specifier"
+
+    @classmethod
+    def parse(cls, text, session):
+        from chimerax.map import Volume
+
+        models, used, rest = super().parse(text, session)
+        spec = used.strip() or text.strip()
+        maps = [m for m in models if isinstance(m, Volume)]
+        results = [m for m in maps if result_source(m)[0]]
+        if results:
+            raise UserError(_result_message(spec, results))
+        if len(maps) == 1:
+            return maps[0], used, rest
+        if maps:
+            raise UserError(f"{spec} names {len(maps)} maps ({_ids(maps)}); DeepSSETracer "
+                            "predicts one map at a time: give one of them")
+        open_maps = sorted(session.models.list(type=Volume), key=lambda m: m.id)
+        hint = (f"open maps: {_ids(open_maps)}" if open_maps
+                else "no density map is open")
+        if not models:
+            raise UserError(f"{spec}: no such model is open; give one density map ({hint})")
+        first = sorted(models, key=lambda m: m.id)[0]
+        raise UserError(f"{spec} is {_kind(first)}, not a density map; give one density map "
+                        f"({hint})")
+
+
+def _result_message(spec: str, results: list) -> str:
+    _, source = result_source(results[0])
+    what = (f"{spec} is a DeepSSETracer result" if len(results) == 1 else
+            f"{spec} holds DeepSSETracer results ({_ids(results)})")
+    if source is None:
+        return (f"{what}, a probability map, not a density map; run deepssetracer on the map "
+                "it came from (it has been closed)")
+    return (f"{what}, a probability map, not a density map; run it on the map it came from: "
+            f"deepssetracer #{source.id_string}")
+
+
+def _ids(models) -> str:
+    return ", ".join(f"#{m.id_string}" for m in models)
+
+
+def _kind(model) -> str:
+    try:
+        from chimerax.atomic import Structure
+    except ImportError:  # pragma: no cover - the atomic bundle is part of every ChimeraX
+        Structure = ()
+    if isinstance(model, Structure):
+        return f"an atomic model ({model.name})"
+    return f"{model.name!r} ({type(model).__name__}, #{model.id_string})"
+
+
 def register_command(name: str, logger) -> None:
     """Register ``deepssetracer`` and ``deepssetracer cancel`` (called by the bundle API)."""
     desc = CmdDesc(
-        required=[("volume", MapArg)],
+        required=[("volume", SourceMapArg)],
         keyword=[
             ("subregion", MapRegionArg),
             ("step", MapStepArg),
@@ -375,6 +591,7 @@ def register_command(name: str, logger) -> None:
             ("block", BoolArg),
             ("model_id", ModelIdArg),
             ("weights", OpenFileNameArg),
+            ("replace", BoolArg),
         ],
         synopsis="label helix and sheet regions of a density map",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 import numpy as np
@@ -17,13 +18,12 @@ def run(session, text):
 
 
 def expected_grid(v, ijk_min, ijk_max, step=(1, 1, 1)):
-    """Size, origin and voxel size of region `ijk_min`-`ijk_max` (clamped, step-aligned)."""
-    lo = [-(-i // s) * s for i, s in zip(ijk_min, step)]  # first multiple of the step
-    hi = [min(i, n - 1) for i, n in zip(ijk_max, v.data.size)]
-    size = tuple((h - a) // s + 1 for a, h, s in zip(lo, hi, step))
-    origin = tuple(o + i * d for o, i, d in zip(v.data.origin, lo, v.data.step))
-    voxel = tuple(d * s for d, s in zip(v.data.step, step))
-    return size, origin, voxel
+    """Size, origin and voxel size of region `ijk_min`-`ijk_max` (clamped), as ChimeraX shows it."""
+    lo = tuple(max(i, 0) for i in ijk_min)
+    hi = tuple(min(i, n - 1) for i, n in zip(ijk_max, v.data.size))
+    region = (lo, hi, tuple(step))
+    origin, voxel = v.region_origin_and_step(region)
+    return tuple(v.matrix_size(region=region)), tuple(origin), tuple(voxel)
 
 
 def assert_output(v, models, size, origin, voxel, level=0.5):
@@ -74,7 +74,9 @@ def test_subregion_and_step_keywords(cx, cropped, weights_kw):
     from chimerax.deepssetracer.core.mapio import DensityMap
     from chimerax.deepssetracer.core.predict import predict_map
 
-    data = v.full_matrix()[6:35:2, 6:45:2, 6:45:2].astype(np.float32)
+    nx, ny, nz = helix.data.size  # from the region's corner (5, 5, 5) on, every second voxel
+    data = v.full_matrix()[5:5 + 2 * nz - 1:2, 5:5 + 2 * ny - 1:2, 5:5 + 2 * nx - 1:2]
+    data = data.astype(np.float32)
     weights = weights_kw.split()[1] if weights_kw else None
     net, spec = load_network(weights, device="cpu")
     expected = predict_map(DensityMap(data, helix.data.step, helix.data.origin), net, spec)
@@ -96,9 +98,14 @@ def test_subregion_all_and_options(cx, cropped, weights_kw):
     ("deepssetracer #1 subregion 200,200,200,300,300,300", r"outside the map's grid"),
     ("deepssetracer #1 level 1.5", r"level must lie between 0 and 1"),
     ("deepssetracer #1 lowpass 0.5", r"low-pass resolution must be at least \d+ Å"),
+    ("deepssetracer #1 lowpass 1000", r"low-pass resolution must be at most \d+ Å"),
+    ("deepssetracer #1 lowpass inf", r"low-pass resolution must be at most \d+ Å.*got inf"),
+    ("deepssetracer #1 lowpass nan", r"low-pass resolution must be at most \d+ Å.*got nan"),
+    ("deepssetracer #1 lowpass -6", r"low-pass resolution must be at least \d+ Å"),
+    ("deepssetracer #1 lowpass sharp", r"lowpass"),
     ("deepssetracer #1 modelId 1", r"#1 already exists"),
     ("deepssetracer #1 device tpu", r"device"),
-    ("deepssetracer #5", r"[Mm]ust specify one map"),
+    ("deepssetracer #5", r"^#5: no such model is open; give one density map \(open maps: #1\)$"),
     ("deepssetracer #1 weights /no/such/file.onnx", r"file.onnx"),
 ])
 def test_user_mistakes_raise_one_line_user_errors(cx, cropped, weights_kw, command, message):
@@ -204,7 +211,7 @@ def test_the_crop_spelled_out_gives_the_same_maps(cx, cropped, weights_kw):
     first = run(cx, f"deepssetracer #1{weights_kw}")
     run(cx, "volume #1 region all")
     region = ",".join(str(i) for i in (*ijk_min, *ijk_max))
-    again = run(cx, f"deepssetracer #1 subregion {region}{weights_kw}")
+    again = run(cx, f"deepssetracer #1 subregion {region} replace false{weights_kw}")
     for a, b in zip(first, again):
         assert a.data.size == b.data.size and a.data.origin == pytest.approx(b.data.origin)
         np.testing.assert_array_equal(a.full_matrix(), b.full_matrix())
@@ -224,3 +231,152 @@ def test_a_failing_background_run_is_reported_not_lost(cx, cropped, weights_kw, 
     assert job.state == "failed" and cmd.running_job(cx) is None
     assert cx.models.list() == before
     assert any("network exploded" in line for line in log_lines)
+
+
+def test_a_rerun_replaces_the_earlier_result_of_the_same_map(cx, cropped, weights_kw,
+                                                             log_lines):
+    first = run(cx, f"deepssetracer #1{weights_kw}")
+    other = run(cx, "volume new other size 24 gridSpacing 1.5")  # #3
+    run(cx, "volume #3 level 0")
+    other.data.array[:] = np.random.default_rng(0).random(other.data.array.shape)
+    other.data.values_changed()
+    run(cx, f"deepssetracer #3{weights_kw}")  # #4: another map's result stays
+    log_lines.clear()
+    again = run(cx, f"deepssetracer #1 level 0.4{weights_kw}")
+    assert all(m.deleted for m in first) and not any(m.deleted for m in again)
+    assert again[0].parent.id == (2,)  # in the place of the one it replaced
+    assert sorted(m.id for m in cx.models.list() if len(m.id) == 1) == [(1,), (2,), (3,), (4,)]
+    summary = [line for line in log_lines if line.startswith("DeepSSETracer ")]
+    assert len(summary) == 1 and "replaced the earlier result #2" in summary[0]
+
+    kept = run(cx, f"deepssetracer #1 replace false{weights_kw}")
+    assert kept[0].parent.id == (5,) and not any(m.deleted for m in again)
+    newest = run(cx, f"deepssetracer #1 modelId 2{weights_kw}")  # both earlier ones go
+    assert newest[0].parent.id == (2,) and all(m.deleted for m in again + kept)
+    assert sorted(m.id for m in cx.models.list() if len(m.id) == 1) == [(1,), (2,), (3,), (4,)]
+    from chimerax.core.errors import UserError
+
+    with pytest.raises(UserError, match="#3 already exists"):
+        run(cx, f"deepssetracer #1 modelId 3{weights_kw}")
+
+
+def _user_error(session, command):
+    from chimerax.core.errors import UserError
+
+    before = session.models.list()
+    with pytest.raises(UserError) as err:
+        run(session, command)
+    assert "\n" not in str(err.value) and session.models.list() == before
+    return str(err.value)
+
+
+def _volume(session, name):
+    from chimerax.map import volume_from_grid_data
+    from chimerax.map_data import ArrayGridData
+
+    data = np.random.default_rng(0).random((20, 20, 20), dtype=np.float32)
+    return volume_from_grid_data(ArrayGridData(data, name=name), session, open_model=False,
+                                 show_dialog=False)
+
+
+def test_what_is_not_one_map_is_named(cx, cropped, weights_kw):
+    from chimerax.atomic import AtomicStructure
+    from chimerax.core.models import Model
+
+    structure = AtomicStructure(cx, name="5u8s")
+    cx.models.add([structure])  # #2
+    assert _user_error(cx, f"deepssetracer #2{weights_kw}") == (
+        "#2 is an atomic model (5u8s), not a density map; give one density map (open maps: #1)")
+    run(cx, "close #2")
+    group = Model("two maps", cx)
+    cx.models.add([group])  # #2 holding #2.1 and #2.2
+    group.add([_volume(cx, name) for name in ("a", "b")])
+    assert _user_error(cx, f"deepssetracer #2{weights_kw}") == (
+        "#2 names 2 maps (#2.1, #2.2); DeepSSETracer predicts one map at a time: give one of "
+        "them")
+    assert "names 2 maps (#1, #2.1)" in _user_error(cx, f"deepssetracer #1#2.1{weights_kw}")
+
+
+def test_its_own_results_are_refused_naming_their_map(cx, cropped, weights_kw):
+    helix, _ = run(cx, f"deepssetracer #1{weights_kw}")
+    for spec, what in (("#2.1", "#2.1 is a DeepSSETracer result"),
+                       ("#2", "#2 holds DeepSSETracer results (#2.1, #2.2)")):
+        assert _user_error(cx, f"deepssetracer {spec}{weights_kw}") == (
+            f"{what}, a probability map, not a density map; run it on the map it came from: "
+            "deepssetracer #1")
+    run(cx, "close #1")
+    assert "it has been closed" in _user_error(cx, f"deepssetracer #2.2{weights_kw}")
+
+
+def test_a_map_closed_before_its_background_result_gets_nothing(cx, cropped, weights_kw,
+                                                                 ui_thread, monkeypatch,
+                                                                 log_lines):
+    from chimerax.deepssetracer import cmd
+
+    started, release = threading.Event(), threading.Event()
+    predict = cmd.predict_map
+
+    def gated(*args, **kw):
+        started.set()
+        release.wait(30)
+        return predict(*args, **kw)
+
+    monkeypatch.setattr(cmd, "predict_map", gated)
+    job = run(cx, f"deepssetracer #1 block false{weights_kw}")
+    assert started.wait(30)
+    run(cx, "close #1")
+    release.set()
+    ui_thread(lambda: job.state != "running")
+    assert job.state == "cancelled" and cmd.running_job(cx) is None and job.models == []
+    assert cx.models.list() == []
+    message = (f"DeepSSETracer: {cropped.name} #1 was closed before its prediction ended; "
+               "the result is dropped")
+    assert job.message == message and message in log_lines
+    assert run(cx, "volume new next size 20").id == (1,)  # nothing took the id
+
+
+def _onnx(path, *, out_channels=3, in_dims=("N", 1, "D", "H", "W"), transpose=False):
+    """An ONNX model writing `out_channels` logits per voxel, or with `transpose` the density
+    turned to ``[N, D, 1, H, W]`` (channels known only when it runs); its sidecar beside it."""
+    import onnx
+    from chimerax.deepssetracer.core.weights import ModelSpec, sha256_of
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("density", TensorProto.FLOAT, list(in_dims))
+    y = helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", "C", "D", "H", "W"])
+    a = helper.make_tensor("a", TensorProto.FLOAT, [], [1.0])
+    if transpose:
+        nodes = [helper.make_node("Transpose", ["density"], ["logits"], perm=[0, 2, 1, 3, 4])]
+    else:
+        nodes = [helper.make_node("Mul", ["density", "a"], [f"c{i}"])
+                 for i in range(out_channels)]
+        nodes.append(helper.make_node("Concat", [f"c{i}" for i in range(out_channels)],
+                                      ["logits"], axis=1))
+    graph = helper.make_graph(nodes, "bad", [x], [y], initializer=[a])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    ModelSpec(onnx=path.name, onnx_sha256=sha256_of(path), voxel_size=1.0,
+              normalization={"method": "zscore", "clip": [-4.0, 8.0]}, tile_size=32,
+              size_multiple=16).save(path.with_suffix(".json"))
+    return path
+
+
+@pytest.mark.parametrize("kind, options, message", [
+    ("two-channels", dict(out_channels=2), r"its 'logits' has shape \[N, 2, D, H, W\]"),
+    ("rank-4", dict(in_dims=("N", 1, "H", "W")), r"its 'density' has shape \[N, 1, H, W\]"),
+    ("undeclared", dict(transpose=True),
+     r"these weights do not fit DeepSSETracer \(network returned logits of shape"),
+])
+def test_weights_of_another_shape_are_refused_naming_the_file(cx, cropped, tmp_path, kind,
+                                                              options, message, ui_thread,
+                                                              log_lines):
+    weights = _onnx(tmp_path / f"{kind}.onnx", **options)
+    text = _user_error(cx, f"deepssetracer #1 weights {weights}")
+    assert text.startswith(f"{weights}: ") and re.search(message, text), text
+    assert "[N, 3, D, H, W]" in text
+    job = run(cx, f"deepssetracer #1 block false weights {weights}") if kind == "undeclared" \
+        else None
+    if job is not None:  # the same one line when it shows only while running
+        ui_thread(lambda: job.state != "running")
+        assert job.state == "failed" and job.message == text and text in log_lines

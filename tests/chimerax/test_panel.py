@@ -62,10 +62,13 @@ def test_run_logs_the_command_and_adds_the_models(cx, controller, cropped, weigh
     assert controller.events[-1] == ("finished", "added #2.1, #2.2")
     helix = cx.models.list(model_id=(2, 1))[0]
     assert helix.name == f"{cropped.name} helix" and helix.surfaces[0].level == pytest.approx(0.4)
-    # replaying the logged command on the uncropped map predicts the same voxels
+    # replaying the logged command on the uncropped map predicts the same voxels (and
+    # replaces the first result, as every rerun does)
+    grid = helix.data.size, helix.data.origin
     run(cx, "volume #1 region all")
     (replayed, _) = run(cx, text)
-    assert replayed.data.size == helix.data.size and replayed.data.origin == helix.data.origin
+    assert (replayed.data.size, replayed.data.origin) == grid and helix.deleted
+    assert replayed.id == (2, 1)
 
 
 def test_run_reports_user_errors(cx, controller, weights_kw, log_lines):
