@@ -90,8 +90,6 @@ def deepssetracer(session, volume, subregion=None, step=None, device: str = "aut
         lowpass = None
     request = MapRequest.from_volume(volume, subregion, step)
     net, spec = _network(weights, device)
-    net = CheckedNetwork(net, len(spec.classes))
-    request.weights = weights
     try:
         validate_map(request.dmap, request.name, model_voxel_size=spec.voxel_size,
                      tile_size=spec.tile_size)
@@ -144,7 +142,6 @@ class MapRequest:
     rotation: tuple
     scene_position: object
     volume: Callable[[], object] = lambda: None
-    weights: str | None = None
 
     @classmethod
     def from_volume(cls, v, subregion=None, step=None) -> MapRequest:
@@ -229,10 +226,6 @@ class PredictionJob:
         except InputError as err:
             self._end("failed", str(err))
             raise UserError(str(err)) from None
-        except NetworkError as err:  # weights whose output does not fit (shape, classes)
-            message = self._network_error(err)
-            self._end("failed", message)
-            raise UserError(message) from None
         except Cancelled:
             self._end("cancelled", "DeepSSETracer: cancelled")
             raise UserError("DeepSSETracer: cancelled") from None
@@ -269,8 +262,6 @@ class PredictionJob:
             outcome = ("cancelled", "DeepSSETracer: cancelled")
         except InputError as err:
             outcome = ("error", str(err))
-        except NetworkError as err:
-            outcome = ("error", self._network_error(err))
         except BaseException:
             outcome = ("bug", sys.exc_info())
         ui.thread_safe(self._done, *outcome)
@@ -297,10 +288,6 @@ class PredictionJob:
                                    f"({done}/{total} network passes)")
         for cb in list(self.progress_callbacks):
             cb(self)
-
-    def _network_error(self, err: NetworkError) -> str:
-        weights = self.request.weights or str(default_weights_path())
-        return f"{weights}: these weights do not fit DeepSSETracer ({err}); {NEEDS}"
 
     def _done(self, kind: str, value) -> None:
         _jobs.pop(self.session, None)
@@ -445,65 +432,7 @@ def _network(weights: str | None, device: str):
         net, spec = _load_network_cached(str(path.resolve()), os.stat(path).st_mtime_ns, device)
     except InputError as err:
         raise UserError(str(err)) from None
-    problem = _signature_problem(net, spec)
-    if problem:
-        raise UserError(f"{path}: {problem}; {NEEDS}")
     return net, spec
-
-
-NEEDS = ("DeepSSETracer needs a network from [N, 1, D, H, W] float density to "
-         "[N, 3, D, H, W] float logits (helix, sheet, background)")
-
-
-class NetworkError(Exception):
-    """The network failed on a batch, or gave logits of another shape (weights unfit)."""
-
-
-class CheckedNetwork:
-    """A `Network` whose every pass is checked: a failure or logits of a shape other than
-    ``[N, classes, D, H, W]`` for an ``[N, 1, D, H, W]`` batch raise `NetworkError`, so the
-    command can name the weights instead of showing a traceback."""
-
-    def __init__(self, net, classes: int):
-        self.net, self.classes = net, classes
-        self.device = getattr(net, "device", "cpu")
-
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        try:
-            logits = np.asarray(self.net(batch))
-        except Exception as err:  # onnxruntime raises its own exception types
-            text = str(err).strip().splitlines()
-            raise NetworkError(f"the network failed on a {list(batch.shape)} batch: "
-                               f"{text[0] if text else type(err).__name__}") from None
-        wanted = (batch.shape[0], self.classes, *batch.shape[2:])
-        if logits.shape != wanted:
-            raise NetworkError(f"network returned logits of shape {list(logits.shape)} for "
-                               f"a {list(batch.shape)} batch, expected {list(wanted)}")
-        return logits
-
-
-def _signature_problem(net, spec) -> str:
-    """What in the ONNX model's declared inputs and outputs the predictor cannot use ("" if
-    nothing; symbolic sizes such as ``N`` or ``D`` pass)."""
-    session = getattr(net, "session", None)  # an onnxruntime InferenceSession
-    if session is None:
-        return ""
-    inputs, outputs = session.get_inputs(), session.get_outputs()
-    if len(inputs) != 1:
-        return f"the model has {len(inputs)} inputs ({', '.join(i.name for i in inputs)})"
-    wanted = {spec.input_name: 1, spec.output_name: len(spec.classes)}
-    for arg in (inputs[0], *(o for o in outputs if o.name == spec.output_name)):
-        shape = list(arg.shape or [])
-        if arg.type != "tensor(float)":
-            return f"its {arg.name!r} is {arg.type}, not float32"
-        channels = shape[1] if len(shape) == 5 else None
-        if len(shape) != 5 or (isinstance(channels, int) and channels != wanted[arg.name]):
-            return f"its {arg.name!r} has shape {_shape_text(shape)}"
-    return ""
-
-
-def _shape_text(shape) -> str:
-    return "[" + ", ".join(str(n) if n not in (None, "") else "?" for n in shape) + "]"
 
 
 def _id_text(model_id) -> str:

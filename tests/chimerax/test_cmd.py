@@ -363,10 +363,10 @@ def _onnx(path, *, out_channels=3, in_dims=("N", 1, "D", "H", "W"), transpose=Fa
 
 
 @pytest.mark.parametrize("kind, options, message", [
-    ("two-channels", dict(out_channels=2), r"its 'logits' has shape \[N, 2, D, H, W\]"),
-    ("rank-4", dict(in_dims=("N", 1, "H", "W")), r"its 'density' has shape \[N, 1, H, W\]"),
-    ("undeclared", dict(transpose=True),
-     r"these weights do not fit DeepSSETracer \(network returned logits of shape"),
+    ("two-channels", dict(out_channels=2), r"model output 'logits' has 2 channels; 3 are needed"),
+    ("rank-4", dict(in_dims=("N", 1, "H", "W")),
+     r"model input 'density' has shape .*; a 5-D \[N, 1, D, H, W\] tensor is needed"),
+    ("undeclared", dict(transpose=True), r"model returned logits of shape .*; expected"),
 ])
 def test_weights_of_another_shape_are_refused_naming_the_file(cx, cropped, tmp_path, kind,
                                                               options, message, ui_thread,
@@ -374,7 +374,6 @@ def test_weights_of_another_shape_are_refused_naming_the_file(cx, cropped, tmp_p
     weights = _onnx(tmp_path / f"{kind}.onnx", **options)
     text = _user_error(cx, f"deepssetracer #1 weights {weights}")
     assert text.startswith(f"{weights}: ") and re.search(message, text), text
-    assert "[N, 3, D, H, W]" in text
     job = run(cx, f"deepssetracer #1 block false weights {weights}") if kind == "undeclared" \
         else None
     if job is not None:  # the same one line when it shows only while running
