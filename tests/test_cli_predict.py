@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import os
 
@@ -454,3 +455,34 @@ def test_memory_limit_refuses_up_front(tmp_path, weights, monkeypatch, capsys):
     out = tmp_path / "out"
     _expect_refusal(capsys, run([path, "-o", out, "--weights", weights]), path, out,
                     contains="1.0 MiB left under the address-space limit")
+
+
+# --- issue 16 ----------------------------------------------------------------------------------
+
+
+def test_gzipped_map_is_read_and_named_without_its_suffixes(tmp_path, map_path, weights, capsys):
+    """EMDB serves ``emd_N.map.gz``: read it, and call its outputs ``emd_N_*.mrc``."""
+    gz = tmp_path / "emd_2.map.gz"
+    gz.write_bytes(gzip.compress(map_path.read_bytes()))
+    out = tmp_path / "out"
+    assert run([gz, "-o", out, "--weights", weights, "-q"]) == 0
+    assert run([map_path, "-o", out, "--weights", weights, "-q"]) == 0
+    capsys.readouterr()
+    assert sorted(p.name for p in out.iterdir()) == [
+        "emd_1_helix.mrc", "emd_1_sheet.mrc", "emd_2_helix.mrc", "emd_2_sheet.mrc"]
+    np.testing.assert_array_equal(read_map(out / "emd_2_helix.mrc").data,
+                                  read_map(out / "emd_1_helix.mrc").data)
+
+
+def test_corrupt_gzip_is_one_line_naming_gzip(tmp_path, map_path, weights, capsys):
+    gz = tmp_path / "emd_3.mrc.gz"
+    gz.write_bytes(gzip.compress(map_path.read_bytes())[:-40])
+    out = tmp_path / "out"
+    _expect_refusal(capsys, run([gz, "-o", out, "--weights", weights]), gz, out,
+                    contains="corrupt gzip file")
+
+
+def test_help_says_gzipped_maps_are_read(capsys):
+    with pytest.raises(SystemExit):
+        run(["--help"])
+    assert ".map.gz" in " ".join(capsys.readouterr().out.split())

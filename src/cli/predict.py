@@ -44,7 +44,8 @@ def cpu_cores() -> int:
 
 
 def add_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("map", type=Path, help="input map (.mrc, .map or .ccp4)")
+    parser.add_argument("map", type=Path, help="input map (.mrc, .map or .ccp4, or gzipped as EMDB serves them: "
+                             ".map.gz, .mrc.gz; outputs drop both suffixes)")
     parser.add_argument("-o", "--outdir", type=Path, default=Path("."),
                         help="folder for the outputs (created if missing; default: .)")
     parser.add_argument("--weights", type=Path, default=None,

@@ -24,7 +24,7 @@ from .errors import InputError
 from .inference import Network, load_network
 from .lowpass import lowpass as lowpass_filter
 from .assess import map_warnings
-from .mapio import DensityMap, read_map, write_maps
+from .mapio import DensityMap, map_stem, read_map, write_maps
 from .normalize import normalize
 from .outputs import check_names, check_space, output_lock, prepare_outdir
 from .progress import StderrProgress
@@ -223,8 +223,11 @@ class FileResult:
 
 def output_paths(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str],
                  labels: bool = False) -> dict[str, Path]:
-    """``OUTDIR/<map stem>_helix.mrc``, ``_sheet.mrc`` and (if asked) ``_labels.mrc``."""
-    stem = Path(map_path).stem
+    """``OUTDIR/<map stem>_helix.mrc``, ``_sheet.mrc`` and (if asked) ``_labels.mrc``.
+
+    The stem drops ``.gz`` too: ``emd_1234.map.gz`` gives ``emd_1234_helix.mrc``.
+    """
+    stem = map_stem(map_path)
     kinds = ("helix", "sheet", "labels") if labels else ("helix", "sheet")
     return {k: Path(outdir) / f"{stem}{OUTPUT_SUFFIXES[k]}" for k in kinds}
 
@@ -251,7 +254,7 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
     paths = output_paths(map_path, outdir, labels)
     created = prepare_outdir(outdir)
     try:
-        with output_lock(outdir, map_path.stem, paths["helix"]):
+        with output_lock(outdir, map_stem(map_path), paths["helix"]):
             check_names(paths.values())
             if not force:
                 for p in paths.values():
