@@ -486,3 +486,45 @@ def test_help_says_gzipped_maps_are_read(capsys):
     with pytest.raises(SystemExit):
         run(["--help"])
     assert ".map.gz" in " ".join(capsys.readouterr().out.split())
+
+
+def test_force_without_labels_removes_the_earlier_labels(tmp_path, map_path, weights, capsys):
+    out = tmp_path / "out"
+    assert run([map_path, "-o", out, "--weights", weights, "-q", "--labels"]) == 0
+    capsys.readouterr()
+    assert run([map_path, "-o", out, "--weights", weights, "-q", "--force"]) == 0
+    assert "removed the earlier emd_1_labels.mrc" in capsys.readouterr().out  # the line says it went
+    assert sorted(p.name for p in out.iterdir()) == ["emd_1_helix.mrc", "emd_1_sheet.mrc"]
+
+
+def test_earlier_labels_alone_are_refused_without_force(tmp_path, map_path, weights, capsys):
+    out = tmp_path / "out"
+    assert run([map_path, "-o", out, "--weights", weights, "-q", "--labels"]) == 0
+    capsys.readouterr()
+    (out / "emd_1_helix.mrc").unlink()
+    (out / "emd_1_sheet.mrc").unlink()
+    _expect_refusal(capsys, run([map_path, "-o", out, "--weights", weights]),
+                    out / "emd_1_labels.mrc", tmp_path / "nothing", contains="--force")
+    assert sorted(p.name for p in out.iterdir()) == ["emd_1_labels.mrc"]
+
+
+def test_a_failed_force_write_keeps_the_earlier_labels(tmp_path, map_path, weights, capsys,
+                                                       monkeypatch):
+    from chimerax.deepssetracer.core import mapio
+
+    out = tmp_path / "out"
+    assert run([map_path, "-o", out, "--weights", weights, "-q", "--labels"]) == 0
+    before = {p.name: _sha(p) for p in out.iterdir()}
+    real, calls = os.replace, []
+
+    def full_disk(src, dst):  # the new sheet map's rename fails, once (restoring works)
+        if str(dst).endswith("_sheet.mrc") and not calls:
+            calls.append(dst)
+            raise OSError(28, "No space left on device")
+        return real(src, dst)
+
+    monkeypatch.setattr(mapio.os, "replace", full_disk)
+    code = run([map_path, "-o", out, "--weights", weights, "-q", "--force"])
+    monkeypatch.undo()
+    assert code == 2, capsys.readouterr().err
+    assert {p.name: _sha(p) for p in out.iterdir()} == before

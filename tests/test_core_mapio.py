@@ -491,3 +491,20 @@ def test_gzipped_stack_is_refused_by_its_inner_suffix(tmp_path):
                                         ("emd_1.mrc", "emd_1")])
 def test_map_stem_drops_gz_and_the_map_suffix(name, stem):
     assert map_stem(name) == stem
+
+
+def test_removed_files_go_with_the_swap_and_come_back_on_failure(tmp_path, monkeypatch):
+    old = write_maps(_pair(tmp_path, 1.0))
+    labels = write_map(tmp_path / "a_labels.mrc", blob_map((6, 6, 6)))
+    # renames: labels -> backup, helix -> backup, temp -> helix, sheet -> backup, temp -> sheet
+    _fail_on_call(monkeypatch, os, "replace", 5, OSError(28, "No space left on device"))
+    with pytest.raises(InputError):
+        write_maps(_pair(tmp_path, 2.0), overwrite=True, remove=[labels])
+    monkeypatch.undo()
+    assert _values(old) == [1.0, 1.0] and labels.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "a_helix.mrc", "a_labels.mrc", "a_sheet.mrc"]
+    folder = tmp_path / "keep_labels.mrc"
+    folder.mkdir()
+    write_maps(_pair(tmp_path, 2.0), overwrite=True, remove=[labels, folder])
+    assert _values(old) == [2.0, 2.0] and not labels.exists() and folder.is_dir()

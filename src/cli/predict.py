@@ -66,7 +66,11 @@ def add_args(parser: argparse.ArgumentParser) -> None:
                              "that many Å (up to 15)")
     parser.add_argument("--labels", action="store_true",
                         help="also write <stem>_labels.mrc (0 helix, 1 sheet, 2 background)")
-    parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite existing outputs; without --labels an earlier run's "
+                             "<stem>_labels.mrc is removed with them, in the same atomic swap "
+                             "(without --force it is refused), so no stale labels stay beside "
+                             "the new pair")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 

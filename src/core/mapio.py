@@ -42,7 +42,7 @@ import stat
 import uuid
 import warnings
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -396,8 +396,13 @@ def write_map(path: str | os.PathLike[str], dmap: DensityMap, *, overwrite: bool
     return write_maps({Path(path): dmap}, overwrite=overwrite)[0]
 
 
-def write_maps(maps: Mapping[Path, DensityMap], *, overwrite: bool = False) -> list[Path]:
+def write_maps(maps: Mapping[Path, DensityMap], *, overwrite: bool = False,
+               remove: Iterable[Path] = ()) -> list[Path]:
     """Write several maps so that they all change together or none does.
+
+    `remove` names files of the same set that this write replaces by nothing (an earlier
+    run's labels map, say): they go with the swap, so a failure puts them back too (folders
+    among them are left alone).
 
     Every map is first written in full to a hidden temporary file in its folder; only then are
     they moved into place with `os.replace`, each existing file first renamed to a backup that
@@ -411,6 +416,7 @@ def write_maps(maps: Mapping[Path, DensityMap], *, overwrite: bool = False) -> l
         InputError: a file cannot be written, naming the output it was for.
     """
     paths = [Path(p) for p in maps]
+    removed = [Path(p) for p in remove if Path(p) not in paths and not _is_folder(Path(p))]
     if not overwrite:
         for p in paths:
             if os.path.lexists(p):
@@ -422,11 +428,16 @@ def write_maps(maps: Mapping[Path, DensityMap], *, overwrite: bool = False) -> l
                 temps[Path(p)] = tmp = _hidden_name(Path(p), "tmp")
                 _write_file(tmp, dmap, Path(p))
             with _signals_held():
-                _swap_in(temps)
+                _swap_in(temps, removed)
     finally:
         for tmp in temps.values():
             tmp.unlink(missing_ok=True)
     return paths
+
+
+def _is_folder(path: Path) -> bool:
+    """A real folder (not a link to one): `write_maps` never removes those."""
+    return path.is_dir() and not path.is_symlink()
 
 
 def _hidden_name(path: Path, kind: str) -> Path:
@@ -454,12 +465,17 @@ def _write_file(tmp: Path, dmap: DensityMap, path: Path) -> None:
         raise InputError(path, f"cannot write ({err.strerror or err})") from None
 
 
-def _swap_in(temps: Mapping[Path, Path]) -> None:
-    """Move each temporary file onto its output; on any failure put every old file back."""
+def _swap_in(temps: Mapping[Path, Path], removed: Iterable[Path] = ()) -> None:
+    """Move each temporary file onto its output and each of `removed` away; on any failure put
+    every old file back."""
     backups: dict[Path, Path] = {}
     placed: list[Path] = []
     current = None
     try:
+        for current in removed:
+            if os.path.lexists(current):
+                backups[current] = _hidden_name(current, "bak")
+                os.replace(current, backups[current])
         for current, tmp in temps.items():
             if os.path.lexists(current):
                 backups[current] = _hidden_name(current, "bak")

@@ -209,6 +209,7 @@ class FileResult:
     rotations: int
     preprocessing: str = ""
     warnings: list[str] = field(default_factory=list)
+    removed: list[Path] = field(default_factory=list)  # an earlier run's labels (--force)
 
     def summary(self) -> str:
         """One line for stdout."""
@@ -216,9 +217,11 @@ class FileResult:
         if self.rotations > 1:
             runs += f" x {self.rotations} rotations"
         done = f"; {self.preprocessing}" if self.preprocessing else ""
+        removed = "".join(f"; removed the earlier {p.name}" for p in self.removed)
         return (f"{self.map_path.name}: helix {self.volumes['helix']:.0f} Å³, sheet "
                 f"{self.volumes['sheet']:.0f} Å³ at p >= 0.5{done}; {self.seconds:.1f} s on "
-                f"{self.device} ({runs}); wrote {', '.join(p.name for p in self.outputs)}")
+                f"{self.device} ({runs}); wrote {', '.join(p.name for p in self.outputs)}"
+                f"{removed}")
 
 
 def output_paths(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str],
@@ -240,10 +243,13 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
     """Predict a map file and write its probability maps into `outdir` (the CLI's work).
 
     Every check (output folder, names, free space, existing outputs, map, weights) runs before
-    the network does, under a lock on this map stem's outputs in `outdir` (`outputs`), so two
-    runs cannot mix or delete each other's files. On any error nothing is written (a folder
-    this call created is removed again); the outputs change together, atomically
-    (`mapio.write_maps`); the input is only read.
+    the network does. The three output names are one set: without `labels`, an earlier run's
+    ``<stem>_labels.mrc`` is refused, or with `force` removed in the same atomic swap, so no
+    labels map is left beside a pair it was not made from. All this runs under a lock on
+    this map stem's outputs in `outdir` (`outputs`), so two runs cannot mix or delete each
+    other's files. On any error nothing is written (a folder this call created is removed
+    again); the outputs change together, atomically (`mapio.write_maps`); the input is only
+    read.
 
     Raises:
         InputError: any problem with the map, the weights or the output folder, or a
@@ -252,6 +258,7 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
     start = time.perf_counter()
     map_path, outdir = Path(map_path), Path(outdir)
     paths = output_paths(map_path, outdir, labels)
+    stale = [p for k, p in output_paths(map_path, outdir, True).items() if k not in paths]
     created = prepare_outdir(outdir)
     try:
         with output_lock(outdir, map_stem(map_path), paths["helix"]):
@@ -260,6 +267,10 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                 for p in paths.values():
                     if os.path.lexists(p):  # a dangling symbolic link is a user's file too
                         raise InputError(p, "output exists (pass --force to overwrite)")
+                for p in stale:  # it would sit beside a pair it does not belong to
+                    if os.path.lexists(p):
+                        raise InputError(p, "output of an earlier run exists (pass --force to "
+                                            "replace the set: it is then removed)")
             dmap = read_map(map_path)
             check_space(outdir, dmap.data.size * (8 + labels) + 4096 * len(paths))
             net, spec = load_network(weights, device=device, threads=threads)
@@ -272,10 +283,12 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                     raise InputError(map_path, f"the {kind} prediction holds {bad} NaN or Inf "
                                                "values; nothing was written")
             maps = pred.maps(labels)
-            written = write_maps({paths[k]: m for k, m in maps.items()}, overwrite=force)
+            removed = [p for p in stale if os.path.lexists(p) and not p.is_dir()]
+            written = write_maps({paths[k]: m for k, m in maps.items()}, overwrite=force,
+                                 remove=removed)
     finally:
         if created and not any(outdir.iterdir()):
             outdir.rmdir()
     return FileResult(map_path, written, pred.volumes_A3(0.5), time.perf_counter() - start,
                       getattr(net, "device", "cpu"), pred.tiles, pred.rotations,
-                      pred.preprocessing(), pred.warnings)
+                      pred.preprocessing(), pred.warnings, removed)
