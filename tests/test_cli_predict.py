@@ -528,3 +528,11 @@ def test_a_failed_force_write_keeps_the_earlier_labels(tmp_path, map_path, weigh
     monkeypatch.undo()
     assert code == 2, capsys.readouterr().err
     assert {p.name: _sha(p) for p in out.iterdir()} == before
+
+
+def test_progress_into_a_file_is_one_plain_line_naming_rotations(tmp_path, map_path, weights,
+                                                                 capsys):
+    assert run([map_path, "-o", tmp_path / "out", "--weights", weights, "--tta", "4"]) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err and err.count("\n") == 1 and err.endswith("\n")
+    assert "predicting emd_1.mrc: 27 tiles x 4 rotations in " in err

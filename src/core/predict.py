@@ -274,7 +274,8 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
             dmap = read_map(map_path)
             check_space(outdir, dmap.data.size * (8 + labels) + 4096 * len(paths))
             net, spec = load_network(weights, device=device, threads=threads)
-            progress = None if quiet else StderrProgress()
+            progress = None if quiet else StderrProgress(f"predicting {map_path.name}",
+                                                         rotations=len(rotation_set(tta)))
             pred = predict_map(dmap, net, spec, tta=tta, lowpass=lowpass, progress=progress,
                                name=str(map_path))
             for kind in ("helix", "sheet"):
