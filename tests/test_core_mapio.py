@@ -508,3 +508,12 @@ def test_removed_files_go_with_the_swap_and_come_back_on_failure(tmp_path, monke
     folder.mkdir()
     write_maps(_pair(tmp_path, 2.0), overwrite=True, remove=[labels, folder])
     assert _values(old) == [2.0, 2.0] and not labels.exists() and folder.is_dir()
+
+
+def test_write_text_is_atomic_and_names_its_file(tmp_path):
+    from chimerax.deepssetracer.core.mapio import write_text
+
+    path = write_text(tmp_path / "r.json", "{}\n")
+    assert path.read_text() == "{}\n" and [p.name for p in tmp_path.iterdir()] == ["r.json"]
+    with pytest.raises(InputError, match=r"r\.json: cannot write"):
+        write_text(tmp_path / "missing" / "r.json", "{}")

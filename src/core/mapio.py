@@ -435,6 +435,25 @@ def write_maps(maps: Mapping[Path, DensityMap], *, overwrite: bool = False,
     return paths
 
 
+def write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write a small text file (a JSON report) atomically: a hidden temporary file, one rename.
+
+    Raises:
+        InputError: it cannot be written, naming `path`.
+    """
+    path = Path(path)
+    tmp = _hidden_name(path, "tmp")
+    try:
+        with terminate_as_interrupt():
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, path)
+    except OSError as err:
+        raise InputError(path, f"cannot write ({err.strerror or err})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def _is_folder(path: Path) -> bool:
     """A real folder (not a link to one): `write_maps` never removes those."""
     return path.is_dir() and not path.is_symlink()

@@ -198,7 +198,7 @@ def _clipped(probs: np.ndarray) -> np.ndarray:
 
 @dataclass
 class FileResult:
-    """What `predict_file` wrote and how long it took."""
+    """What `predict_file` wrote, how, and how long it took (the result line and ``--json``)."""
 
     map_path: Path
     outputs: list[Path]
@@ -210,18 +210,27 @@ class FileResult:
     preprocessing: str = ""
     warnings: list[str] = field(default_factory=list)
     removed: list[Path] = field(default_factory=list)  # an earlier run's labels (--force)
+    lowpass: float | None = None  # applied, Å
+    auto_lowpass: bool = False
+    resolution: float | None = None  # the spectrum's estimate, Å
+    weights: Path | None = None
+    weights_sha256: str = ""
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per step
 
     def summary(self) -> str:
-        """One line for stdout."""
-        runs = f"{self.tiles} tile{'s' * (self.tiles != 1)}"
-        if self.rotations > 1:
-            runs += f" x {self.rotations} rotations"
+        """One line for stdout: volumes, what was done to the map, time, where the files went."""
         done = f"; {self.preprocessing}" if self.preprocessing else ""
+        if self.rotations > 1:
+            done += f"; TTA: mean of {self.rotations} rotations"
         removed = "".join(f"; removed the earlier {p.name}" for p in self.removed)
+        folder = self.outputs[0].parent if self.outputs else Path(".")
         return (f"{self.map_path.name}: helix {self.volumes['helix']:.0f} Å³, sheet "
                 f"{self.volumes['sheet']:.0f} Å³ at p >= 0.5{done}; {self.seconds:.1f} s on "
-                f"{self.device} ({runs}); wrote {', '.join(p.name for p in self.outputs)}"
-                f"{removed}")
+                f"{self.device} ({self.tiles} tile{'s' * (self.tiles != 1)}); wrote "
+                f"{', '.join(p.name for p in self.outputs)} in {folder}{os.sep}{removed}")
+
+
+NetworkLoader = Callable[[], tuple[Network, ModelSpec]]
 
 
 def output_paths(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str],
@@ -239,7 +248,7 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                  weights: str | os.PathLike[str] | None = None, device: str = "auto",
                  threads: int | None = None, tta: bool | int = False,
                  lowpass: float | str | None = AUTO, labels: bool = False, force: bool = False,
-                 quiet: bool = False) -> FileResult:
+                 quiet: bool = False, network: NetworkLoader | None = None) -> FileResult:
     """Predict a map file and write its probability maps into `outdir` (the CLI's work).
 
     Every check (output folder, names, free space, existing outputs, map, weights) runs before
@@ -249,7 +258,8 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
     this map stem's outputs in `outdir` (`outputs`), so two runs cannot mix or delete each
     other's files. On any error nothing is written (a folder this call created is removed
     again); the outputs change together, atomically (`mapio.write_maps`); the input is only
-    read.
+    read. `network`, when given, is called for the network instead of `load_network`, once
+    the checks have passed (a CLI run over several maps loads it once).
 
     Raises:
         InputError: any problem with the map, the weights or the output folder, or a
@@ -271,9 +281,13 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                     if os.path.lexists(p):
                         raise InputError(p, "output of an earlier run exists (pass --force to "
                                             "replace the set: it is then removed)")
+            clock = _Clock()
             dmap = read_map(map_path)
             check_space(outdir, dmap.data.size * (8 + labels) + 4096 * len(paths))
-            net, spec = load_network(weights, device=device, threads=threads)
+            clock.lap("read")
+            net, spec = (network() if network is not None
+                         else load_network(weights, device=device, threads=threads))
+            clock.lap("network")
             progress = None if quiet else StderrProgress(f"predicting {map_path.name}",
                                                          rotations=len(rotation_set(tta)))
             pred = predict_map(dmap, net, spec, tta=tta, lowpass=lowpass, progress=progress,
@@ -283,13 +297,31 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                 if bad:
                     raise InputError(map_path, f"the {kind} prediction holds {bad} NaN or Inf "
                                                "values; nothing was written")
+            clock.lap("predict")
             maps = pred.maps(labels)
             removed = [p for p in stale if os.path.lexists(p) and not p.is_dir()]
             written = write_maps({paths[k]: m for k, m in maps.items()}, overwrite=force,
                                  remove=removed)
+            clock.lap("write")
     finally:
         if created and not any(outdir.iterdir()):
             outdir.rmdir()
+    path = getattr(net, "path", None)
     return FileResult(map_path, written, pred.volumes_A3(0.5), time.perf_counter() - start,
                       getattr(net, "device", "cpu"), pred.tiles, pred.rotations,
-                      pred.preprocessing(), pred.warnings, removed)
+                      pred.preprocessing(), pred.warnings, removed, pred.lowpass,
+                      pred.auto_lowpass, pred.resolution, Path(path) if path else None,
+                      spec.onnx_sha256, clock.laps)
+
+
+class _Clock:
+    """Seconds per named step, for `FileResult.timings`."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = now - self._last
+        self._last = now
