@@ -19,6 +19,7 @@ from . import report
 
 EXIT_INPUT = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT; SIGTERM gives 143
+TTA_CHOICES = (1, 4, 12, 24)  # sorted(rotations.SUBGROUPS), not imported: --help stays light
 
 
 def _positive_int(text: str) -> int:
@@ -62,10 +63,11 @@ def add_args(parser: argparse.ArgumentParser) -> None:
                         help="where to run the network (default: auto, CUDA when available)")
     parser.add_argument("--threads", type=_positive_int, default=None,
                         help="CPU threads for the network (default: all cores)")
-    parser.add_argument("--tta", type=int, nargs="?", const=4, default=1, choices=(1, 4, 12, 24),
+    parser.add_argument("--tta", type=int, nargs="?", const=4, default=1, choices=TTA_CHOICES,
                         metavar="N",
-                        help="average over N proper rotations (4, 12 or 24; N times the run "
-                             "time; --tta alone means 4; default: off)")
+                        help="average over N proper rotations, N one of "
+                             f"{', '.join(map(str, TTA_CHOICES))} (1 is off; N times the run "
+                             "time; --tta alone means 4; default: 1)")
     parser.add_argument("--lowpass", type=_lowpass, default="auto", metavar="auto|off|A",
                         help="low-pass filter the map first: 'auto' (default) filters it to "
                              "6 Å when its power spectrum shows it sharper than 4.5 Å (the "

@@ -7,6 +7,8 @@ import logging
 import sys
 from pathlib import Path
 
+from .extras import missing_extra
+
 
 def add_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", nargs="?", help="training config JSON (configs/fl_dl.json ships)")
@@ -28,8 +30,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         from ..train.trainer import TrainConfig, Trainer, finish
     except ImportError as e:
-        print(f"deepssetracer train: needs the training dependencies ({e})", file=sys.stderr)
-        return 2
+        return missing_extra("train", e)
     try:
         if args.export:
             print(finish(Path(args.export)))
