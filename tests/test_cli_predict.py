@@ -494,7 +494,7 @@ def test_force_without_labels_removes_the_earlier_labels(tmp_path, map_path, wei
     assert run([map_path, "-o", out, "--weights", weights, "-q", "--labels"]) == 0
     capsys.readouterr()
     assert run([map_path, "-o", out, "--weights", weights, "-q", "--force"]) == 0
-    assert "removed the earlier emd_1_labels.mrc" in capsys.readouterr().out  # the line says it went
+    assert "removed the earlier emd_1_labels.mrc" in capsys.readouterr().out
     assert sorted(p.name for p in out.iterdir()) == ["emd_1_helix.mrc", "emd_1_sheet.mrc"]
 
 
