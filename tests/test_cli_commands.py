@@ -99,3 +99,13 @@ def test_package_metadata_has_no_placeholders():
 def test_help_pages_link_to_no_invented_home_page():
     for page in (ROOT / "src" / "docs" / "user").rglob("*.html"):
         assert "github.com/deepssetracer" not in page.read_text(encoding="utf-8"), page
+
+
+def test_building_the_parser_imports_no_numerics():
+    """``deepssetracer --help`` stays light: the subcommand modules import their work lazily."""
+    import subprocess
+
+    code = ("import sys; from chimerax.deepssetracer.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in ('numpy', 'mrcfile', 'onnxruntime') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

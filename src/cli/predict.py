@@ -15,8 +15,6 @@ import os
 import sys
 from pathlib import Path
 
-from . import report
-
 EXIT_INPUT = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT; SIGTERM gives 143
 TTA_CHOICES = (1, 4, 12, 24)  # sorted(rotations.SUBGROUPS), not imported: --help stays light
@@ -90,6 +88,7 @@ def add_args(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from ..core.errors import InputError, terminate_as_interrupt
+    from . import report  # numpy, mrcfile, onnxruntime: not for --help
 
     threads = _capped_threads(args.threads)
     maps: list[Path] = list(args.map)
@@ -129,6 +128,7 @@ def _predict_one(path: Path, args: argparse.Namespace, threads: int | None,
     """Predict one map, print its lines and add its record; ``(error line, exit code)``."""
     from ..core.errors import InputError
     from ..core.predict import predict_file
+    from . import report
 
     try:
         result = predict_file(path, args.outdir, weights=args.weights, device=args.device,
