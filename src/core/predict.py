@@ -20,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .assess import map_warnings
+from .classes import BACKGROUND, HELIX, SHEET
 from .errors import InputError
 from .inference import Network, load_network
 from .lowpass import lowpass as lowpass_filter
-from .assess import map_warnings
 from .mapio import DensityMap, read_map, write_maps
 from .normalize import normalize
 from .outputs import check_names, check_space, output_lock, prepare_outdir
@@ -39,7 +40,6 @@ log = logging.getLogger(__name__)
 
 TTA_DEFAULT = 4
 AUTO = "auto"  # the ``lowpass`` argument that lets the map's own spectrum decide
-HELIX, SHEET, BACKGROUND = 0, 1, 2
 OUTPUT_SUFFIXES = {"helix": "_helix.mrc", "sheet": "_sheet.mrc", "labels": "_labels.mrc"}
 
 
