@@ -87,3 +87,58 @@ def test_unreadable_model_writes_nothing(tmp_path, inputs, capsys):
     assert run([m, "-o", tmp_path / "out", "--weights", weights, "--model", bad, "--quiet"]) == 2
     assert "no protein residue" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def _names(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_an_existing_text_output_is_refused_without_force(tmp_path, inputs, capsys):
+    m, _, weights = inputs
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "emd_1_elements.pdb").write_text("mine\n")
+    assert run([m, "-o", out, "--weights", weights, "--elements", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "emd_1_elements.pdb: output exists" in err
+    assert _names(out) == ["emd_1_elements.pdb"]  # no map written beside it
+    assert (out / "emd_1_elements.pdb").read_text() == "mine\n"
+    # without --elements the file is not an output of the run
+    assert run([m, "-o", out, "--weights", weights, "--quiet"]) == 0
+    assert (out / "emd_1_elements.pdb").read_text() == "mine\n"
+
+
+def test_a_failed_text_write_keeps_the_old_set(tmp_path, inputs, capsys, monkeypatch):
+    from chimerax.deepssetracer.core import mapio
+
+    m, _, weights = inputs
+    out = tmp_path / "out"
+    assert run([m, "-o", out, "--weights", weights, "--elements", "--quiet"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real_open = open
+
+    def full(path, mode="r", *args, **kw):
+        if "w" in mode and str(path).endswith(".tmp"):
+            raise OSError(28, "No space left on device")
+        return real_open(path, mode, *args, **kw)
+
+    monkeypatch.setattr(mapio, "open", full, raising=False)
+    code = run([m, "-o", out, "--weights", weights, "--elements", "--quiet", "--force",
+                "--lowpass", "6"])
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert f"{out / 'emd_1_elements.json'}: cannot write (No space left on device)" in err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # maps not replaced
+
+
+def test_long_stem_is_checked_for_the_text_outputs_too(tmp_path, tiny_onnx, capsys):
+    """A 242-byte stem fits ``_helix.mrc`` (252 bytes) but not ``_elements.json`` (256)."""
+    m = write_map(tmp_path / ("m" * 242 + ".mrc"), blob_map((12, 12, 12)))
+    out = tmp_path / "out"
+    weights = tiny_onnx(tile_size=16)
+    assert run([m, "-o", out, "--weights", weights, "--quiet"]) == 0
+    assert run([m, "-o", out, "--weights", weights, "--quiet", "--force", "--elements"]) == 2
+    err = capsys.readouterr().err
+    assert "_elements.json: output file name is 256 bytes long" in err
+    assert len(_names(out)) == 2  # the maps of the first run, untouched

@@ -273,7 +273,7 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                     if os.path.lexists(p):  # a dangling symbolic link is a user's file too
                         raise InputError(p, "output exists (pass --force to overwrite)")
             dmap = read_map(map_path)
-            text_bytes = TEXT_BYTES * 2 * elements + RESIDUE_BYTES * (0 if model is None else len(model))
+            text_bytes = TEXT_BYTES * 2 * elements + RESIDUE_BYTES * len(model or [])
             check_space(outdir, dmap.data.size * (8 + labels) + 4096 * len(paths) + text_bytes)
             net, spec = load_network(weights, device=device, threads=threads)
             progress = None if quiet else StderrProgress()
