@@ -2,7 +2,10 @@
 
 Writes ``OUTDIR/<map stem>_helix.mrc`` and ``<stem>_sheet.mrc`` (probabilities 0-1 on the input
 map's own grid: same size, voxel size and origin) and, with ``--labels``, ``<stem>_labels.mrc``
-(int8: 0 helix, 1 sheet, 2 background, the most probable class of each voxel). Prints one
+(int8: 0 helix, 1 sheet, 2 background, the most probable class of each voxel), with
+``--elements`` ``<stem>_elements.json`` and ``_elements.pdb`` (helix axes, sheet patches; see
+docs/elements.md), with ``--model MODEL`` ``<stem>_residues.csv`` (each residue's voted class
+and the model's own). Prints one
 summary line on stdout; on bad input prints one ``deepssetracer: error: FILE: PROBLEM`` line on
 stderr, writes nothing and exits with 2.
 """
@@ -65,6 +68,13 @@ def add_args(parser: argparse.ArgumentParser) -> None:
                              "that many Å (up to 15)")
     parser.add_argument("--labels", action="store_true",
                         help="also write <stem>_labels.mrc (0 helix, 1 sheet, 2 background)")
+    parser.add_argument("--elements", action="store_true",
+                        help="also write <stem>_elements.json and <stem>_elements.pdb: helix "
+                             "axes and sheet patches (Å, the map's frame)")
+    parser.add_argument("--model", type=Path, default=None, metavar="MODEL.pdb|.cif",
+                        help="also write <stem>_residues.csv: each protein residue's predicted "
+                             "class (the vote residue F1 uses) against the model's own HELIX/"
+                             "SHEET assignment (needs gemmi)")
     parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
@@ -79,11 +89,16 @@ def main(args: argparse.Namespace) -> int:
         print(f"deepssetracer: note: --threads {args.threads} capped at the {threads} CPU "
               f"cores available", file=sys.stderr)
     try:
+        model = None
+        if args.model is not None:  # read first: a bad model costs no prediction
+            from .models import read_model
+
+            model = read_model(args.model)
         with terminate_as_interrupt():  # kill: clean up as for Ctrl-C
             result = predict_file(args.map, args.outdir, weights=args.weights,
                                   device=args.device, threads=threads, tta=args.tta,
                                   lowpass=args.lowpass, labels=args.labels, force=args.force,
-                                  quiet=args.quiet)
+                                  quiet=args.quiet, elements=args.elements, model=model)
     except InputError as err:
         return _fail(str(err), EXIT_INPUT)
     except MemoryError:

@@ -25,10 +25,12 @@ from .classes import BACKGROUND, HELIX, SHEET
 from .errors import InputError
 from .inference import Network, load_network
 from .lowpass import lowpass as lowpass_filter
+from .elements import extract_elements
 from .mapio import DensityMap, read_map, write_maps
 from .normalize import normalize
 from .outputs import check_names, check_space, output_lock, prepare_outdir
 from .progress import StderrProgress
+from .residues import ModelResidues, check_residues
 from .resample import resample
 from .rotations import SUBGROUPS, rotate, unrotate
 from .sharpness import auto_lowpass
@@ -40,7 +42,11 @@ log = logging.getLogger(__name__)
 
 TTA_DEFAULT = 4
 AUTO = "auto"  # the ``lowpass`` argument that lets the map's own spectrum decide
-OUTPUT_SUFFIXES = {"helix": "_helix.mrc", "sheet": "_sheet.mrc", "labels": "_labels.mrc"}
+TEXT_BYTES = 1 << 20  # room check: the most an elements file can take (bytes)
+RESIDUE_BYTES = 64  # and a row of the residues CSV
+OUTPUT_SUFFIXES = {"helix": "_helix.mrc", "sheet": "_sheet.mrc", "labels": "_labels.mrc",
+                   "elements": "_elements.json", "elements_pdb": "_elements.pdb",
+                   "residues": "_residues.csv"}
 
 
 @dataclass
@@ -209,23 +215,27 @@ class FileResult:
     rotations: int
     preprocessing: str = ""
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # elements found, model agreement
 
     def summary(self) -> str:
         """One line for stdout."""
         runs = f"{self.tiles} tile{'s' * (self.tiles != 1)}"
         if self.rotations > 1:
             runs += f" x {self.rotations} rotations"
-        done = f"; {self.preprocessing}" if self.preprocessing else ""
+        done = "".join(f"; {n}" for n in [self.preprocessing, *self.notes] if n)
         return (f"{self.map_path.name}: helix {self.volumes['helix']:.0f} Å³, sheet "
                 f"{self.volumes['sheet']:.0f} Å³ at p >= 0.5{done}; {self.seconds:.1f} s on "
                 f"{self.device} ({runs}); wrote {', '.join(p.name for p in self.outputs)}")
 
 
 def output_paths(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str],
-                 labels: bool = False) -> dict[str, Path]:
-    """``OUTDIR/<map stem>_helix.mrc``, ``_sheet.mrc`` and (if asked) ``_labels.mrc``."""
+                 labels: bool = False, elements: bool = False,
+                 residues: bool = False) -> dict[str, Path]:
+    """``OUTDIR/<map stem>_helix.mrc``, ``_sheet.mrc`` and, if asked, ``_labels.mrc``,
+    ``_elements.json`` + ``_elements.pdb`` and ``_residues.csv``."""
     stem = Path(map_path).stem
-    kinds = ("helix", "sheet", "labels") if labels else ("helix", "sheet")
+    kinds = ["helix", "sheet"] + ["labels"] * labels + ["elements", "elements_pdb"] * elements \
+        + ["residues"] * residues
     return {k: Path(outdir) / f"{stem}{OUTPUT_SUFFIXES[k]}" for k in kinds}
 
 
@@ -233,14 +243,19 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                  weights: str | os.PathLike[str] | None = None, device: str = "auto",
                  threads: int | None = None, tta: bool | int = False,
                  lowpass: float | str | None = AUTO, labels: bool = False, force: bool = False,
-                 quiet: bool = False) -> FileResult:
+                 quiet: bool = False, elements: bool = False,
+                 model: ModelResidues | None = None) -> FileResult:
     """Predict a map file and write its probability maps into `outdir` (the CLI's work).
+
+    With ``elements`` also writes the helix axes and sheet patches (`elements.extract_elements`)
+    as ``_elements.json`` and ``_elements.pdb``; with ``model`` (its residues, read by the
+    caller) the per-residue vote against it as ``_residues.csv``.
 
     Every check (output folder, names, free space, existing outputs, map, weights) runs before
     the network does, under a lock on this map stem's outputs in `outdir` (`outputs`), so two
     runs cannot mix or delete each other's files. On any error nothing is written (a folder
-    this call created is removed again); the outputs change together, atomically
-    (`mapio.write_maps`); the input is only read.
+    this call created is removed again); all the outputs, maps and text files alike, change
+    together, atomically (`mapio.write_maps`); the input is only read.
 
     Raises:
         InputError: any problem with the map, the weights or the output folder, or a
@@ -248,7 +263,7 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
     """
     start = time.perf_counter()
     map_path, outdir = Path(map_path), Path(outdir)
-    paths = output_paths(map_path, outdir, labels)
+    paths = output_paths(map_path, outdir, labels, elements, model is not None)
     created = prepare_outdir(outdir)
     try:
         with output_lock(outdir, map_path.stem, paths["helix"]):
@@ -258,7 +273,8 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                     if os.path.lexists(p):  # a dangling symbolic link is a user's file too
                         raise InputError(p, "output exists (pass --force to overwrite)")
             dmap = read_map(map_path)
-            check_space(outdir, dmap.data.size * (8 + labels) + 4096 * len(paths))
+            text_bytes = TEXT_BYTES * 2 * elements + RESIDUE_BYTES * len(model or [])
+            check_space(outdir, dmap.data.size * (8 + labels) + 4096 * len(paths) + text_bytes)
             net, spec = load_network(weights, device=device, threads=threads)
             progress = None if quiet else StderrProgress()
             pred = predict_map(dmap, net, spec, tta=tta, lowpass=lowpass, progress=progress,
@@ -268,11 +284,29 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                 if bad:
                     raise InputError(map_path, f"the {kind} prediction holds {bad} NaN or Inf "
                                                "values; nothing was written")
-            maps = pred.maps(labels)
-            written = write_maps({paths[k]: m for k, m in maps.items()}, overwrite=force)
+            outputs: dict[Path, DensityMap | str] = {
+                paths[k]: m for k, m in pred.maps(labels).items()}
+            texts, notes = _text_outputs(pred, elements, model)
+            outputs.update((paths[k], text) for k, text in texts.items())
+            written = write_maps(outputs, overwrite=force)
     finally:
         if created and not any(outdir.iterdir()):
             outdir.rmdir()
     return FileResult(map_path, written, pred.volumes_A3(0.5), time.perf_counter() - start,
                       getattr(net, "device", "cpu"), pred.tiles, pred.rotations,
-                      pred.preprocessing(), pred.warnings)
+                      pred.preprocessing(), pred.warnings, notes)
+
+
+def _text_outputs(pred: Prediction, elements: bool,
+                  model: ModelResidues | None) -> tuple[dict[str, str], list[str]]:
+    """The elements and residue files' contents, and a note on each for the summary line."""
+    texts, notes = {}, []
+    if elements:
+        found = extract_elements(pred.helix, pred.sheet, pred.voxel_size, pred.origin)
+        texts.update(elements=found.to_json(), elements_pdb=found.to_pdb())
+        notes.append(found.summary())
+    if model is not None:
+        check = check_residues(pred.labels(), pred.voxel_size, pred.origin, model)
+        texts["residues"] = check.to_csv()
+        notes.append(check.summary())
+    return texts, notes
