@@ -12,6 +12,7 @@ HELIX, SHEET, BACKGROUND = 0, 1, 2
 OTHER = BACKGROUND  # a residue that is neither helix nor sheet
 IGNORE = 255
 NAMES = ("helix", "sheet", "background")  # index = class
+RESIDUE_NAMES = ("helix", "sheet", "other")  # index = a residue's class
 SCORED = (HELIX, SHEET)  # the classes F1 is reported for
 SCORED_NAMES = tuple(NAMES[k] for k in SCORED)
 N_CLASSES = len(NAMES)

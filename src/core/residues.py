@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .metrics import IGNORE, residue_votes
+from .classes import IGNORE, RESIDUE_NAMES
+from .metrics import residue_votes
 
-NAMES = ("helix", "sheet", "other")
 
 
 @dataclass
@@ -91,4 +91,4 @@ def check_residues(labels: np.ndarray, voxel_size: Sequence[float], origin: Sequ
     """Vote each residue's class from ``labels`` (uint8 [z, y, x]: 0 helix, 1 sheet, 2 other,
     as `Prediction.labels()`), as residue F1 does."""
     votes = residue_votes(labels, voxel_size, origin, residues.ca)
-    return ResidueCheck(residues, ["" if v == IGNORE else NAMES[int(v)] for v in votes])
+    return ResidueCheck(residues, ["" if v == IGNORE else RESIDUE_NAMES[int(v)] for v in votes])
