@@ -157,6 +157,7 @@ if __name__ == "__main__":  # pip and "python setup.py" run it so; tests import 
                 "tqdm>=4.60",
             ],
             "test": ["pytest>=7", "onnx>=1.15"],
+            "model": ["gemmi>=0.6"],  # predict --model (reading PDB/mmCIF files)
         },
         classifiers=[e.text.strip() for e in INFO.iter("PythonClassifier")]
         + [_bundle_classifier()]

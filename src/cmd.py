@@ -37,6 +37,7 @@ from chimerax.core.commands import (
 from chimerax.core.errors import UserError
 from chimerax.map.mapargs import MapRegionArg, MapStepArg
 
+from .core.classes import COLORS
 from .core.errors import Cancelled, InputError
 from .core.inference import DEVICES, load_network
 from .core.mapio import DensityMap
@@ -44,9 +45,6 @@ from .core.predict import AUTO, Prediction, predict_map
 from .core.validate import validate_lowpass, validate_map
 from .core.weights import default_weights_path
 
-HELIX_COLOR = (1.0, 1.0, 0.0, 0.5)  # yellow, half transparent
-SHEET_COLOR = (0.0, 1.0, 1.0, 0.5)  # cyan, half transparent
-CLASS_COLORS = {"helix": HELIX_COLOR, "sheet": SHEET_COLOR}
 
 _jobs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # session -> running job
 
@@ -381,7 +379,7 @@ def add_prediction_models(session, request: MapRequest, prediction: Prediction, 
                              name=f"{request.base_name} {cls}")
         v = volume_from_grid_data(grid, session, style="surface", open_model=False,
                                   show_dialog=False)
-        v.set_parameters(surface_levels=[level], surface_colors=[CLASS_COLORS[cls]])
+        v.set_parameters(surface_levels=[level], surface_colors=[COLORS[cls]])
         v.show(style="surface")
         v.deepssetracer_source = request.volume
         volumes.append(v)

@@ -510,10 +510,50 @@ def test_removed_files_go_with_the_swap_and_come_back_on_failure(tmp_path, monke
     assert _values(old) == [2.0, 2.0] and not labels.exists() and folder.is_dir()
 
 
-def test_write_text_is_atomic_and_names_its_file(tmp_path):
-    from chimerax.deepssetracer.core.mapio import write_text
-
-    path = write_text(tmp_path / "r.json", "{}\n")
+def test_a_lone_text_file_is_a_set_of_one(tmp_path):
+    """The ``--json`` report: one text file, replaced atomically, naming its file on failure."""
+    (tmp_path / "r.json").write_text("old\n")
+    path, = write_maps({tmp_path / "r.json": "{}\n"}, overwrite=True)
     assert path.read_text() == "{}\n" and [p.name for p in tmp_path.iterdir()] == ["r.json"]
     with pytest.raises(InputError, match=r"r\.json: cannot write"):
-        write_text(tmp_path / "missing" / "r.json", "{}")
+        write_maps({tmp_path / "missing" / "r.json": "{}"}, overwrite=True)
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def _set(tmp_path, value):
+    """Two maps and a text output, as ``predict --elements`` writes them."""
+    out = _pair(tmp_path, value)
+    out[tmp_path / "a_elements.json"] = f'{{"v": {value}}}\n'
+    return out
+
+
+def test_text_outputs_are_part_of_the_set(tmp_path, monkeypatch):
+    from chimerax.deepssetracer.core import mapio
+
+    paths = write_maps(_set(tmp_path, 1.0))
+    assert paths[-1].read_text(encoding="utf-8") == '{"v": 1.0}\n'
+    with pytest.raises(FileExistsError):
+        write_maps(_set(tmp_path, 2.0))
+    # renames: 3 x (old -> backup, temp -> output); the text file's (the last) fails
+    _fail_on_call(monkeypatch, os, "replace", 6, OSError(28, "No space left on device"))
+    with pytest.raises(InputError, match=r"a_elements\.json: cannot write"):
+        write_maps(_set(tmp_path, 2.0), overwrite=True)
+    monkeypatch.undo()
+    assert _values(paths[:2]) == [1.0, 1.0] and paths[2].read_text() == '{"v": 1.0}\n'
+    # the text file cannot be written: nothing changes, no temporary file is left
+    monkeypatch.setattr(mapio, "open", lambda *a, **k: (_ for _ in ()).throw(
+        OSError(28, "No space left on device")), raising=False)
+    with pytest.raises(InputError, match=r"a_elements\.json: cannot write \(No space left"):
+        write_maps(_set(tmp_path, 2.0), overwrite=True)
+    monkeypatch.undo()
+    assert _values(paths[:2]) == [1.0, 1.0] and paths[2].read_text() == '{"v": 1.0}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "a_elements.json", "a_helix.mrc", "a_sheet.mrc"]
+    write_maps(_set(tmp_path, 2.0), overwrite=True)
+    assert _values(paths[:2]) == [2.0, 2.0] and paths[2].read_text() == '{"v": 2.0}\n'
+
+
+def test_an_output_is_a_map_or_text(tmp_path):
+    with pytest.raises(TypeError, match="DensityMap or a str"):
+        write_maps({tmp_path / "a.json": b"bytes"})
+    assert list(tmp_path.iterdir()) == []

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 from chimerax.deepssetracer.train import boxes
-from chimerax.deepssetracer.train.structures import HELIX, OTHER, SHEET, Structure
+from chimerax.deepssetracer.core.classes import HELIX, OTHER, SHEET
+from chimerax.deepssetracer.train.structures import Structure
 
 
 def _chain(n_res: int, seed: int = 0, step: float = 3.8, name: str = "TEST") -> Structure:

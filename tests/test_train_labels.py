@@ -2,14 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from chimerax.deepssetracer.train.labels import (
-    BACKGROUND,
-    HELIX,
-    IGNORE,
-    SHEET,
-    label_grid,
-    resample_labels,
-)
+from chimerax.deepssetracer.core.classes import BACKGROUND, HELIX, IGNORE, SHEET
+from chimerax.deepssetracer.train.labels import label_grid, resample_labels
 
 SHAPE = (20, 20, 20)
 ORIGIN = (0.0, 0.0, 0.0)

@@ -2,7 +2,10 @@
 
 Writes ``OUTDIR/<map stem>_helix.mrc`` and ``<stem>_sheet.mrc`` (probabilities 0-1 on the input
 map's own grid: same size, voxel size and origin) and, with ``--labels``, ``<stem>_labels.mrc``
-(int8: 0 helix, 1 sheet, 2 background, the most probable class of each voxel), for each map.
+(int8: 0 helix, 1 sheet, 2 background, the most probable class of each voxel), with
+``--elements`` ``<stem>_elements.json`` and ``_elements.pdb`` (helix axes, sheet patches; see
+docs/elements.md), with ``--model MODEL`` ``<stem>_residues.csv`` (each residue's voted class
+and the model's own; the one model is read once and checked against every map), for each map.
 Prints one summary line per map on stdout; a bad map gets one ``deepssetracer: error: FILE:
 PROBLEM`` line on stderr and nothing written, the other maps still run, and the exit code is 2
 if any map failed. The network is loaded once, at the first map that passes its checks.
@@ -14,6 +17,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # numpy: not for --help
+    from ..core.residues import ModelResidues
 
 EXIT_INPUT = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT; SIGTERM gives 143
@@ -73,6 +80,15 @@ def add_args(parser: argparse.ArgumentParser) -> None:
                              "that many Å (up to 15)")
     parser.add_argument("--labels", action="store_true",
                         help="also write <stem>_labels.mrc (0 helix, 1 sheet, 2 background)")
+    parser.add_argument("--elements", action="store_true",
+                        help="also write <stem>_elements.json and <stem>_elements.pdb: helix "
+                             "axes and sheet patches (Å, the map's frame)")
+    parser.add_argument("--model", type=Path, default=None, metavar="MODEL.pdb|.cif",
+                        help="also write <stem>_residues.csv: each protein residue's predicted "
+                             "class (the vote residue F1 uses) against the model's own HELIX/"
+                             "SHEET assignment (needs gemmi); read once, before any map, and "
+                             "with several maps checked against each of them (maps of one "
+                             "structure: half maps, sharpenings)")
     parser.add_argument("--force", action="store_true",
                         help="overwrite existing outputs; without --labels an earlier run's "
                              "<stem>_labels.mrc is removed with them, in the same atomic swap "
@@ -80,10 +96,12 @@ def add_args(parser: argparse.ArgumentParser) -> None:
                              "the new pair")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", type=Path, default=None, metavar="FILE",
-                        help="also write, for scripts, each map's input, outputs, volumes (Å³ "
-                             "at p 0.5), settings (weights sha256, device, threads, TTA, "
-                             "low-pass asked and applied, resolution estimate), timings and "
-                             "warnings, or its error; written atomically at the end")
+                        help="also write, for scripts, each map's input, outputs (the "
+                             "elements and residue files too), volumes (Å³ at p 0.5), settings "
+                             "(weights sha256, device, threads, TTA, low-pass asked and "
+                             "applied, resolution estimate), timings, warnings, notes "
+                             "(elements found, model agreement) and the model's figures, or "
+                             "its error; written atomically at the end")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -96,6 +114,11 @@ def main(args: argparse.Namespace) -> int:
         _check_stems(maps, args.outdir)
         if args.json is not None:
             report.check_target(args.json)
+        model = None
+        if args.model is not None:  # read first: a bad model costs no prediction
+            from .models import read_model
+
+            model = read_model(args.model)
     except InputError as err:
         return _fail(str(err), EXIT_INPUT)
     network = _NetworkOnce(args.weights, args.device, threads)
@@ -104,7 +127,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         with terminate_as_interrupt():  # kill: clean up as for Ctrl-C
             for i, path in enumerate(maps):
-                message, status = _predict_one(path, args, threads, network, records)
+                message, status = _predict_one(path, args, threads, network, model, records)
                 if status:
                     code = max(code, status)
                     _fail(message, status)
@@ -124,8 +147,10 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _predict_one(path: Path, args: argparse.Namespace, threads: int | None,
-                 network: _NetworkOnce, records: list[dict]) -> tuple[str, int]:
-    """Predict one map, print its lines and add its record; ``(error line, exit code)``."""
+                 network: _NetworkOnce, model: ModelResidues | None,
+                 records: list[dict]) -> tuple[str, int]:
+    """Predict one map (with ``--elements`` / ``--model`` outputs as asked), print its lines
+    and add its record; ``(error line, exit code)``."""
     from ..core.errors import InputError
     from ..core.predict import predict_file
     from . import report
@@ -134,7 +159,7 @@ def _predict_one(path: Path, args: argparse.Namespace, threads: int | None,
         result = predict_file(path, args.outdir, weights=args.weights, device=args.device,
                               threads=threads, tta=args.tta, lowpass=args.lowpass,
                               labels=args.labels, force=args.force, quiet=args.quiet,
-                              network=network)
+                              network=network, elements=args.elements, model=model)
     except InputError as err:
         message, status = str(err), EXIT_INPUT
     except MemoryError:
@@ -145,7 +170,8 @@ def _predict_one(path: Path, args: argparse.Namespace, threads: int | None,
         for warning in result.warnings:
             print(f"warning: {result.map_path.name}: {warning}", file=sys.stderr)
         print(result.summary(), flush=True)
-        records.append(report.map_record(result, lowpass_asked=args.lowpass, threads=threads))
+        records.append(report.map_record(result, lowpass_asked=args.lowpass, threads=threads,
+                                         model=args.model))
         return "", 0
     records.append(report.failure_record(path, message))
     return message, status

@@ -2,7 +2,8 @@
 
 One record per input map, in the order given: a map that was refused carries its one-line
 ``error`` instead of results. The file is written once, at the end (also after Ctrl-C, with
-the maps done so far), atomically (`mapio.write_text`), so a script never reads half of it.
+the maps done so far), atomically (`mapio.write_maps`, as a one-file set), so a script never
+reads half of it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from .. import __version__
 from ..core.errors import InputError
-from ..core.mapio import write_text
+from ..core.mapio import write_maps
 from ..core.predict import OUTPUT_SUFFIXES, FileResult
 
 FORMAT = 1
@@ -37,8 +38,8 @@ def check_target(path: Path) -> None:
 
 
 def map_record(result: FileResult, *, lowpass_asked: float | str | None,
-               threads: int | None) -> dict[str, Any]:
-    """The JSON record of one map that was predicted."""
+               threads: int | None, model: Path | None = None) -> dict[str, Any]:
+    """The JSON record of one map that was predicted (`model`: the ``--model`` file)."""
     return {
         "input": str(result.map_path),
         "ok": True,
@@ -62,6 +63,9 @@ def map_record(result: FileResult, *, lowpass_asked: float | str | None,
         "timings_s": {k: round(v, 4) for k, v in {**result.timings,
                                                    "total": result.seconds}.items()},
         "warnings": list(result.warnings),
+        "notes": list(result.notes),
+        "model": None if model is None or result.model_check is None else {
+            "path": str(model), **result.model_check},
     }
 
 
@@ -75,4 +79,4 @@ def write_report(path: Path, records: list[dict[str, Any]], *, interrupted: bool
     doc = {"format": FORMAT, "tool": "deepssetracer predict", "version": __version__,
            "maps": records, "failed": sum(not r["ok"] for r in records),
            "interrupted": interrupted}
-    write_text(path, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+    write_maps({Path(path): json.dumps(doc, indent=1, ensure_ascii=False) + "\n"}, overwrite=True)

@@ -396,15 +396,19 @@ def write_map(path: str | os.PathLike[str], dmap: DensityMap, *, overwrite: bool
     return write_maps({Path(path): dmap}, overwrite=overwrite)[0]
 
 
-def write_maps(maps: Mapping[Path, DensityMap], *, overwrite: bool = False,
+def write_maps(maps: Mapping[Path, DensityMap | str], *, overwrite: bool = False,
                remove: Iterable[Path] = ()) -> list[Path]:
-    """Write several maps so that they all change together or none does.
+    """Write several outputs so that they all change together or none does.
+
+    Each value is a `DensityMap` (written as MRC2014, as `write_map` does) or a `str` (written
+    as UTF-8 text: the elements and residue files of ``predict --elements`` / ``--model``, or
+    the ``--json`` report on its own), so one set holds all of a run's outputs.
 
     `remove` names files of the same set that this write replaces by nothing (an earlier
     run's labels map, say): they go with the swap, so a failure puts them back too (folders
     among them are left alone).
 
-    Every map is first written in full to a hidden temporary file in its folder; only then are
+    Every output is first written in full to a hidden temporary file in its folder; only then are
     they moved into place with `os.replace`, each existing file first renamed to a backup that
     is put back if any later step fails. Signals are held off while the files are being
     swapped, and SIGTERM meanwhile raises like Ctrl-C (`errors.terminate_as_interrupt`), so
@@ -424,34 +428,15 @@ def write_maps(maps: Mapping[Path, DensityMap], *, overwrite: bool = False,
     temps: dict[Path, Path] = {}
     try:
         with terminate_as_interrupt():
-            for p, dmap in maps.items():
+            for p, content in maps.items():
                 temps[Path(p)] = tmp = _hidden_name(Path(p), "tmp")
-                _write_file(tmp, dmap, Path(p))
+                _write_file(tmp, content, Path(p))
             with _signals_held():
                 _swap_in(temps, removed)
     finally:
         for tmp in temps.values():
             tmp.unlink(missing_ok=True)
     return paths
-
-
-def write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Write a small text file (a JSON report) atomically: a hidden temporary file, one rename.
-
-    Raises:
-        InputError: it cannot be written, naming `path`.
-    """
-    path = Path(path)
-    tmp = _hidden_name(path, "tmp")
-    try:
-        with terminate_as_interrupt():
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, path)
-    except OSError as err:
-        raise InputError(path, f"cannot write ({err.strerror or err})") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
 
 
 def _is_folder(path: Path) -> bool:
@@ -464,7 +449,19 @@ def _hidden_name(path: Path, kind: str) -> Path:
     return path.parent / f".deepssetracer-{uuid.uuid4().hex[:12]}.{kind}"
 
 
-def _write_file(tmp: Path, dmap: DensityMap, path: Path) -> None:
+def _write_file(tmp: Path, content: DensityMap | str, path: Path) -> None:
+    # Not tempfile.mkstemp: its 0600 mode would survive os.replace; these names honour umask.
+    if isinstance(content, str):
+        try:
+            with open(tmp, "w", encoding="utf-8", newline="") as f:
+                f.write(content)
+        except OSError as err:
+            raise InputError(path, f"cannot write ({err.strerror or err})") from None
+        return
+    if not isinstance(content, DensityMap):
+        raise TypeError(f"{path}: an output is a DensityMap or a str, not "
+                        f"{type(content).__name__}")
+    dmap = content
     data = dmap.data
     if np.issubdtype(data.dtype, np.integer):
         if data.size and (data.min() < -128 or data.max() > 127):
@@ -472,7 +469,6 @@ def _write_file(tmp: Path, dmap: DensityMap, path: Path) -> None:
         data = data.astype(np.int8)
     else:
         data = data.astype(np.float32, copy=False)
-    # Not tempfile.mkstemp: its 0600 mode would survive os.replace; this name honours umask.
     try:
         with mrcfile.new(tmp, overwrite=True) as mrc:
             mrc.set_data(np.ascontiguousarray(data))

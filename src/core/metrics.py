@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-HELIX, SHEET, BACKGROUND, IGNORE = 0, 1, 2, 255
-CLASS_NAMES = {HELIX: "helix", SHEET: "sheet"}
+from .classes import BACKGROUND, IGNORE, NAMES, SCORED
+
 VOTE_RADIUS = 3.0
 
 
@@ -45,7 +45,7 @@ class Counts:
 
 
 def class_counts(pred: np.ndarray, true: np.ndarray,
-                 classes: Sequence[int] = (HELIX, SHEET)) -> dict[str, Counts]:
+                 classes: Sequence[int] = SCORED) -> dict[str, Counts]:
     """Per-class counts of ``pred`` against ``true`` (same shape), skipping ``true == 255``."""
     pred, true = np.asarray(pred), np.asarray(true)
     if pred.shape != true.shape:
@@ -55,7 +55,7 @@ def class_counts(pred: np.ndarray, true: np.ndarray,
     out = {}
     for k in classes:
         pk, tk = p == k, t == k
-        out[CLASS_NAMES.get(k, str(k))] = Counts(int(np.count_nonzero(pk & tk)),
+        out[NAMES[k]] = Counts(int(np.count_nonzero(pk & tk)),
                                                  int(np.count_nonzero(pk & ~tk)),
                                                  int(np.count_nonzero(~pk & tk)))
     return out

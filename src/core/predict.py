@@ -20,14 +20,17 @@ from pathlib import Path
 
 import numpy as np
 
+from .assess import map_warnings
+from .classes import BACKGROUND, HELIX, SHEET
+from .elements import extract_elements
 from .errors import InputError
 from .inference import Network, load_network
 from .lowpass import lowpass as lowpass_filter
-from .assess import map_warnings
 from .mapio import DensityMap, map_stem, read_map, write_maps
 from .normalize import normalize
 from .outputs import check_names, check_space, output_lock, prepare_outdir
 from .progress import StderrProgress
+from .residues import ModelResidues, check_residues
 from .resample import resample
 from .rotations import SUBGROUPS, rotate, unrotate
 from .sharpness import auto_lowpass
@@ -39,8 +42,11 @@ log = logging.getLogger(__name__)
 
 TTA_DEFAULT = 4
 AUTO = "auto"  # the ``lowpass`` argument that lets the map's own spectrum decide
-HELIX, SHEET, BACKGROUND = 0, 1, 2
-OUTPUT_SUFFIXES = {"helix": "_helix.mrc", "sheet": "_sheet.mrc", "labels": "_labels.mrc"}
+TEXT_BYTES = 1 << 20  # room check: the most an elements file can take (bytes)
+RESIDUE_BYTES = 64  # and a row of the residues CSV
+OUTPUT_SUFFIXES = {"helix": "_helix.mrc", "sheet": "_sheet.mrc", "labels": "_labels.mrc",
+                   "elements": "_elements.json", "elements_pdb": "_elements.pdb",
+                   "residues": "_residues.csv"}
 
 
 @dataclass
@@ -216,12 +222,18 @@ class FileResult:
     weights: Path | None = None
     weights_sha256: str = ""
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step
+    notes: list[str] = field(default_factory=list)  # elements found, model agreement
+    # with a model: residues, voted (Cα on the grid), compared (also assigned by the model),
+    # agreement (fraction of compared, None where none was)
+    model_check: dict[str, float | int | None] | None = None
 
     def summary(self) -> str:
-        """One line for stdout: volumes, what was done to the map, time, where the files went."""
+        """One line for stdout: volumes, what was done to the map, the elements and model
+        agreement (`notes`), time, where the files went."""
         done = f"; {self.preprocessing}" if self.preprocessing else ""
         if self.rotations > 1:
             done += f"; TTA: mean of {self.rotations} rotations"
+        done += "".join(f"; {n}" for n in self.notes if n)
         removed = "".join(f"; removed the earlier {p.name}" for p in self.removed)
         folder = self.outputs[0].parent if self.outputs else Path(".")
         return (f"{self.map_path.name}: helix {self.volumes['helix']:.0f} Å³, sheet "
@@ -234,13 +246,16 @@ NetworkLoader = Callable[[], tuple[Network, ModelSpec]]
 
 
 def output_paths(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str],
-                 labels: bool = False) -> dict[str, Path]:
-    """``OUTDIR/<map stem>_helix.mrc``, ``_sheet.mrc`` and (if asked) ``_labels.mrc``.
+                 labels: bool = False, elements: bool = False,
+                 residues: bool = False) -> dict[str, Path]:
+    """``OUTDIR/<map stem>_helix.mrc``, ``_sheet.mrc`` and, if asked, ``_labels.mrc``,
+    ``_elements.json`` + ``_elements.pdb`` and ``_residues.csv``.
 
     The stem drops ``.gz`` too: ``emd_1234.map.gz`` gives ``emd_1234_helix.mrc``.
     """
     stem = map_stem(map_path)
-    kinds = ("helix", "sheet", "labels") if labels else ("helix", "sheet")
+    kinds = ["helix", "sheet"] + ["labels"] * labels + ["elements", "elements_pdb"] * elements \
+        + ["residues"] * residues
     return {k: Path(outdir) / f"{stem}{OUTPUT_SUFFIXES[k]}" for k in kinds}
 
 
@@ -248,18 +263,24 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                  weights: str | os.PathLike[str] | None = None, device: str = "auto",
                  threads: int | None = None, tta: bool | int = False,
                  lowpass: float | str | None = AUTO, labels: bool = False, force: bool = False,
-                 quiet: bool = False, network: NetworkLoader | None = None) -> FileResult:
+                 quiet: bool = False, network: NetworkLoader | None = None,
+                 elements: bool = False, model: ModelResidues | None = None) -> FileResult:
     """Predict a map file and write its probability maps into `outdir` (the CLI's work).
 
+    With ``elements`` also writes the helix axes and sheet patches (`elements.extract_elements`)
+    as ``_elements.json`` and ``_elements.pdb``; with ``model`` (its residues, read by the
+    caller) the per-residue vote against it as ``_residues.csv``.
+
     Every check (output folder, names, free space, existing outputs, map, weights) runs before
-    the network does. The three output names are one set: without `labels`, an earlier run's
+    the network does. The output names are one set: without `labels`, an earlier run's
     ``<stem>_labels.mrc`` is refused, or with `force` removed in the same atomic swap, so no
     labels map is left beside a pair it was not made from. All this runs under a lock on
     this map stem's outputs in `outdir` (`outputs`), so two runs cannot mix or delete each
     other's files. On any error nothing is written (a folder this call created is removed
-    again); the outputs change together, atomically (`mapio.write_maps`); the input is only
-    read. `network`, when given, is called for the network instead of `load_network`, once
-    the checks have passed (a CLI run over several maps loads it once).
+    again); all the outputs, maps and text files alike, change together, atomically
+    (`mapio.write_maps`); the input is only read. `network`, when given, is called for the
+    network instead of `load_network`, once the checks have passed (a CLI run over several
+    maps loads it once).
 
     Raises:
         InputError: any problem with the map, the weights or the output folder, or a
@@ -267,8 +288,8 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
     """
     start = time.perf_counter()
     map_path, outdir = Path(map_path), Path(outdir)
-    paths = output_paths(map_path, outdir, labels)
-    stale = [p for k, p in output_paths(map_path, outdir, True).items() if k not in paths]
+    paths = output_paths(map_path, outdir, labels, elements, model is not None)
+    stale = [] if labels else [output_paths(map_path, outdir, labels=True)["labels"]]
     created = prepare_outdir(outdir)
     try:
         with output_lock(outdir, map_stem(map_path), paths["helix"]):
@@ -283,7 +304,8 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                                             "replace the set: it is then removed)")
             clock = _Clock()
             dmap = read_map(map_path)
-            check_space(outdir, dmap.data.size * (8 + labels) + 4096 * len(paths))
+            text_bytes = TEXT_BYTES * 2 * elements + RESIDUE_BYTES * len(model or [])
+            check_space(outdir, dmap.data.size * (8 + labels) + 4096 * len(paths) + text_bytes)
             clock.lap("read")
             net, spec = (network() if network is not None
                          else load_network(weights, device=device, threads=threads))
@@ -298,10 +320,12 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                     raise InputError(map_path, f"the {kind} prediction holds {bad} NaN or Inf "
                                                "values; nothing was written")
             clock.lap("predict")
-            maps = pred.maps(labels)
+            outputs: dict[Path, DensityMap | str] = {
+                paths[k]: m for k, m in pred.maps(labels).items()}
+            texts, notes, model_check = _text_outputs(pred, elements, model, clock)
+            outputs.update((paths[k], text) for k, text in texts.items())
             removed = [p for p in stale if os.path.lexists(p) and not p.is_dir()]
-            written = write_maps({paths[k]: m for k, m in maps.items()}, overwrite=force,
-                                 remove=removed)
+            written = write_maps(outputs, overwrite=force, remove=removed)
             clock.lap("write")
     finally:
         if created and not any(outdir.iterdir()):
@@ -311,7 +335,7 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                       getattr(net, "device", "cpu"), pred.tiles, pred.rotations,
                       pred.preprocessing(), pred.warnings, removed, pred.lowpass,
                       pred.auto_lowpass, pred.resolution, Path(path) if path else None,
-                      spec.onnx_sha256, clock.laps)
+                      spec.onnx_sha256, clock.laps, notes, model_check)
 
 
 class _Clock:
@@ -325,3 +349,27 @@ class _Clock:
         now = time.perf_counter()
         self.laps[name] = now - self._last
         self._last = now
+
+
+def _text_outputs(pred: Prediction, elements: bool, model: ModelResidues | None,
+                  clock: _Clock) -> tuple[dict[str, str], list[str], dict | None]:
+    """The elements and residue files' contents, a note on each for the summary line and
+    the model's figures for ``--json`` (`FileResult.model_check`); each step timed as
+    ``elements`` / ``residues``."""
+    texts, notes, model_check = {}, [], None
+    if elements:
+        found = extract_elements(pred.helix, pred.sheet, pred.voxel_size, pred.origin)
+        texts.update(elements=found.to_json(), elements_pdb=found.to_pdb())
+        notes.append(found.summary())
+        clock.lap("elements")
+    if model is not None:
+        check = check_residues(pred.labels(), pred.voxel_size, pred.origin, model)
+        texts["residues"] = check.to_csv()
+        notes.append(check.summary())
+        frac, compared = check.agreement()
+        model_check = {"residues": len(model),
+                       "voted": sum(p != "" for p in check.predicted),
+                       "compared": compared,
+                       "agreement": round(frac, 4) if compared else None}
+        clock.lap("residues")
+    return texts, notes, model_check

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .classes import NAMES
 from .errors import InputError
 from .normalize import METHODS, check_clip
 
-CLASSES = ("helix", "sheet", "background")
 FORMAT = 1
 
 
@@ -51,7 +51,7 @@ class ModelSpec:
     normalization: dict[str, Any]
     tile_size: int
     size_multiple: int
-    classes: list[str] = field(default_factory=lambda: list(CLASSES))
+    classes: list[str] = field(default_factory=lambda: list(NAMES))
     input_name: str = "density"
     output_name: str = "logits"
     format: int = FORMAT
@@ -92,8 +92,8 @@ class ModelSpec:
         """Raise ValueError naming the first field that does not make sense."""
         if self.format != FORMAT:
             raise ValueError(f"format {self.format!r} (this version reads {FORMAT})")
-        if list(self.classes) != list(CLASSES):
-            raise ValueError(f"classes {self.classes!r} (expected {list(CLASSES)})")
+        if list(self.classes) != list(NAMES):
+            raise ValueError(f"classes {self.classes!r} (expected {list(NAMES)})")
         if not (isinstance(self.voxel_size, (int, float)) and 0 < self.voxel_size <= 4):
             raise ValueError(f"voxel_size {self.voxel_size!r} (expected Å in (0, 4])")
         for name in ("tile_size", "size_multiple"):

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..core.weights import CLASSES, ModelSpec, sha256_of, sidecar_path
+from ..core.classes import NAMES
+from ..core.weights import ModelSpec, sha256_of, sidecar_path
 from .unet import UNet3D, count_parameters
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ def build_spec(net: UNet3D, onnx_path: Path | None, normalization: dict[str, Any
         normalization=dict(normalization),
         tile_size=int(tile_size),
         size_multiple=int(net.size_multiple),
-        classes=list(CLASSES),
+        classes=list(NAMES),
         input_name=INPUT_NAME,
         output_name=OUTPUT_NAME,
         network={"name": "unet3d", "base": net.base, "depth": net.depth,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .unet import N_CLASSES
+from ..core.classes import N_CLASSES
 
 
 def _level(c_in: int, c_mid: int, c_out: int) -> nn.Sequential:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-N_CLASSES = 3  # helix, sheet, background (background last)
+from ..core.classes import N_CLASSES
+
 
 
 def _block(c_in: int, c_out: int, dropout: float = 0.0) -> nn.Sequential:

@@ -17,7 +17,8 @@ from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
 from .simulate import MARGIN
-from .structures import ELEMENT_WEIGHT, OTHER, Structure
+from ..core.classes import OTHER
+from .structures import ELEMENT_WEIGHT, Structure
 
 PAD = 17
 MAX_SIZE = 128

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+from ..core.classes import HELIX, IGNORE, SHEET
 from ..core.lowpass import lowpass
 from . import boxes, labels, simulate, splits
 from .jsonio import write_json
@@ -177,7 +178,7 @@ def make_box(job: tuple[int, str]) -> dict | None:
     pmask = protein_mask(case.xyz[protein], case.origin, case.shape)
     density = simulate.simulate_map(case.xyz, case.weight, case.group, case.origin, case.shape,
                                     p, rng, protein_mask=pmask, mask_xyz=case.central_xyz)
-    lab = np.full(case.shape, labels.IGNORE, np.uint8)
+    lab = np.full(case.shape, IGNORE, np.uint8)
     inner = case.inner_slices()
     lab[inner] = labels.label_grid(case.shape, tuple(case.origin), (1.0, 1.0, 1.0),
                                    case.ca, case.ss)[inner]
@@ -196,8 +197,8 @@ def make_box(job: tuple[int, str]) -> dict | None:
         "crowding": round(float(pmask.mean()), 4),
         "crowding_central": round(float(pmask[inner].mean()), 4),
         "crowd_target": round(float(crowd), 3),
-        "helix_share": round(float((inner_lab == labels.HELIX).mean()), 4),
-        "sheet_share": round(float((inner_lab == labels.SHEET).mean()), 4),
+        "helix_share": round(float((inner_lab == HELIX).mean()), 4),
+        "sheet_share": round(float((inner_lab == SHEET).mean()), 4),
         "shape": list(case.shape), "inner": [lo.tolist(), hi.tolist()],
         "n_central_residues": case.n_central, "n_labelled_residues": int(central.sum()),
         "n_neighbours": case.n_neighbours, "extras": case.extras, "params": p.to_dict(),
@@ -312,8 +313,8 @@ def prepare_real(out: Path, src: Path) -> list[dict]:
             entries.append({
                 "file": f"{name}.npz", "name": name, "source": folder.name, "resolution": r,
                 "voxel_size_in": list(dm.voxel_size), "shape": list(d.shape),
-                "helix_share": round(float((lab == labels.HELIX).mean()), 4),
-                "sheet_share": round(float((lab == labels.SHEET).mean()), 4),
+                "helix_share": round(float((lab == HELIX).mean()), 4),
+                "sheet_share": round(float((lab == SHEET).mean()), 4),
                 "n_residues": int(ok.sum()),
                 "crowding": round(float(protein_mask(s.xyz, origin, d.shape).mean()), 4),
             })

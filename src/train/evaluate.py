@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..core import metrics
+from ..core.classes import SCORED_NAMES
 from ..core.inference import load_network
 from ..core.lowpass import lowpass
 from ..core.mapio import DensityMap, read_map
@@ -32,7 +33,6 @@ from .cache import load_npz, split_entries
 
 log = logging.getLogger(__name__)
 
-CLASSES = ("helix", "sheet")
 
 
 @dataclass
@@ -125,7 +125,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {"n_maps": len(rows)}
     for level in ("voxel", "residue"):
         out[level] = {}
-        for k in CLASSES:
+        for k in SCORED_NAMES:
             counts = [metrics.Counts(r[level][k]["tp"], r[level][k]["fp"], r[level][k]["fn"])
                       for r in rows]
             pooled = sum(counts, metrics.Counts())

@@ -16,6 +16,7 @@ import numpy as np
 from scipy.ndimage import distance_transform_edt
 
 from ..core import metrics
+from ..core.classes import IGNORE
 from ..core.mapio import DensityMap
 from ..core.normalize import density_levels
 from ..core.predict import predict_map
@@ -23,7 +24,7 @@ from ..core.resample import resample
 from ..core.weights import ModelSpec
 from .context import noise_sigma, smooth_noise
 from .evaluate import Case
-from .labels import IGNORE, resample_labels
+from .labels import resample_labels
 
 TOLERANCE = 0.03  # voxel F1 a variant may differ by
 

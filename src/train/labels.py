@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
+from ..core.classes import BACKGROUND, IGNORE, SHEET
 from ..core.resample import grid_positions
 
-HELIX, SHEET, BACKGROUND, IGNORE = 0, 1, 2, 255
 RADIUS = 3.0
 
 

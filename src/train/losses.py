@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-IGNORE = 255
+from ..core.classes import IGNORE
+
 FOREGROUND = (0, 1)  # helix, sheet: the classes the Dice term scores (background excluded)
 LOSS_NAMES = ("CE", "FL", "DL", "CE_DL", "FL_DL")
 

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.classes import HELIX, OTHER, SHEET
+
 log = logging.getLogger(__name__)
 
-HELIX, SHEET, OTHER = 0, 1, 2
 DSSP_CLASS = {"H": HELIX, "G": HELIX, "I": HELIX, "E": SHEET, "B": SHEET}
 
 #: Scattering weight per element: electrons (Z) plus implicit hydrogens bound to it.

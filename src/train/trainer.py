@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from ..core import metrics
+from ..core.classes import BACKGROUND, HELIX, IGNORE, SHEET
 from ..core.lowpass import lowpass
 from ..core.mapio import DensityMap
 from ..core.normalize import density_levels, normalize
@@ -51,13 +52,11 @@ from .cache import load_npz, read_index, split_entries
 from .context import Context, noise_box, noise_sigma, smooth_noise
 from .jsonio import write_json
 from .labels import resample_labels
-from .labels import BACKGROUND
-from .losses import IGNORE, make_loss
+from .losses import make_loss
 from .torchnet import TorchNetwork
 
 log = logging.getLogger(__name__)
 
-HELIX, SHEET = 0, 1
 CENTRES_PER_CLASS = 4096  # candidate crop centres kept per box and class (memory bound)
 PAD_VALUE = 0.0  # crop padding: the normalised solvent level, as core.tiling pads at inference
 DEFAULT_NORMALIZATION = {"method": "foreground", "clip": [-3.0, 5.0]}

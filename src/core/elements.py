@@ -1,0 +1,401 @@
+"""Secondary-structure elements from the helix / sheet probability maps (numpy only).
+
+A model builder wants sticks and planes to place, not surfaces: helices as axis segments and
+sheets as flat patches, in Å in the map's own frame. The recipe:
+
+1. voxels where the class reaches ``level`` (0.5) and beats the other class;
+2. 6-connected components (a vectorised union-find: scipy is not a run-time dependency); for
+   helices, neighbours join only when their local axes (the spread of the mask around each
+   voxel) agree within ``LINK_ANGLE``;
+3. per component, a principal-axis fit by SVD: a line for helices, a plane for sheets;
+4. split in two, recursively, while a two-piece fit explains the voxels much better than one
+   (``SPLIT_GAIN``): cuts across each principal axis at several places are tried, which parts a
+   kinked helix (cut along its axis), two helices touching side by side or in a V (cut across
+   it), a curved sheet or a sandwich of two sheets;
+5. keep rod-like pieces at least two turns long (``HELIX_MIN_LENGTH``) and patches of at least
+   ``SHEET_MIN_AREA``; then rejoin neighbouring pieces whose union fits one element (the two
+   arms of an X).
+
+A helix's direction is not visible in density (N to C is unknown), so ``start`` and ``end`` are
+ordered only to be deterministic; likewise a sheet's normal.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+LEVEL = 0.5
+HELIX_MIN_LENGTH = 10.8  # Å: two turns of 3.6 residues at 1.5 Å rise
+#: Å a voxel may lie off its line (1) / plane (2) before it counts as residual: a helix is a
+#: rod about 5 Å in radius (predicted at p >= 0.5: about 4 Å), a sheet a slab about 6 Å thick.
+TOLERANCE = {1: 4.0, 2: 3.0}
+MAX_EXCESS = {1: 1.5, 2: 1.5}  # Å rms residual above which a piece is a blob, not an element
+SPLIT_FLOOR = {1: 0.5, 2: 0.5}  # Å rms residual below which a piece is never split
+SPLIT_GAIN = 0.5  # split when two pieces leave under this fraction of one fit's residual
+SHEET_MIN_AREA = 100.0  # Å²: two strands about 10 Å long
+SPLIT_QUANTILES = np.linspace(0.15, 0.85, 15)
+LOCAL_RADIUS = 7.0  # Å half-width of the box whose spread gives a voxel's local helix axis
+LINK_ANGLE = 30.0  # degrees: neighbouring voxels with local axes further apart are not joined
+MIN_ELONGATION = 1.3  # a helix is this many times longer than it is wide (a ball is not)
+MIN_SPREAD = 1.3  # Å rms across the thinnest axis: helices ~2, 6 Å slabs 1.7, halves of them ~1
+MERGE_REACH = 4.0  # Å between pieces (of 3 Å-cell means) that may be joined again
+MIN_PIECE_A3 = 120.0  # Å³: smallest piece a split may leave (a sphere of 3 Å radius)
+SHEET_POINT_SPACING = 3.0  # Å: sheet points are voxel means on a grid of this spacing
+AREA_CELL = 2.0  # Å: raster of the projection that measures a patch's area
+
+
+@dataclass(frozen=True)
+class Helix:
+    """A helix axis segment: ends (x, y, z) Å and the mean helix probability of its voxels."""
+
+    start: tuple[float, float, float]
+    end: tuple[float, float, float]
+    probability: float
+
+    @property
+    def length(self) -> float:
+        return float(np.linalg.norm(np.subtract(self.end, self.start)))
+
+    def as_dict(self) -> dict:
+        return {"start": _rounded(self.start), "end": _rounded(self.end),
+                "length": round(self.length, 2), "probability": round(self.probability, 3)}
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """A sheet patch: voxel-mean points (P, 3), centroid, unit normal, area (Å²), probability."""
+
+    points: np.ndarray
+    centroid: tuple[float, float, float]
+    normal: tuple[float, float, float]
+    area: float
+    probability: float
+
+    def as_dict(self) -> dict:
+        return {"points": [_rounded(p) for p in self.points], "centroid": _rounded(self.centroid),
+                "normal": _rounded(self.normal, 4), "area": round(self.area, 1),
+                "probability": round(self.probability, 3)}
+
+
+@dataclass
+class Elements:
+    """The helices and sheets of one prediction."""
+
+    helices: list[Helix] = field(default_factory=list)
+    sheets: list[Sheet] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"helices": [h.as_dict() for h in self.helices],
+                "sheets": [s.as_dict() for s in self.sheets]}
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), indent=1) + "\n"
+
+    def to_pdb(self) -> str:
+        """Pseudo-atoms any viewer opens: each helix two bonded CA (chain H), each sheet's points
+        as O atoms (chain S, one residue per patch); B-factor holds the probability."""
+        lines = ["REMARK   1 DEEPSSETRACER ELEMENTS: HELIX AXES (CHAIN H), SHEET POINTS (CHAIN S)"]
+        conect = []
+        serial = 0
+        for i, h in enumerate(self.helices):
+            for k, p in enumerate((h.start, h.end)):
+                serial += 1
+                lines.append(_atom(serial, "CA", "HLX", "H", 2 * i + k + 1, p, h.probability,
+                                   "C"))
+            conect.append(f"CONECT{serial - 1:5d}{serial:5d}")
+        for i, s in enumerate(self.sheets):
+            for p in s.points:
+                serial += 1
+                lines.append(_atom(serial, "O", "SHT", "S", i + 1, p, s.probability, "O"))
+        return "\n".join(lines + conect + ["END"]) + "\n"
+
+    def summary(self) -> str:
+        nh, ns = len(self.helices), len(self.sheets)
+        return f"{nh} heli{'x' if nh == 1 else 'ces'}, {ns} sheet{'s' * (ns != 1)}"
+
+
+def _atom(serial: int, name: str, resname: str, chain: str, resseq: int, xyz, b: float,
+          element: str) -> str:
+    x, y, z = (float(v) for v in xyz)
+    return (f"HETATM{serial % 100000:5d}  {name:<3s} {resname:>3s} {chain}{resseq % 10000:4d}    "
+            f"{x:8.3f}{y:8.3f}{z:8.3f}{1.0:6.2f}{b:6.2f}          {element:>2s}")
+
+
+def _rounded(values, digits: int = 3) -> list[float]:
+    return [round(float(v), digits) for v in values]
+
+
+# ---------------------------------------------------------------------------------------------
+# Extraction
+
+
+def extract_elements(helix: np.ndarray, sheet: np.ndarray, voxel_size: Sequence[float],
+                     origin: Sequence[float], level: float = LEVEL) -> Elements:
+    """Helix segments and sheet patches of ``[z, y, x]`` probability maps on one grid.
+
+    Args:
+        helix, sheet: probabilities 0-1 (`Prediction.helix`, `.sheet`).
+        voxel_size, origin: the grid's (x, y, z) Å; origin is voxel [0, 0, 0]'s centre.
+        level: probability a voxel must reach (default 0.5), besides beating the other class.
+    """
+    helix, sheet = np.asarray(helix), np.asarray(sheet)
+    if helix.shape != sheet.shape or helix.ndim != 3:
+        raise ValueError(f"helix {helix.shape} and sheet {sheet.shape} must be one 3-D shape")
+    grid = _Grid(helix.shape, voxel_size, origin)
+    helices = [h for pts, p in _pieces((helix >= level) & (helix >= sheet), helix, grid, 1)
+               if (h := _helix(pts, p)) is not None]
+    sheets = [s for pts, p in _pieces((sheet >= level) & (sheet > helix), sheet, grid, 2)
+              if (s := _sheet(pts, p, grid)) is not None]
+    helices.sort(key=lambda h: -h.length)
+    sheets.sort(key=lambda s: -s.area)
+    return Elements(helices, sheets)
+
+
+@dataclass(frozen=True)
+class _Grid:
+    shape: tuple[int, int, int]
+    voxel_size: Sequence[float]
+    origin: Sequence[float]
+
+    @property
+    def voxel_volume(self) -> float:
+        return float(np.prod(self.voxel_size))
+
+    def xyz(self, flat: np.ndarray) -> np.ndarray:
+        """(N, 3) x, y, z Å of flat ``[z, y, x]`` voxel indices."""
+        zyx = np.stack(np.unravel_index(flat, self.shape), axis=1)
+        return np.asarray(self.origin) + zyx[:, ::-1] * np.asarray(self.voxel_size)
+
+
+def _pieces(mask: np.ndarray, prob: np.ndarray, grid: _Grid, dims: int):
+    """(points, probabilities) of each piece: components of ``mask``, split where needed,
+    then rejoined where a split went too far."""
+    flat = np.flatnonzero(mask)
+    axes = local_axes(mask, flat, grid.voxel_size) if dims == 1 else None
+    flat, comp = connected_components(mask, axes)
+    order = np.argsort(comp, kind="stable")
+    bounds = np.flatnonzero(np.diff(comp[order])) + 1
+    min_points = max(4, int(np.ceil(MIN_PIECE_A3 / grid.voxel_volume)))
+    pieces = []
+    for members in np.split(order, bounds) if len(order) else []:
+        pts = grid.xyz(flat[members])
+        p = prob.reshape(-1)[flat[members]].astype(np.float64)
+        pieces += [(pts[i], p[i]) for i in split_recursively(pts, dims, min_points)]
+    return merge_pieces(pieces, dims)
+
+
+def merge_pieces(pieces: list[tuple[np.ndarray, np.ndarray]], dims: int,
+                 reach: float = MERGE_REACH) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Join pieces within ``reach`` Å of each other whose union fits one line / plane (residual
+    under ``SPLIT_FLOOR``): the two arms of a crossing split in four, a helix broken in two."""
+    pieces = list(pieces)
+    merged = True
+    while merged:
+        merged = False
+        thin = [_thinned(p) for p, _ in pieces]
+        for i in range(len(pieces)):
+            for j in range(i + 1, len(pieces)):
+                gap = np.sqrt(((thin[i][:, None] - thin[j][None]) ** 2).sum(-1).min())
+                if gap > reach:
+                    continue
+                union = np.concatenate([pieces[i][0], pieces[j][0]])
+                if fit(union, dims)[2] / len(union) <= SPLIT_FLOOR[dims] ** 2:
+                    pieces[i] = (union, np.concatenate([pieces[i][1], pieces[j][1]]))
+                    del pieces[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return pieces
+
+
+def connected_components(mask: np.ndarray, directions: np.ndarray | None = None,
+                         max_angle: float = LINK_ANGLE) -> tuple[np.ndarray, np.ndarray]:
+    """6-connected components of a boolean ``[z, y, x]`` mask.
+
+    Args:
+        directions: optional (N, 3) unit local axis of each mask voxel (flat order); neighbours
+            then join only when their axes lie within ``max_angle`` degrees.
+
+    Returns:
+        ``(flat, comp)``: flat indices of the mask's voxels (ascending) and each one's component
+        number, 0 .. n-1 in order of first voxel.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    flat = np.flatnonzero(mask)
+    u, v = _neighbour_pairs(mask, flat)
+    if directions is not None:
+        same = np.abs((directions[u] * directions[v]).sum(axis=1)) >= np.cos(np.radians(max_angle))
+        u, v = u[same], v[same]
+    parent = np.arange(len(flat))
+    while True:  # hook each root onto the smallest neighbouring root, then flatten the trees
+        pu, pv = parent[u], parent[v]
+        differ = pu != pv
+        if not differ.any():
+            break
+        np.minimum.at(parent, np.maximum(pu, pv)[differ], np.minimum(pu, pv)[differ])
+        while not np.array_equal(grand := parent[parent], parent):
+            parent = grand
+    return flat, np.unique(parent, return_inverse=True)[1].reshape(-1)
+
+
+def local_axes(mask: np.ndarray, flat: np.ndarray, voxel_size: Sequence[float],
+               radius: float = LOCAL_RADIUS) -> np.ndarray:
+    """(N, 3) unit x, y, z direction of greatest spread of the mask within a box of half-width
+    ``radius`` Å around each voxel ``flat``: the local helix axis, which tells apart touching
+    helices that cross (box sums of the second moments by cumulative sums)."""
+    vs = np.asarray(voxel_size, dtype=np.float64)
+    m = mask.astype(np.float64)
+    zyx = np.meshgrid(*[np.arange(n) * vs[2 - a] for a, n in enumerate(mask.shape)],
+                      indexing="ij", sparse=True)
+    xyz = zyx[::-1]
+    half = [max(1, int(round(radius / vs[2 - a]))) for a in range(3)]
+
+    def gathered(field: np.ndarray) -> np.ndarray:
+        for axis in range(3):
+            field = _box_sum(field, half[axis], axis)
+        return field.reshape(-1)[flat]
+
+    n = gathered(m)
+    mean = np.stack([gathered(m * c) for c in xyz], axis=1) / n[:, None]
+    cov = np.empty((len(flat), 3, 3))
+    for i in range(3):
+        for j in range(i, 3):
+            cov[:, i, j] = cov[:, j, i] = gathered(m * xyz[i] * xyz[j]) / n \
+                - mean[:, i] * mean[:, j]
+    return np.linalg.eigh(cov)[1][:, :, -1]
+
+
+def _box_sum(a: np.ndarray, half: int, axis: int) -> np.ndarray:
+    """Sum of ``a`` over ``[i - half, i + half]`` along ``axis`` (clipped at the edges)."""
+    n = a.shape[axis]
+    c = np.cumsum(a, axis=axis)
+    c = np.concatenate([np.zeros_like(np.take(c, [0], axis=axis)), c], axis=axis)
+    i = np.arange(n)
+    return np.take(c, np.minimum(i + half + 1, n), axis=axis) - np.take(
+        c, np.maximum(i - half, 0), axis=axis)
+
+
+def _neighbour_pairs(mask: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in ``flat`` of each pair of face-neighbouring mask voxels."""
+    u, v = [], []
+    for axis in range(mask.ndim):  # pairs of neighbours along each axis
+        lo = [slice(None)] * mask.ndim
+        hi = [slice(None)] * mask.ndim
+        lo[axis], hi[axis] = slice(None, -1), slice(1, None)
+        first = np.flatnonzero(mask[tuple(lo)] & mask[tuple(hi)])
+        first = np.ravel_multi_index(np.unravel_index(first, mask[tuple(lo)].shape), mask.shape)
+        u.append(np.searchsorted(flat, first))
+        v.append(np.searchsorted(flat, first + mask.strides[axis] // mask.itemsize))
+    return np.concatenate(u), np.concatenate(v)
+
+
+def fit(points: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Centroid, principal axes (rows, by SVD, largest spread first) and the residual: the
+    summed squared distance of ``points`` from the line (``dims`` 1) or plane (2) through the
+    centroid beyond ``TOLERANCE`` (the element's own radius or half thickness is no error)."""
+    centre = points.mean(axis=0)
+    d = points - centre
+    axes = np.linalg.svd(d, full_matrices=False)[2]
+    off = np.linalg.norm(d @ axes[dims:].T, axis=1)
+    return centre, axes, float((np.maximum(off - TOLERANCE[dims], 0.0) ** 2).sum())
+
+
+def split_recursively(points: np.ndarray, dims: int, min_points: int) -> list[np.ndarray]:
+    """Index arrays of ``points`` parted until no cut in two explains them much better.
+
+    Cuts are planes across each principal axis at the 15th-85th percentiles; one is taken when
+    the two pieces' summed squared residual falls under ``SPLIT_GAIN`` times the whole's and the
+    whole's residual exceeds ``SPLIT_FLOOR`` rms.
+    """
+    out, todo = [], [np.arange(len(points))]
+    while todo:
+        idx = todo.pop()
+        cut = _best_cut(points[idx], dims, min_points)
+        if cut is None:
+            out.append(idx)
+        else:
+            todo += [idx[cut], idx[~cut]]
+    return sorted(out, key=lambda i: i[0])
+
+
+def _best_cut(points: np.ndarray, dims: int, min_points: int) -> np.ndarray | None:
+    if len(points) < 2 * min_points:
+        return None
+    centre, axes, sse = fit(points, dims)
+    if sse / len(points) <= SPLIT_FLOOR[dims] ** 2:
+        return None
+    best, best_sse = None, SPLIT_GAIN * sse
+    for axis in axes:
+        t = (points - centre) @ axis
+        axis_best, axis_sse = None, np.inf
+        for cut in np.quantile(t, SPLIT_QUANTILES):
+            left = t < cut
+            n = int(left.sum())
+            if n < min_points or len(t) - n < min_points:
+                continue
+            total = fit(points[left], dims)[2] + fit(points[~left], dims)[2]
+            if total < axis_sse:
+                axis_best, axis_sse = left, total
+        if axis_best is None:
+            continue
+        if axis_sse < best_sse and _thick(points[axis_best]) and _thick(points[~axis_best]):
+            best, best_sse = axis_best, axis_sse
+    return best
+
+
+def _thick(points: np.ndarray) -> bool:
+    """The piece is at least ``MIN_SPREAD`` Å (rms) across along its thinnest axis, as a whole
+    helix or sheet is; a rod or slab cut lengthwise is not."""
+    d = points - points.mean(axis=0)
+    return np.linalg.svd(d, compute_uv=False)[-1] / np.sqrt(len(points)) >= MIN_SPREAD
+
+
+def _canonical(v: np.ndarray) -> np.ndarray:
+    """``v`` or ``-v``, whichever has its largest component positive (a fixed sign)."""
+    return v if v[np.argmax(np.abs(v))] > 0 else -v
+
+
+def _helix(points: np.ndarray, prob: np.ndarray) -> Helix | None:
+    if len(points) < 2:
+        return None
+    centre, axes, sse = fit(points, 1)
+    if sse / len(points) > MAX_EXCESS[1] ** 2:
+        return None  # a blob, not a rod
+    axis = _canonical(axes[0])
+    t = (points - centre) @ axis
+    lo, hi = np.percentile(t, [1, 99])
+    off = np.linalg.norm((points - centre) @ axes[1:].T, axis=1)
+    diameter = 2 * np.sqrt(2 * (off**2).mean())  # of a solid rod with this rms off the axis
+    if hi - lo < max(HELIX_MIN_LENGTH, MIN_ELONGATION * diameter):
+        return None
+    return Helix(tuple(centre + lo * axis), tuple(centre + hi * axis), float(prob.mean()))
+
+
+def _sheet(points: np.ndarray, prob: np.ndarray, grid: _Grid) -> Sheet | None:
+    if len(points) < 3:
+        return None
+    centre, axes, sse = fit(points, 2)
+    if sse / len(points) > MAX_EXCESS[2] ** 2:
+        return None
+    cell = max(AREA_CELL, *grid.voxel_size)
+    flat2d = np.floor((points - centre) @ axes[:2].T / cell)
+    area = len(np.unique(flat2d, axis=0)) * cell**2
+    if area < SHEET_MIN_AREA:
+        return None
+    return Sheet(_thinned(points), tuple(centre), tuple(_canonical(axes[2])), float(area),
+                 float(prob.mean()))
+
+
+def _thinned(points: np.ndarray, spacing: float = SHEET_POINT_SPACING) -> np.ndarray:
+    """Mean position of the points in each cell of a ``spacing`` grid (a few per strand)."""
+    cells = np.floor((points - points.min(axis=0)) / spacing)
+    _, inverse, counts = np.unique(cells, axis=0, return_inverse=True, return_counts=True)
+    inverse = inverse.reshape(-1)
+    sums = np.zeros((len(counts), 3))
+    np.add.at(sums, inverse, points)
+    return sums / counts[:, None]
