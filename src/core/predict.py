@@ -22,16 +22,16 @@ import numpy as np
 
 from .assess import map_warnings
 from .classes import BACKGROUND, HELIX, SHEET
+from .elements import extract_elements
 from .errors import InputError
 from .inference import Network, load_network
 from .lowpass import lowpass as lowpass_filter
-from .elements import extract_elements
 from .mapio import DensityMap, read_map, write_maps
 from .normalize import normalize
 from .outputs import check_names, check_space, output_lock, prepare_outdir
 from .progress import StderrProgress
-from .residues import ModelResidues, check_residues
 from .resample import resample
+from .residues import ModelResidues, check_residues
 from .rotations import SUBGROUPS, rotate, unrotate
 from .sharpness import auto_lowpass
 from .tiling import TilePlan, predict_tiled
