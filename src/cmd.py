@@ -45,7 +45,6 @@ from .core.predict import AUTO, Prediction, predict_map
 from .core.validate import validate_lowpass, validate_map
 from .core.weights import default_weights_path
 
-
 _jobs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # session -> running job
 
 

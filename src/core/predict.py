@@ -30,8 +30,8 @@ from .mapio import DensityMap, map_stem, read_map, write_maps
 from .normalize import normalize
 from .outputs import check_names, check_space, output_lock, prepare_outdir
 from .progress import StderrProgress
-from .residues import ModelResidues, check_residues
 from .resample import resample
+from .residues import ModelResidues, check_residues
 from .rotations import SUBGROUPS, rotate, unrotate
 from .sharpness import auto_lowpass
 from .tiling import TilePlan, predict_tiled

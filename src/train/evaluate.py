@@ -26,10 +26,10 @@ from ..core.lowpass import lowpass
 from ..core.mapio import DensityMap, read_map
 from ..core.predict import predict_map
 from ..core.weights import ModelSpec
+from .cache import load_npz, split_entries
 from .dataset import REAL_RESOLUTION
 from .labels import label_grid
 from .structures import read_structure
-from .cache import load_npz, split_entries
 
 log = logging.getLogger(__name__)
 
