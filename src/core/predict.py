@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .assess import map_warnings
+from .assess import assess_map
 from .classes import BACKGROUND, HELIX, SHEET
 from .elements import extract_elements
 from .errors import InputError
@@ -61,7 +61,8 @@ class Prediction:
         resolution: the map's resolution as its spectrum shows it (Å; on the network's
             grid, so no finer than twice its step).
         auto_lowpass: the low-pass was chosen from that spectrum, not asked for.
-        warnings: one-line signs that the map is wrong for the tool (`assess.map_warnings`).
+        warnings: one-line signs that the map is wrong for the tool (`assess.assess_map`);
+            when it finds no molecule, both maps are zero and ``tiles`` is 0 (no network pass).
     """
 
     helix: np.ndarray
@@ -165,10 +166,16 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
     resolution, auto = auto_lowpass(grid, spec.voxel_size)
     if lowpass == AUTO:
         lowpass = auto
-    warnings = [outliers] if outliers else []
-    warnings += map_warnings(grid, spec.voxel_size, resolution, lowpass)
     if lowpass is not None:
         grid = lowpass_filter(grid, model_step, lowpass)
+    found = assess_map(grid, spec.voxel_size, resolution, lowpass)
+    warnings = ([outliers] if outliers else []) + found.warnings
+    done = dict(lowpass=lowpass, resolution=resolution, warnings=warnings,
+                auto_lowpass=auto is not None and lowpass == auto)
+    if not found.molecule:  # no answer rather than rods and slabs found in noise
+        nothing = np.zeros(dmap.data.shape, np.float32)
+        return Prediction(nothing, nothing.copy(), dmap.voxel_size, dmap.origin, tiles=0,
+                          rotations=0, **done)
     try:
         volume = normalize(grid, spec.normalization, spec.voxel_size)
     except ValueError as err:
@@ -193,8 +200,7 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
     helix, sheet = (_clipped(resample(p, model_step, dmap.voxel_size, shape=dmap.data.shape))
                     for p in acc)
     return Prediction(helix, sheet, dmap.voxel_size, dmap.origin, tiles=tiles,
-                      rotations=len(ks), lowpass=lowpass, resolution=resolution,
-                      auto_lowpass=auto is not None and lowpass == auto, warnings=warnings)
+                      rotations=len(ks), **done)
 
 
 def _clipped(probs: np.ndarray) -> np.ndarray:
@@ -236,9 +242,11 @@ class FileResult:
         done += "".join(f"; {n}" for n in self.notes if n)
         removed = "".join(f"; removed the earlier {p.name}" for p in self.removed)
         folder = self.outputs[0].parent if self.outputs else Path(".")
+        runs = (f"{self.tiles} tile{'s' * (self.tiles != 1)}" if self.tiles
+                else "no network pass: no molecule")
         return (f"{self.map_path.name}: helix {self.volumes['helix']:.0f} Å³, sheet "
                 f"{self.volumes['sheet']:.0f} Å³ at p >= 0.5{done}; {self.seconds:.1f} s on "
-                f"{self.device} ({self.tiles} tile{'s' * (self.tiles != 1)}); wrote "
+                f"{self.device} ({runs}); wrote "
                 f"{', '.join(p.name for p in self.outputs)} in {folder}{os.sep}{removed}")
 
 
