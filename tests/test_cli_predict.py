@@ -10,8 +10,9 @@ import mrcfile
 import numpy as np
 import pytest
 from chimerax.deepssetracer.cli import predict as cli_predict
-from chimerax.deepssetracer.core import validate
-from chimerax.deepssetracer.core.mapio import DensityMap, read_map, write_map
+from chimerax.deepssetracer.core import memory
+from chimerax.deepssetracer.core.grid import DensityMap
+from chimerax.deepssetracer.core.mapio import read_map, write_map
 from chimerax.deepssetracer.core.weights import default_weights_path
 from helpers import blob_map, write_mrc, write_tiny_onnx
 
@@ -183,7 +184,7 @@ def test_outdir_is_a_file(tmp_path, map_path, weights, capsys):
 
 
 def test_too_large_for_memory(tmp_path, map_path, weights, capsys, monkeypatch):
-    monkeypatch.setattr(validate, "memory_headroom", lambda: (10_000, "available"))
+    monkeypatch.setattr(memory, "memory_headroom", lambda: (10_000, "available"))
     out = tmp_path / "out"
     _expect_refusal(capsys, run([map_path, "-o", out, "--weights", weights]), map_path, out,
                     contains="too large for memory")
@@ -448,7 +449,7 @@ def test_outlier_voxels_give_one_warning(shared_dir, tmp_path, weights, capsys):
 
 
 def test_memory_limit_refuses_up_front(tmp_path, weights, monkeypatch, capsys):
-    monkeypatch.setattr(validate, "_address_space_headroom",
+    monkeypatch.setattr(memory, "_address_space_headroom",
                         lambda: (2**20, "left under the address-space limit (ulimit -v)"))
     path = write_map(tmp_path / "m.mrc", blob_map((14, 14, 14)))
     out = tmp_path / "out"

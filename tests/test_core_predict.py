@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from chimerax.deepssetracer.core.errors import Cancelled, InputError
+from chimerax.deepssetracer.core.grid import DensityMap
 from chimerax.deepssetracer.core.inference import load_network
 from chimerax.deepssetracer.core.lowpass import lowpass
-from chimerax.deepssetracer.core.mapio import DensityMap, read_map, write_map
+from chimerax.deepssetracer.core.mapio import read_map, write_map
 from chimerax.deepssetracer.core.normalize import normalize
 from chimerax.deepssetracer.core.predict import Prediction, predict_map, rotation_set
 from chimerax.deepssetracer.core.resample import resample

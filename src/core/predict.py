@@ -26,7 +26,8 @@ from .errors import InputError
 from .inference import Network, load_network
 from .lowpass import lowpass as lowpass_filter
 from .elements import extract_elements
-from .mapio import DensityMap, read_map, write_maps
+from .grid import DensityMap
+from .mapio import read_map, write_maps
 from .normalize import normalize
 from .outputs import check_names, check_space, output_lock, prepare_outdir
 from .progress import StderrProgress
@@ -131,10 +132,22 @@ def rotation_set(tta: bool | int) -> tuple[int, ...]:
     return SUBGROUPS[n]
 
 
+def check_map(dmap: DensityMap, spec: ModelSpec, *, lowpass: float | str | None = AUTO,
+              name: str = "map") -> None:
+    """Raise `InputError` naming `name` if `predict_map` would refuse `dmap` with `spec` and
+    `lowpass`: `validate.validate_map` (size, voxels, values, memory) and, for an asked
+    low-pass, `validate.validate_lowpass`. Callers that must refuse early (the ChimeraX command,
+    before its background job) call this and pass ``checked=True`` to `predict_map`."""
+    validate_map(dmap, name, model_voxel_size=spec.voxel_size, tile_size=spec.tile_size)
+    if lowpass != AUTO:
+        validate_lowpass(lowpass, spec.voxel_size, name)
+
+
 def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | int = False,
                 lowpass: float | str | None = AUTO,
                 progress: Callable[[int, int], None] | None = None,
-                cancel: Callable[[], bool] | None = None, name: str = "map") -> Prediction:
+                cancel: Callable[[], bool] | None = None, name: str = "map",
+                checked: bool = False) -> Prediction:
     """Helix and sheet probabilities of a map, on its own grid.
 
     Args:
@@ -148,17 +161,19 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
         progress: ``progress(done, total)`` after each network pass.
         cancel: polled before each network pass; true raises `errors.Cancelled`.
         name: what error messages call the map (default "map").
+        checked: the caller has already run `check_map` with this `spec`, `lowpass` and
+            `name` (default False: `predict_map` runs it).
 
     Raises:
-        InputError: the map fails `validate_map`, `lowpass` is finer than the network's
-            grid holds or coarser than 15 Å, or nothing in the map rises above its solvent.
+        InputError: the map fails `check_map` (`validate_map`, or `lowpass` is finer than the
+            network's grid holds or coarser than 15 Å), or nothing in the map rises above its
+            solvent.
         Cancelled: `cancel` returned true.
     """
-    validate_map(dmap, name, model_voxel_size=spec.voxel_size, tile_size=spec.tile_size)
+    if not checked:
+        check_map(dmap, spec, lowpass=lowpass, name=name)
     ks = rotation_set(tta)
     model_step = (float(spec.voxel_size),) * 3
-    if lowpass != AUTO:
-        validate_lowpass(lowpass, spec.voxel_size, name)
     data, outliers = clip_outliers(dmap.data)
     grid = resample(data, dmap.voxel_size, model_step)
     del data

@@ -23,7 +23,8 @@ from ..core import metrics
 from ..core.classes import SCORED_NAMES
 from ..core.inference import load_network
 from ..core.lowpass import lowpass
-from ..core.mapio import DensityMap, read_map
+from ..core.grid import DensityMap
+from ..core.mapio import read_map
 from ..core.predict import predict_map
 from ..core.weights import ModelSpec
 from .dataset import REAL_RESOLUTION

@@ -38,8 +38,8 @@ import torch
 
 from ..core import metrics
 from ..core.classes import BACKGROUND, HELIX, IGNORE, SHEET
+from ..core.grid import DensityMap
 from ..core.lowpass import lowpass
-from ..core.mapio import DensityMap
 from ..core.normalize import density_levels, normalize
 from ..core.predict import predict_map
 from ..core.resample import resample, same_step
