@@ -54,7 +54,9 @@ def main(args: argparse.Namespace) -> int:
         elif args.data_command == "real":
             dataset.prepare_real(args.out, args.src or dataset.SHARED / "data" / "real")
         else:
-            dataset.figure(args.sim, args.real, args.out)
+            from ..train import figures
+
+            figures.figure(args.sim, args.real, args.out)
     except (FileNotFoundError, ValueError) as exc:
         print(f"deepssetracer data: {exc}", file=sys.stderr)
         return 1

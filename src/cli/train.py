@@ -26,7 +26,9 @@ def add_args(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     try:
-        from ..train.trainer import TrainConfig, Trainer, finish
+        from ..train.config import TrainConfig
+        from ..train.finish import finish
+        from ..train.trainer import Trainer
     except ImportError as e:
         print(f"deepssetracer train: needs the training dependencies ({e})", file=sys.stderr)
         return 2
