@@ -31,12 +31,9 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import stat
-import uuid
 import warnings
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 
 import mrcfile
@@ -44,6 +41,7 @@ import numpy as np
 from mrcfile.dtypes import HEADER_DTYPE
 from mrcfile.utils import byte_order_from_machine_stamp
 
+from .atomic import hidden_name, signals_held
 from .errors import InputError, terminate_as_interrupt
 from .grid import DensityMap
 from .memory import check_memory
@@ -291,9 +289,9 @@ def write_maps(maps: Mapping[Path, DensityMap | str], *, overwrite: bool = False
     try:
         with terminate_as_interrupt():
             for p, content in maps.items():
-                temps[Path(p)] = tmp = _hidden_name(Path(p), "tmp")
+                temps[Path(p)] = tmp = hidden_name(Path(p), "tmp")
                 _write_file(tmp, content, Path(p))
-            with _signals_held():
+            with signals_held():
                 _swap_in(temps)
     finally:
         for tmp in temps.values():
@@ -301,13 +299,7 @@ def write_maps(maps: Mapping[Path, DensityMap | str], *, overwrite: bool = False
     return paths
 
 
-def _hidden_name(path: Path, kind: str) -> Path:
-    """A short unique hidden name beside `path` (short, so any legal output name fits)."""
-    return path.parent / f".deepssetracer-{uuid.uuid4().hex[:12]}.{kind}"
-
-
 def _write_file(tmp: Path, content: DensityMap | str, path: Path) -> None:
-    # Not tempfile.mkstemp: its 0600 mode would survive os.replace; these names honour umask.
     if isinstance(content, str):
         try:
             with open(tmp, "w", encoding="utf-8", newline="") as f:
@@ -345,7 +337,7 @@ def _swap_in(temps: Mapping[Path, Path]) -> None:
     try:
         for current, tmp in temps.items():
             if os.path.lexists(current):
-                backups[current] = _hidden_name(current, "bak")
+                backups[current] = hidden_name(current, "bak")
                 os.replace(current, backups[current])
             os.replace(tmp, current)
             placed.append(current)
@@ -360,16 +352,3 @@ def _swap_in(temps: Mapping[Path, Path]) -> None:
         raise
     for backup in backups.values():
         backup.unlink(missing_ok=True)
-
-
-@contextmanager
-def _signals_held() -> Iterator[None]:
-    """Block SIGINT, SIGTERM and SIGHUP (where the platform can) for a few renames."""
-    block = getattr(signal, "pthread_sigmask", None)
-    sigs = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)}
-    old = block(signal.SIG_BLOCK, sigs) if block else None
-    try:
-        yield
-    finally:
-        if block:
-            block(signal.SIG_SETMASK, old)

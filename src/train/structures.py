@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.atomic import atomic_path
 from ..core.classes import HELIX, OTHER, SHEET
 
 log = logging.getLogger(__name__)
@@ -76,11 +77,10 @@ class Structure:
         )
 
     def to_npz(self, path: Path) -> None:
-        tmp = Path(str(path) + ".tmp.npz")
-        np.savez(tmp, xyz=self.xyz, weight=self.weight, atom_res=self.atom_res, ca=self.ca,
-                 ss=self.ss, res_chain=self.res_chain, chains=np.array(self.chains),
-                 name=np.array(self.name))
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=".npz") as tmp:  # savez would append .npz to any other
+            np.savez(tmp, xyz=self.xyz, weight=self.weight, atom_res=self.atom_res, ca=self.ca,
+                     ss=self.ss, res_chain=self.res_chain, chains=np.array(self.chains),
+                     name=np.array(self.name))
 
     @classmethod
     def from_npz(cls, path: Path) -> Structure:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import copy
 import logging
 import math
-import os
 import random
 import time
 from dataclasses import asdict
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..core.atomic import atomic_path
 from ..core.weights import ModelSpec
 from ..model.export import build_spec
 from ..model.unet import UNet3D, count_parameters
@@ -101,9 +101,9 @@ def load_init(net: torch.nn.Module, path: str) -> None:
 
 
 def _save(path: Path, obj: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    """`torch.save` through a temporary file and a rename (`core.atomic.atomic_path`)."""
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 class Trainer:
