@@ -12,6 +12,8 @@ import argparse
 import logging
 import sys
 
+from ..core.inference import DEVICES
+
 
 def _resolutions(text: str) -> list[float]:
     try:
@@ -38,7 +40,7 @@ def add_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tta", type=int, default=1, choices=(1, 4, 12, 24),
                         help="rotations averaged at prediction (default: 1, none)")
     parser.add_argument("--threads", type=int, help="onnxruntime threads (default: all cores)")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu",
+    parser.add_argument("--device", choices=DEVICES, default="cpu",
                         help="onnxruntime device (default: cpu)")
     parser.add_argument("--json", metavar="OUT.json", help="write every figure as JSON here")
 
@@ -58,7 +60,10 @@ def main(args: argparse.Namespace) -> int:
     from ..core.errors import InputError
 
     try:
-        return evaluate.run(args)
+        return evaluate.run(map_path=args.map, model_path=args.model, pairs=args.pairs,
+                            dataset=args.dataset, split=args.split, weights=args.weights,
+                            device=args.device, threads=args.threads, tta=args.tta,
+                            lowpass=args.lowpass, json_path=args.json)
     except (InputError, ValueError, OSError) as e:
         print(f"deepssetracer evaluate: {e}", file=sys.stderr)
         return 1

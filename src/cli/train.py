@@ -7,6 +7,8 @@ import logging
 import sys
 from pathlib import Path
 
+from ..core.inference import DEVICES
+
 
 def add_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", nargs="?", help="training config JSON (configs/fl_dl.json ships)")
@@ -17,7 +19,7 @@ def add_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--real-val", help="real validation folder (overrides the config)")
     parser.add_argument("--steps", type=int, help="total steps (overrides the config)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (overrides the config)")
-    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto",
+    parser.add_argument("--device", choices=DEVICES, default="auto",
                         help="where to train (default: auto, CUDA when present)")
     parser.add_argument("--export", metavar="RUNDIR",
                         help="only export RUNDIR/best.pt to ONNX + sidecar and plot its curves")

@@ -89,27 +89,6 @@ class Structure:
                        z["res_chain"], [str(c) for c in z["chains"]])
 
 
-def concatenate(parts: list[Structure], name: str = "box") -> Structure:
-    """One structure holding all atoms and residues of ``parts`` (chains renamed per part)."""
-    xyz, weight, atom_res, ca, ss, res_chain, chains = [], [], [], [], [], [], []
-    n_res = n_chain = 0
-    for p in parts:
-        xyz.append(p.xyz)
-        weight.append(p.weight)
-        atom_res.append(p.atom_res + n_res)
-        ca.append(p.ca)
-        ss.append(p.ss)
-        res_chain.append(p.res_chain + n_chain)
-        chains += [f"{p.name}:{c}" for c in p.chains]
-        n_res += p.n_residues
-        n_chain += len(p.chains)
-    return Structure(
-        name, np.concatenate(xyz).astype(np.float32), np.concatenate(weight).astype(np.float32),
-        np.concatenate(atom_res).astype(np.int32), np.concatenate(ca).astype(np.float32),
-        np.concatenate(ss).astype(np.uint8), np.concatenate(res_chain).astype(np.int32), chains,
-    )
-
-
 def _pdb_text(path: Path) -> str:
     opener = gzip.open if str(path).endswith(".gz") else open
     with opener(path, "rt") as f:
