@@ -43,6 +43,16 @@ def test_tiled_equals_the_function_of_the_whole_map(tiny):
     assert pred.voxel_size == dmap.voxel_size and pred.origin == dmap.origin
 
 
+def test_progress_counts_every_rotation_on_one_bar(tiny):
+    """Rotations of a non-cubic map permute its axes: each gets its own plan, one bar."""
+    net, spec = tiny
+    seen = []
+    pred = predict_map(blob_map((40, 21, 52)), net, spec, tta=12,
+                       progress=lambda d, t: seen.append((d, t)))
+    total = pred.tiles * pred.rotations
+    assert pred.rotations == 12 and seen == [(i + 1, total) for i in range(total)]
+
+
 @pytest.mark.parametrize("tta", [True, 12, 24])
 def test_rotations_of_a_pointwise_model_change_nothing(tiny, tta):
     net, spec = tiny

@@ -190,13 +190,18 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
         raise InputError(name, f"{err} (is the map inverted, protein darker than solvent?)"
                          ) from None
     del grid
-    tiles = TilePlan.make(volume.shape, spec.tile_size, spec.size_multiple).n_tiles
+    # One plan per rotated shape (a rotation permutes the axes, never the number of tiles).
+    plans = {volume.shape: TilePlan.make(volume.shape, spec.tile_size, spec.size_multiple)}
+    tiles = plans[volume.shape].n_tiles
     acc = None
     for i, k in enumerate(ks):
         rotated = np.ascontiguousarray(rotate(volume, k))  # no copy for the identity
+        if rotated.shape not in plans:
+            plans[rotated.shape] = TilePlan.make(rotated.shape, spec.tile_size,
+                                                 spec.size_multiple)
         probs = unrotate(predict_tiled(rotated, net, spec.tile_size, spec.size_multiple,
-                                       progress=progress, cancel=cancel,
-                                       done_before=i * tiles, total=tiles * len(ks)), k)
+                                       progress=_offset(progress, i * tiles, tiles * len(ks)),
+                                       cancel=cancel, plan=plans[rotated.shape]), k)
         del rotated
         if acc is None:
             acc = probs  # a view of a fresh array: safe to add into
@@ -210,6 +215,14 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
     return Prediction(helix, sheet, dmap.voxel_size, dmap.origin, tiles=tiles,
                       rotations=len(ks), lowpass=lowpass, resolution=resolution,
                       auto_lowpass=auto is not None and lowpass == auto, warnings=warnings)
+
+
+def _offset(progress: Callable[[int, int], None] | None, done_before: int,
+            total: int) -> Callable[[int, int], None] | None:
+    """`progress` for one rotation's tiles, counted on the bar of all of them."""
+    if progress is None:
+        return None
+    return lambda done, _: progress(done_before + done, total)
 
 
 def _clipped(probs: np.ndarray) -> np.ndarray:
