@@ -8,6 +8,9 @@ weighted by a Gaussian centred on the tile (sigma = 1/8 of the edge, floored at
 ``WEIGHT_FLOOR`` of its peak, so the weight is never zero), and the weighted sums are divided
 by the summed weights. Identical tile predictions thus blend to exactly themselves: no
 seams.
+
+Hand-written, not MONAI's sliding_window_inference: that needs torch, which inference does not
+have (the runtime is numpy, mrcfile and onnxruntime).
 """
 
 from __future__ import annotations
