@@ -138,8 +138,8 @@ if __name__ == "__main__":  # pip and "python setup.py" run it so; tests import 
         description=_text("Synopsis"),
         long_description=_text("Description"),
         author=_text("Author"),
-        author_email=_text("Email"),
-        url=_text("URL"),
+        author_email=_text("Email") or None,  # empty: no Author-email / Home-page field at all
+        url=_text("URL") or None,
         license="MIT",
         python_requires=">=3.9",
         packages=list(packages),

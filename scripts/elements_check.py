@@ -1,4 +1,6 @@
-"""How well `predict --elements` and `--model` do on real maps with fitted models (docs/elements.md).
+"""How well `predict --elements` and `--model` do on real maps with fitted models.
+
+See docs/elements.md.
 
 For each map/model pair, runs ``deepssetracer predict MAP --elements --model MODEL`` (shipped or
 given weights, one thread) and prints:
@@ -27,7 +29,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-
 from chimerax.deepssetracer import cli
 from chimerax.deepssetracer.core import metrics
 from chimerax.deepssetracer.core.inference import load_network
@@ -160,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{'points on strands':>18s} {'residue F1 csv (h/s)':>21s} {'evaluate (h/s)':>15s}")
     for pair in pairs:
         r = check(pair, args.weights, net, spec)
-        on = "-" if r["sheet_points"] == 0 else f"{100 * r['on_strand']:.0f} % of {r['sheet_points']}"
+        n = r["sheet_points"]
+        on = "-" if n == 0 else f"{100 * r['on_strand']:.0f} % of {n}"
         f = " / ".join(f"{r['csv_f1'][k]:.3f}" for k in ("helix", "sheet"))
         e = " / ".join(f"{r['evaluate_f1'][k]:.3f}" for k in ("helix", "sheet"))
         print(f"{r['map']:22s} {_pct(r['found'], r['long']):>15s} "

@@ -42,9 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     for ax, cls in zip(axes, ("helix", "sheet")):
         variants, _ = _deltas(args.new, cls)
         y = np.arange(len(variants))
-        for k, (path, label, colour, dy) in enumerate(
-                [(args.old, args.labels[0], "#d95f02", 0.17),
-                 (args.new, args.labels[1], "#1b9e77", -0.17)]):
+        for path, label, colour, dy in ((args.old, args.labels[0], "#d95f02", 0.17),
+                                        (args.new, args.labels[1], "#1b9e77", -0.17)):
             _, deltas = _deltas(path, cls)
             for i, v in enumerate(variants):
                 d = deltas.get(v, [])

@@ -39,11 +39,10 @@ from chimerax.map.mapargs import MapRegionArg, MapStepArg
 
 from .core.classes import COLORS
 from .core.errors import Cancelled, InputError
-from .core.inference import DEVICES, load_network
 from .core.grid import DensityMap
+from .core.inference import DEVICES, load_network
 from .core.predict import Prediction, check_map, predict_map
 from .core.weights import default_weights_path
-
 
 _jobs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # session -> running job
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
+import json
 import os
 
 import mrcfile
@@ -455,3 +457,220 @@ def test_memory_limit_refuses_up_front(tmp_path, weights, monkeypatch, capsys):
     out = tmp_path / "out"
     _expect_refusal(capsys, run([path, "-o", out, "--weights", weights]), path, out,
                     contains="1.0 MiB left under the address-space limit")
+
+
+# --- issue 16 ----------------------------------------------------------------------------------
+
+
+def test_gzipped_map_is_read_and_named_without_its_suffixes(tmp_path, map_path, weights, capsys):
+    """EMDB serves ``emd_N.map.gz``: read it, and call its outputs ``emd_N_*.mrc``."""
+    gz = tmp_path / "emd_2.map.gz"
+    gz.write_bytes(gzip.compress(map_path.read_bytes()))
+    out = tmp_path / "out"
+    assert run([gz, "-o", out, "--weights", weights, "-q"]) == 0
+    assert run([map_path, "-o", out, "--weights", weights, "-q"]) == 0
+    capsys.readouterr()
+    assert sorted(p.name for p in out.iterdir()) == [
+        "emd_1_helix.mrc", "emd_1_sheet.mrc", "emd_2_helix.mrc", "emd_2_sheet.mrc"]
+    np.testing.assert_array_equal(read_map(out / "emd_2_helix.mrc").data,
+                                  read_map(out / "emd_1_helix.mrc").data)
+
+
+def test_corrupt_gzip_is_one_line_naming_gzip(tmp_path, map_path, weights, capsys):
+    gz = tmp_path / "emd_3.mrc.gz"
+    gz.write_bytes(gzip.compress(map_path.read_bytes())[:-40])
+    out = tmp_path / "out"
+    _expect_refusal(capsys, run([gz, "-o", out, "--weights", weights]), gz, out,
+                    contains="corrupt gzip file")
+
+
+def test_help_says_gzipped_maps_are_read(capsys):
+    with pytest.raises(SystemExit):
+        run(["--help"])
+    assert ".map.gz" in " ".join(capsys.readouterr().out.split())
+
+
+def test_force_without_labels_removes_the_earlier_labels(tmp_path, map_path, weights, capsys):
+    out = tmp_path / "out"
+    assert run([map_path, "-o", out, "--weights", weights, "-q", "--labels"]) == 0
+    capsys.readouterr()
+    assert run([map_path, "-o", out, "--weights", weights, "-q", "--force"]) == 0
+    assert "removed the earlier emd_1_labels.mrc" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == ["emd_1_helix.mrc", "emd_1_sheet.mrc"]
+
+
+def test_earlier_labels_alone_are_refused_without_force(tmp_path, map_path, weights, capsys):
+    out = tmp_path / "out"
+    assert run([map_path, "-o", out, "--weights", weights, "-q", "--labels"]) == 0
+    capsys.readouterr()
+    (out / "emd_1_helix.mrc").unlink()
+    (out / "emd_1_sheet.mrc").unlink()
+    _expect_refusal(capsys, run([map_path, "-o", out, "--weights", weights]),
+                    out / "emd_1_labels.mrc", tmp_path / "nothing", contains="--force")
+    assert sorted(p.name for p in out.iterdir()) == ["emd_1_labels.mrc"]
+
+
+def test_existing_outputs_name_no_cli_flag_below_the_cli(tmp_path, map_path, weights, capsys):
+    """`predict_file` refuses neutrally (`OutputExists`); only the CLI names ``--force``."""
+    from chimerax.deepssetracer.core.errors import OutputExists
+    from chimerax.deepssetracer.core.predict import predict_file
+
+    out = tmp_path / "out"
+    assert run([map_path, "-o", out, "--weights", weights, "-q", "--labels"]) == 0
+    with pytest.raises(OutputExists) as caught:
+        predict_file(map_path, out, weights=weights, labels=True, quiet=True)
+    assert not caught.value.stale and "--force" not in str(caught.value)
+    assert str(caught.value).endswith("emd_1_helix.mrc: output exists")
+    for kind in ("helix", "sheet"):
+        (out / f"emd_1_{kind}.mrc").unlink()
+    with pytest.raises(OutputExists) as caught:
+        predict_file(map_path, out, weights=weights, quiet=True)
+    assert caught.value.stale and "--force" not in str(caught.value)
+    capsys.readouterr()
+    assert run([map_path, "-o", out, "--weights", weights, "-q"]) == 2
+    assert ("emd_1_labels.mrc: output of an earlier run exists (pass --force to replace the "
+            "set: it is then removed)") in capsys.readouterr().err
+
+
+def test_a_failed_force_write_keeps_the_earlier_labels(tmp_path, map_path, weights, capsys,
+                                                       monkeypatch):
+    from chimerax.deepssetracer.core import mapio
+
+    out = tmp_path / "out"
+    assert run([map_path, "-o", out, "--weights", weights, "-q", "--labels"]) == 0
+    before = {p.name: _sha(p) for p in out.iterdir()}
+    real, calls = os.replace, []
+
+    def full_disk(src, dst):  # the new sheet map's rename fails, once (restoring works)
+        if str(dst).endswith("_sheet.mrc") and not calls:
+            calls.append(dst)
+            raise OSError(28, "No space left on device")
+        return real(src, dst)
+
+    monkeypatch.setattr(mapio.os, "replace", full_disk)
+    code = run([map_path, "-o", out, "--weights", weights, "-q", "--force"])
+    monkeypatch.undo()
+    assert code == 2, capsys.readouterr().err
+    assert {p.name: _sha(p) for p in out.iterdir()} == before
+
+
+def test_progress_into_a_file_is_one_plain_line_naming_rotations(tmp_path, map_path, weights,
+                                                                 capsys):
+    assert run([map_path, "-o", tmp_path / "out", "--weights", weights, "--tta", "4"]) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err and err.count("\n") == 1 and err.endswith("\n")
+    assert "predicting emd_1.mrc: 27 tiles x 4 rotations in " in err
+
+
+def _maps(tmp_path, *names):
+    (tmp_path / "many").mkdir(exist_ok=True)
+    return [write_map(tmp_path / "many" / n, blob_map((20, 18, 26), seed=i))
+            for i, n in enumerate(names)]
+
+
+def test_several_maps_share_one_network_and_skip_a_bad_one(tmp_path, weights, capsys,
+                                                           monkeypatch):
+    from chimerax.deepssetracer.core import inference
+
+    a, c = _maps(tmp_path, "a.mrc", "c.mrc")
+    bad = tmp_path / "many" / "b.mrc"
+    bad.write_bytes(b"# not a map\n" * 300)
+    loads = []
+    real = inference.load_network
+    monkeypatch.setattr(inference, "load_network", lambda *a, **k: loads.append(1) or real(*a, **k))
+    out = tmp_path / "out"
+    assert run([a, bad, c, "-o", out, "--weights", weights, "-q"]) == 2
+    captured = capsys.readouterr()
+    assert loads == [1]
+    errors = captured.err.splitlines()
+    assert len(errors) == 1 and errors[0].startswith(f"deepssetracer: error: {bad}: ")
+    lines = captured.out.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["a.mrc", "c.mrc"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "a_helix.mrc", "a_sheet.mrc", "c_helix.mrc", "c_sheet.mrc"]
+
+
+def test_bad_weights_with_several_maps_are_one_line(tmp_path, capsys):
+    a, b = _maps(tmp_path, "a.mrc", "b.mrc")
+    missing = tmp_path / "none.onnx"
+    out = tmp_path / "out"
+    assert run([a, b, "-o", out, "--weights", missing, "--json", tmp_path / "r.json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and str(missing) in captured.err
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert [m["ok"] for m in doc["maps"]] == [False, False] and doc["failed"] == 2
+    assert not out.exists()
+
+
+def test_two_maps_with_one_stem_are_refused_up_front(tmp_path, map_path, weights, capsys):
+    other = tmp_path / "other"
+    other.mkdir()
+    twin = write_map(other / "emd_1.mrc", blob_map((20, 18, 26)))
+    out = tmp_path / "out"
+    code = run([map_path, twin, "-o", out, "--weights", weights])
+    _expect_refusal(capsys, code, twin, out, contains="same stem 'emd_1'")
+    gz = tmp_path / "emd_1.map.gz"
+    gz.write_bytes(gzip.compress(map_path.read_bytes()))
+    _expect_refusal(capsys, run([map_path, gz, "-o", out, "--weights", weights]), gz, out,
+                    contains="same stem")
+
+
+def test_result_line_names_the_folder_and_tta(tmp_path, map_path, weights, capsys):
+    out = tmp_path / "out"
+    assert run([map_path, "-o", out, "--weights", weights, "-q", "--tta", "4",
+                "--lowpass", "6"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert f"in {out}{os.sep}" in line and "TTA: mean of 4 rotations" in line
+    assert "low-passed to 6 Å" in line and "Å³" in line
+
+
+def test_json_report_per_map(tmp_path, map_path, weights, capsys):
+    bad = tmp_path / "in" / "bad.mrc"
+    bad.write_bytes(b"")
+    out, report = tmp_path / "out", tmp_path / "report.json"
+    assert run([map_path, bad, "-o", out, "--weights", weights, "-q", "--labels", "--tta",
+                "--threads", 1, "--json", report]) == 2
+    capsys.readouterr()
+    doc = json.loads(report.read_text())
+    assert doc["format"] == 1 and doc["failed"] == 1 and doc["interrupted"] is False
+    good, failed = doc["maps"]
+    assert good["ok"] and good["input"] == str(map_path)
+    assert good["outputs"] == {k: str(out / f"emd_1_{k}.mrc") for k in ("helix", "sheet", "labels")}
+    assert set(good["volumes_A3"]) == {"helix", "sheet"} and good["level"] == 0.5
+    settings = good["settings"]
+    assert settings["weights_sha256"] == _sha(weights) and settings["weights"] == str(weights)
+    assert settings["device"] == "cpu" and settings["threads"] == 1
+    assert settings["tta_rotations"] == 4 and settings["lowpass_asked"] == "auto"
+    assert "lowpass_applied_A" in settings and "resolution_estimate_A" in settings
+    assert {"read", "network", "predict", "write", "total"} <= set(good["timings_s"])
+    assert isinstance(good["warnings"], list)
+    assert failed == {"input": str(bad), "ok": False, "error": f"{bad}: empty file"}
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file
+
+
+@pytest.mark.parametrize("target, contains", [("missing/r.json", "does not exist"),
+                                              (".", "names a folder")])
+def test_unwritable_json_is_refused_before_predicting(tmp_path, map_path, weights, capsys,
+                                                      target, contains):
+    out = tmp_path / "out"
+    code = run([map_path, "-o", out, "--weights", weights, "--json", tmp_path / target])
+    _expect_refusal(capsys, code, tmp_path / target, out, contains=contains)
+
+
+def test_ctrl_c_still_writes_the_report_of_the_maps_done(tmp_path, weights, capsys, monkeypatch):
+    from chimerax.deepssetracer.core import predict as core_predict
+
+    a, b = _maps(tmp_path, "a.mrc", "b.mrc")
+    real = core_predict.predict_file
+
+    def interrupted_on_b(path, *args, **kw):
+        if path == b:
+            raise KeyboardInterrupt
+        return real(path, *args, **kw)
+
+    monkeypatch.setattr(core_predict, "predict_file", interrupted_on_b)
+    report = tmp_path / "r.json"
+    assert run([a, b, "-o", tmp_path / "out", "--weights", weights, "-q", "--json", report]) == 130
+    assert capsys.readouterr().err.strip() == f"deepssetracer: error: {b}: interrupted"
+    doc = json.loads(report.read_text())
+    assert doc["interrupted"] and [m["ok"] for m in doc["maps"]] == [True, False]

@@ -142,3 +142,36 @@ def test_long_stem_is_checked_for_the_text_outputs_too(tmp_path, tiny_onnx, caps
     err = capsys.readouterr().err
     assert "_elements.json: output file name is 256 bytes long" in err
     assert len(_names(out)) == 2  # the maps of the first run, untouched
+
+
+def test_one_model_is_checked_against_each_map_and_reported(tmp_path, inputs, capsys):
+    """Several maps with ``--model``: read once, a ``_residues.csv`` per map; ``--json`` lists
+    the extra outputs, the notes and the model's figures."""
+    pytest.importorskip("gemmi")
+    m, model, weights = inputs
+    second = write_map(tmp_path / "emd_2.mrc", blob_map((20, 18, 26)))
+    out, report = tmp_path / "out", tmp_path / "r.json"
+    assert run([m, second, "-o", out, "--weights", weights, "--elements", "--model", model,
+                "--threads", 1, "--quiet", "--json", report]) == 0
+    assert capsys.readouterr().out.count("model agreement") == 2
+    assert {"emd_1_residues.csv", "emd_2_residues.csv", "emd_2_elements.pdb"} <= {
+        p.name for p in out.iterdir()}
+    records = json.loads(report.read_text())["maps"]
+    for stem, r in zip(("emd_1", "emd_2"), records):
+        assert r["outputs"]["residues"] == str(out / f"{stem}_residues.csv")
+        assert r["outputs"]["elements"] == str(out / f"{stem}_elements.json")
+        assert r["outputs"]["elements_pdb"] == str(out / f"{stem}_elements.pdb")
+        assert any(n.startswith("model agreement") for n in r["notes"])
+        assert r["model"]["path"] == str(model) and r["model"]["residues"] == 5
+        assert r["model"]["compared"] == 5 and 0 <= r["model"]["agreement"] <= 1
+        assert {"elements", "residues", "write"} <= set(r["timings_s"])
+
+
+def test_a_bad_model_refuses_every_map_up_front(tmp_path, inputs, capsys):
+    m, _, weights = inputs
+    second = write_map(tmp_path / "emd_2.mrc", blob_map((20, 18, 26)))
+    out = tmp_path / "out"
+    assert run([m, second, "-o", out, "--weights", weights, "--model", tmp_path / "no.pdb",
+                "--quiet"]) == 2
+    assert capsys.readouterr().err.count("deepssetracer: error:") == 1
+    assert not out.exists()

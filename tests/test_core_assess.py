@@ -1,9 +1,13 @@
-"""Warnings for maps that look wrong for the tool."""
+"""Warnings for maps that look wrong for the tool, and the no-molecule decision."""
 
 from __future__ import annotations
 
 import numpy as np
-from chimerax.deepssetracer.core.assess import map_warnings
+import pytest
+from chimerax.deepssetracer.core.assess import assess_map
+from chimerax.deepssetracer.core.lowpass import lowpass
+from chimerax.deepssetracer.core.mapio import read_map
+from chimerax.deepssetracer.core.resample import resample
 from scipy.ndimage import gaussian_filter
 
 
@@ -17,21 +21,36 @@ def _protein(seed: int = 0, noise: float = 0.02) -> np.ndarray:
 
 
 def test_a_clean_map_has_no_warning():
-    assert map_warnings(_protein(), 2.0, resolution=6.0) == []
+    found = assess_map(_protein(), 2.0, resolution=6.0)
+    assert found.warnings == [] and found.molecule
 
 
 def test_inverted_contrast_is_named():
-    (warning,) = map_warnings(-_protein(1), 2.0)
-    assert "inverted" in warning
+    found = assess_map(-_protein(1), 2.0)
+    (warning,) = found.warnings
+    assert "inverted" in warning and found.molecule
 
 
-def test_smooth_noise_is_no_molecule():
-    noise = gaussian_filter(np.random.default_rng(2).normal(size=(50, 50, 50)), 2.0)
-    (warning,) = map_warnings(noise.astype(np.float32), 2.0)
-    assert "no molecule" in warning
+@pytest.mark.parametrize("sigma, n", [(1.0, 60), (2.0, 50), (3.0, 80)])
+def test_smooth_noise_is_no_molecule(sigma, n):
+    noise = gaussian_filter(np.random.default_rng(2).normal(size=(n, n, n)), sigma)
+    found = assess_map(noise.astype(np.float32), 2.0)
+    (warning,) = found.warnings
+    assert "no molecule" in warning and not found.molecule
 
 
 def test_sharp_map_without_low_pass_is_named():
-    (warning,) = map_warnings(_protein(3), 2.0, resolution=4.0, lowpass=None)
+    (warning,) = assess_map(_protein(3), 2.0, resolution=4.0, lowpass=None).warnings
     assert "sharper than" in warning
-    assert map_warnings(_protein(3), 2.0, resolution=4.0, lowpass=6.0) == []
+    assert assess_map(_protein(3), 2.0, resolution=4.0, lowpass=6.0).warnings == []
+
+
+@pytest.mark.parametrize("folder", ["emd3488_5me2", "emd1657_4v5h_AM", "emd8518_5u8s_A"])
+def test_real_maps_and_crops_inside_them_have_a_molecule(shared_dir, folder):
+    """Even a 20 Å cube from inside the protein, with no solvent, is not taken for noise."""
+    m = read_map(shared_dir / "data" / "real" / folder / "map.mrc")
+    x = lowpass(m.data, m.voxel_size, 6.0)
+    c = np.array(x.shape) // 2
+    for h in (10, 20, None):
+        sub = x if h is None else x[c[0] - h:c[0] + h, c[1] - h:c[1] + h, c[2] - h:c[2] + h]
+        assert assess_map(resample(sub, m.voxel_size, (2.0,) * 3), 2.0).molecule, (folder, h)

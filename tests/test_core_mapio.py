@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import signal
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 from chimerax.deepssetracer.core.errors import InputError, Interrupted
 from chimerax.deepssetracer.core.grid import DensityMap
-from chimerax.deepssetracer.core.mapio import read_map, write_map, write_maps
+from chimerax.deepssetracer.core.mapio import map_stem, read_map, write_map, write_maps
 from helpers import blob_map, write_mrc
 
 
@@ -412,6 +413,106 @@ def test_a_dangling_symlink_is_an_existing_output(tmp_path):
     with pytest.raises(FileExistsError):
         write_maps(_pair(tmp_path, 1.0))
     assert link.is_symlink() and not (tmp_path / "a_sheet.mrc").exists()
+
+
+# --- issue 16: gzipped maps, as EMDB distributes them ----------------------------------------
+
+
+def _gzipped(path: Path, raw: bytes) -> Path:
+    path.write_bytes(gzip.compress(raw))
+    return path
+
+
+def test_gzipped_maps_read_as_the_plain_file(tmp_path, dmap):
+    """``.mrc.gz`` and ``.map.gz`` read as their unzipped file, its suffix rules included."""
+    dmap.origin = (10.0, -3.5, 7.25)
+    plain = write_mrc(tmp_path / "m.mrc", dmap, axes=(3, 1, 2), start_xyz=(4, 5, 6),
+                      header_origin=(1.5, 2.5, 3.5))
+    raw = plain.read_bytes()
+    for name in ("m.mrc.gz", "m.MAP.GZ"):
+        back, want = read_map(_gzipped(tmp_path / name, raw)), read_map(plain)
+        np.testing.assert_array_equal(back.data, want.data)
+        assert back.voxel_size == pytest.approx(want.voxel_size)
+    # .map is CCP4 to ChimeraX: NSTART, not ORIGIN, also when gzipped
+    ccp4 = tmp_path / "m.map"
+    ccp4.write_bytes(raw)
+    assert read_map(tmp_path / "m.MAP.GZ").origin == pytest.approx(read_map(ccp4).origin)
+    assert read_map(tmp_path / "m.mrc.gz").origin == pytest.approx((1.5, 2.5, 3.5))
+    assert read_map(ccp4).origin != pytest.approx((1.5, 2.5, 3.5))
+
+
+def test_gzipped_big_endian_and_extended_header(tmp_path, dmap):
+    raw = bytearray(write_map(tmp_path / "le.mrc", dmap).read_bytes())
+    raw[:208] = np.frombuffer(bytes(raw[:208]), "<i4").byteswap().tobytes()
+    raw[212:216] = bytes([0x11, 0x11, 0, 0])
+    raw[216:224] = np.frombuffer(bytes(raw[216:224]), "<i4").byteswap().tobytes()
+    raw[1024:] = np.frombuffer(bytes(raw[1024:]), "<f4").byteswap().tobytes()
+    np.testing.assert_array_equal(read_map(_gzipped(tmp_path / "be.mrc.gz", bytes(raw))).data,
+                                  dmap.data)
+    ext = bytearray(write_map(tmp_path / "ext.mrc", dmap).read_bytes())
+    ext[92:96] = np.int32(80).tobytes()  # NSYMBT: 80 bytes of extended header
+    ext[1024:1024] = b"x" * 80
+    np.testing.assert_array_equal(read_map(_gzipped(tmp_path / "e.mrc.gz", bytes(ext))).data,
+                                  dmap.data)
+
+
+@pytest.mark.parametrize("damage, problem", [
+    (lambda z, raw: z[:-30], "ends before its end-of-stream marker"),
+    (lambda z, raw: z[:-8] + bytes(8), "CRC check failed"),
+    (lambda z, raw: raw, "is named .gz but is not a gzip file"),
+    (lambda z, raw: gzip.compress(raw[:-100]), "truncated: the header"),
+    (lambda z, raw: gzip.compress(raw[:100]), "unzips to 100 bytes"),
+    (lambda z, raw: z[:10] + bytes(len(z) - 10), "corrupt gzip file"),
+])
+def test_corrupt_gzip_names_the_real_reason(tmp_path, dmap, damage, problem):
+    raw = write_map(tmp_path / "m.mrc", dmap).read_bytes()
+    path = tmp_path / "emd_1.map.gz"
+    path.write_bytes(damage(gzip.compress(raw), raw))
+    with pytest.raises(InputError) as err:
+        read_map(path)
+    assert problem in str(err.value) and "MAP' ID" not in str(err.value)
+    assert str(err.value).startswith(f"{path}: ") and "\n" not in str(err.value)
+
+
+def test_gzipped_stack_is_refused_by_its_inner_suffix(tmp_path):
+    data = np.random.rand(40, 16, 16).astype(np.float32)
+    raw = _stack(tmp_path / "s.mrcs", data, 1, 40).read_bytes()
+    with pytest.raises(InputError, match=r"image stack \(\.mrcs file"):
+        read_map(_gzipped(tmp_path / "s.mrcs.gz", raw))
+
+
+@pytest.mark.parametrize("name, stem", [("emd_1234.map.gz", "emd_1234"), ("a.b.mrc", "a.b"),
+                                        ("x.MRC.GZ", "x"), ("plain.gz", "plain"),
+                                        ("emd_1.mrc", "emd_1")])
+def test_map_stem_drops_gz_and_the_map_suffix(name, stem):
+    assert map_stem(name) == stem
+
+
+def test_removed_files_go_with_the_swap_and_come_back_on_failure(tmp_path, monkeypatch):
+    old = write_maps(_pair(tmp_path, 1.0))
+    labels = write_map(tmp_path / "a_labels.mrc", blob_map((6, 6, 6)))
+    # renames: labels -> backup, helix -> backup, temp -> helix, sheet -> backup, temp -> sheet
+    _fail_on_call(monkeypatch, os, "replace", 5, OSError(28, "No space left on device"))
+    with pytest.raises(InputError):
+        write_maps(_pair(tmp_path, 2.0), overwrite=True, remove=[labels])
+    monkeypatch.undo()
+    assert _values(old) == [1.0, 1.0] and labels.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "a_helix.mrc", "a_labels.mrc", "a_sheet.mrc"]
+    folder = tmp_path / "keep_labels.mrc"
+    folder.mkdir()
+    write_maps(_pair(tmp_path, 2.0), overwrite=True, remove=[labels, folder])
+    assert _values(old) == [2.0, 2.0] and not labels.exists() and folder.is_dir()
+
+
+def test_a_lone_text_file_is_a_set_of_one(tmp_path):
+    """The ``--json`` report: one text file, replaced atomically, naming its file on failure."""
+    (tmp_path / "r.json").write_text("old\n")
+    path, = write_maps({tmp_path / "r.json": "{}\n"}, overwrite=True)
+    assert path.read_text() == "{}\n" and [p.name for p in tmp_path.iterdir()] == ["r.json"]
+    with pytest.raises(InputError, match=r"r\.json: cannot write"):
+        write_maps({tmp_path / "missing" / "r.json": "{}"}, overwrite=True)
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
 
 
 def _set(tmp_path, value):

@@ -38,7 +38,8 @@ def test_nan_and_inf_are_counted():
 
 def test_too_large_for_memory_says_how_large(monkeypatch):
     monkeypatch.setattr(memory, "memory_headroom", lambda: (2**20, "available"))
-    with pytest.raises(InputError, match=r"too large.*12x12x12 voxels \(6\.8 KiB.*MiB, 1\.0 MiB available"):
+    with pytest.raises(InputError,
+                       match=r"too large.*12x12x12 voxels \(6\.8 KiB.*MiB, 1\.0 MiB available"):
         validate_map(blob_map((12, 12, 12)), "m.mrc")
 
 

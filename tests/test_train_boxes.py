@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import numpy as np
-from chimerax.deepssetracer.train import boxes
 from chimerax.deepssetracer.core.classes import HELIX, OTHER, SHEET
+from chimerax.deepssetracer.train import boxes
 from chimerax.deepssetracer.train.structures import Structure
 
 

@@ -46,7 +46,8 @@ def test_crop_is_scored_on_the_same_voxels():
 def test_mask_resample_and_affine():
     c = _case()
     m = invariance.masked(c, radius=3.0, edge=2.0)
-    assert m.dmap.data[0, 0, 0] == 0 and m.dmap.data[6, 7, 10] == pytest.approx(c.dmap.data[6, 7, 10])
+    assert m.dmap.data[0, 0, 0] == 0
+    assert m.dmap.data[6, 7, 10] == pytest.approx(c.dmap.data[6, 7, 10])
     r = invariance.resampled(c, 1.5)
     assert r.dmap.voxel_size == (1.5,) * 3 and r.labels.shape == r.dmap.data.shape
     a = invariance.affine(c, scale=1e3)

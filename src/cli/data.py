@@ -8,6 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
+from .extras import missing_extra
+
 DEFAULT_SIM = Path.home() / ".cache" / "deepssetracer" / "sim"
 DEFAULT_REAL = Path.home() / ".cache" / "deepssetracer" / "real"
 
@@ -39,8 +41,10 @@ def add_args(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from ..train import dataset
-
+    try:
+        from ..train import dataset
+    except ImportError as e:
+        return missing_extra("data", e)
     try:
         if args.data_command == "simulate":
             from ..train import splits
@@ -57,7 +61,11 @@ def main(args: argparse.Namespace) -> int:
             from ..train import figures
 
             figures.figure(args.sim, args.real, args.out)
-    except (FileNotFoundError, ValueError) as exc:
+    except ValueError as exc:  # InputError among them: it names its file
         print(f"deepssetracer data: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a missing model.pdb, an --out that is a file: one line, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"deepssetracer data: {where}{exc.strerror or exc}", file=sys.stderr)
         return 1
     return 0

@@ -12,7 +12,9 @@ import argparse
 import logging
 import sys
 
-from ..core.inference import DEVICES
+from ..core.devices import DEVICES
+from .extras import missing_extra
+from .predict import TTA_CHOICES
 
 
 def _resolutions(text: str) -> list[float]:
@@ -37,7 +39,7 @@ def add_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", help="ONNX weights (default: the shipped ones)")
     parser.add_argument("--lowpass", type=_resolutions, metavar="A[,A...]",
                         help="also score each map low-pass filtered to these resolutions (Å)")
-    parser.add_argument("--tta", type=int, default=1, choices=(1, 4, 12, 24),
+    parser.add_argument("--tta", type=int, default=1, choices=TTA_CHOICES,
                         help="rotations averaged at prediction (default: 1, none)")
     parser.add_argument("--threads", type=int, help="onnxruntime threads (default: all cores)")
     parser.add_argument("--device", choices=DEVICES, default="cpu",
@@ -55,8 +57,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         from ..train import evaluate
     except ImportError as e:
-        print(f"deepssetracer evaluate: needs the training dependencies ({e})", file=sys.stderr)
-        return 2
+        return missing_extra("evaluate", e)
     from ..core.errors import InputError
 
     try:

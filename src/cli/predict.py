@@ -1,13 +1,14 @@
-"""``deepssetracer predict MAP -o OUTDIR``: helix and sheet probability maps of a density map.
+"""``deepssetracer predict MAP [MAP ...] -o OUTDIR``: helix and sheet probability maps.
 
 Writes ``OUTDIR/<map stem>_helix.mrc`` and ``<stem>_sheet.mrc`` (probabilities 0-1 on the input
 map's own grid: same size, voxel size and origin) and, with ``--labels``, ``<stem>_labels.mrc``
 (int8: 0 helix, 1 sheet, 2 background, the most probable class of each voxel), with
 ``--elements`` ``<stem>_elements.json`` and ``_elements.pdb`` (helix axes, sheet patches; see
 docs/elements.md), with ``--model MODEL`` ``<stem>_residues.csv`` (each residue's voted class
-and the model's own). Prints one
-summary line on stdout; on bad input prints one ``deepssetracer: error: FILE: PROBLEM`` line on
-stderr, writes nothing and exits with 2.
+and the model's own; the one model is read once and checked against every map), for each map.
+Prints one summary line per map on stdout; a bad map gets one ``deepssetracer: error: FILE:
+PROBLEM`` line on stderr and nothing written, the other maps still run, and the exit code is 2
+if any map failed. The network is loaded once, at the first map that passes its checks.
 """
 
 from __future__ import annotations
@@ -16,9 +17,16 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..core.devices import DEVICES
+
+if TYPE_CHECKING:  # numpy: not for --help
+    from ..core.residues import ModelResidues
 
 EXIT_INPUT = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT; SIGTERM gives 143
+TTA_CHOICES = (1, 4, 12, 24)  # sorted(rotations.SUBGROUPS), not imported: --help stays light
 
 
 def _positive_int(text: str) -> int:
@@ -47,20 +55,26 @@ def cpu_cores() -> int:
 
 
 def add_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("map", type=Path, help="input map (.mrc, .map or .ccp4)")
+    parser.add_argument("map", type=Path, nargs="+", metavar="MAP",
+                        help="input maps (.mrc, .map or .ccp4, or gzipped as EMDB serves them: "
+                             ".map.gz, .mrc.gz; outputs drop both suffixes); several run one "
+                             "after another with the network loaded once, a bad one skipped "
+                             "with its error line (exit code 2 at the end); two with the same "
+                             "stem are refused")
     parser.add_argument("-o", "--outdir", type=Path, default=Path("."),
                         help="folder for the outputs (created if missing; default: .)")
     parser.add_argument("--weights", type=Path, default=None,
                         help="ONNX weights with their .json sidecar beside them "
                              "(default: the weights shipped with the package)")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+    parser.add_argument("--device", choices=DEVICES, default="auto",
                         help="where to run the network (default: auto, CUDA when available)")
     parser.add_argument("--threads", type=_positive_int, default=None,
                         help="CPU threads for the network (default: all cores)")
-    parser.add_argument("--tta", type=int, nargs="?", const=4, default=1, choices=(1, 4, 12, 24),
+    parser.add_argument("--tta", type=int, nargs="?", const=4, default=1, choices=TTA_CHOICES,
                         metavar="N",
-                        help="average over N proper rotations (4, 12 or 24; N times the run "
-                             "time; --tta alone means 4; default: off)")
+                        help="average over N proper rotations, N one of "
+                             f"{', '.join(map(str, TTA_CHOICES))} (1 is off; N times the run "
+                             "time; --tta alone means 4; default: 1)")
     parser.add_argument("--lowpass", type=_lowpass, default="auto", metavar="auto|off|A",
                         help="low-pass filter the map first: 'auto' (default) filters it to "
                              "6 Å when its power spectrum shows it sharper than 4.5 Å (the "
@@ -74,46 +88,154 @@ def add_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, default=None, metavar="MODEL.pdb|.cif",
                         help="also write <stem>_residues.csv: each protein residue's predicted "
                              "class (the vote residue F1 uses) against the model's own HELIX/"
-                             "SHEET assignment (needs gemmi)")
-    parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
+                             "SHEET assignment (needs gemmi); read once, before any map, and "
+                             "with several maps checked against each of them (maps of one "
+                             "structure: half maps, sharpenings)")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite existing outputs; without --labels an earlier run's "
+                             "<stem>_labels.mrc is removed with them, in the same atomic swap "
+                             "(without --force it is refused), so no stale labels stay beside "
+                             "the new pair")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--json", type=Path, default=None, metavar="FILE",
+                        help="also write, for scripts, each map's input, outputs (the "
+                             "elements and residue files too), volumes (Å³ at p 0.5), settings "
+                             "(weights sha256, device, threads, TTA, low-pass asked and "
+                             "applied, resolution estimate), timings, warnings, notes "
+                             "(elements found, model agreement) and the model's figures, or "
+                             "its error; written atomically at the end")
 
 
 def main(args: argparse.Namespace) -> int:
     from ..core.errors import InputError, terminate_as_interrupt
-    from ..core.predict import predict_file
+    from . import report  # numpy, mrcfile, onnxruntime: not for --help
 
-    threads = args.threads
-    if threads is not None and threads > cpu_cores():
-        threads = cpu_cores()  # more threads than cores only contend (70x slower at 1000)
-        print(f"deepssetracer: note: --threads {args.threads} capped at the {threads} CPU "
-              f"cores available", file=sys.stderr)
+    threads = _capped_threads(args.threads)
+    maps: list[Path] = list(args.map)
     try:
+        _check_stems(maps, args.outdir)
+        if args.json is not None:
+            report.check_target(args.json)
         model = None
         if args.model is not None:  # read first: a bad model costs no prediction
             from .models import read_model
 
             model = read_model(args.model)
-        with terminate_as_interrupt():  # kill: clean up as for Ctrl-C
-            result = predict_file(args.map, args.outdir, weights=args.weights,
-                                  device=args.device, threads=threads, tta=args.tta,
-                                  lowpass=args.lowpass, labels=args.labels, force=args.force,
-                                  quiet=args.quiet, elements=args.elements, model=model)
     except InputError as err:
         return _fail(str(err), EXIT_INPUT)
-    except MemoryError:
-        return _fail(f"{args.map}: out of memory (try a smaller box)", EXIT_INPUT)
-    except OSError as err:
-        return _fail(f"{err.filename or args.map}: {err.strerror or err}", 1)
+    network = _NetworkOnce(args.weights, args.device, threads)
+    records: list[dict] = []
+    code, path = 0, maps[0]
+    try:
+        with terminate_as_interrupt():  # kill: clean up as for Ctrl-C
+            for i, path in enumerate(maps):
+                message, status = _predict_one(path, args, threads, network, model, records)
+                if status:
+                    code = max(code, status)
+                    _fail(message, status)
+                if network.error is not None:  # the weights: every other map would fail alike
+                    records += [report.failure_record(p, network.error) for p in maps[i + 1:]]
+                    break
     except KeyboardInterrupt as err:
         signum = getattr(err, "signum", None)
-        return _fail(f"{args.map}: interrupted", 128 + signum if signum else EXIT_INTERRUPTED)
-    for warning in result.warnings:
-        print(f"warning: {result.map_path.name}: {warning}", file=sys.stderr)
-    print(result.summary())
-    return 0
+        records.append(report.failure_record(path, "interrupted"))
+        code = _fail(f"{path}: interrupted", 128 + signum if signum else EXIT_INTERRUPTED)
+    if args.json is not None:
+        try:
+            report.write_report(args.json, records, interrupted=code >= 128)
+        except InputError as err:
+            code = max(code, _fail(str(err), EXIT_INPUT))
+    return code
+
+
+def _predict_one(path: Path, args: argparse.Namespace, threads: int | None,
+                 network: _NetworkOnce, model: ModelResidues | None,
+                 records: list[dict]) -> tuple[str, int]:
+    """Predict one map (with ``--elements`` / ``--model`` outputs as asked), print its lines
+    and add its record; ``(error line, exit code)``."""
+    from ..core.errors import InputError, OutputExists
+    from ..core.predict import predict_file
+    from . import report
+
+    try:
+        result = predict_file(path, args.outdir, weights=args.weights, device=args.device,
+                              threads=threads, tta=args.tta, lowpass=args.lowpass,
+                              labels=args.labels, force=args.force, quiet=args.quiet,
+                              network=network, elements=args.elements, model=model)
+    except OutputExists as err:  # the core's message is neutral: the flag is the CLI's
+        hint = ("pass --force to replace the set: it is then removed" if err.stale
+                else "pass --force to overwrite")
+        message, status = f"{err} ({hint})", EXIT_INPUT
+    except InputError as err:
+        message, status = str(err), EXIT_INPUT
+    except MemoryError:
+        message, status = f"{path}: out of memory (try a smaller box)", EXIT_INPUT
+    except OSError as err:
+        message, status = f"{err.filename or path}: {err.strerror or err}", 1
+    else:
+        for warning in result.warnings:
+            print(f"warning: {result.map_path.name}: {warning}", file=sys.stderr)
+        print(result.summary(), flush=True)
+        records.append(report.map_record(result, lowpass_asked=args.lowpass, threads=threads,
+                                         model=args.model))
+        return "", 0
+    records.append(report.failure_record(path, message))
+    return message, status
+
+
+class _NetworkOnce:
+    """The network, loaded at the first map that passes its checks and then shared.
+
+    A weights error is kept (`error`), so the run stops there instead of repeating it per map.
+    """
+
+    def __init__(self, weights: Path | None, device: str, threads: int | None):
+        self.weights, self.device, self.threads = weights, device, threads
+        self.loaded = None
+        self.error: str | None = None
+
+    def __call__(self):
+        from ..core.errors import InputError
+        from ..core.inference import load_network
+
+        if self.loaded is None:
+            try:
+                self.loaded = load_network(self.weights, device=self.device, threads=self.threads)
+            except InputError as err:
+                self.error = str(err)
+                raise
+        return self.loaded
+
+
+def _capped_threads(threads: int | None) -> int | None:
+    """`threads`, at most the CPU cores (more only contend: 70x slower at 1000), with a note."""
+    if threads is not None and threads > cpu_cores():
+        print(f"deepssetracer: note: --threads {threads} capped at the {cpu_cores()} CPU "
+              f"cores available", file=sys.stderr)
+        return cpu_cores()
+    return threads
+
+
+def _check_stems(maps: list[Path], outdir: Path) -> None:
+    """Refuse, before any work, two maps whose outputs would have the same names.
+
+    Raises:
+        InputError: naming the second map and the first.
+    """
+    from ..core.errors import InputError
+    from ..core.mapio import map_stem
+
+    seen: dict[str, Path] = {}
+    for path in maps:
+        stem = map_stem(path)
+        if stem in seen:
+            raise InputError(path, f"has the same stem {stem!r} as {seen[stem]}: both would "
+                                   f"write {outdir / (stem + '_helix.mrc')}; give them "
+                                   "different -o folders (one run each) or rename one")
+        seen[stem] = path
 
 
 def _fail(message: str, code: int) -> int:
+    """Print the one error line; `code` back, for ``return _fail(...)``."""
     print(f"deepssetracer: error: {message}", file=sys.stderr)
     return code

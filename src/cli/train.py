@@ -7,7 +7,8 @@ import logging
 import sys
 from pathlib import Path
 
-from ..core.inference import DEVICES
+from ..core.devices import DEVICES
+from .extras import missing_extra
 
 
 def add_args(parser: argparse.ArgumentParser) -> None:
@@ -32,8 +33,7 @@ def main(args: argparse.Namespace) -> int:
         from ..train.finish import finish
         from ..train.trainer import Trainer
     except ImportError as e:
-        print(f"deepssetracer train: needs the training dependencies ({e})", file=sys.stderr)
-        return 2
+        return missing_extra("train", e)
     try:
         if args.export:
             print(finish(Path(args.export)))

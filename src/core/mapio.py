@@ -18,6 +18,11 @@ Mode 0 (bytes) is signed, as MRC2014 says, except where ChimeraX reads it unsign
 IMOD stamped (``imodStamp`` 1146047817 at byte 152) without its "signed bytes" flag (bit 0 of
 ``imodFlags``), or an old-style MRC without the ``'MAP '`` ID; ``.map``/``.ccp4`` are signed.
 
+Gzipped maps (``emd_1234.map.gz``, as EMDB distributes them) are read through `gzip`, streamed:
+the header first (so the checks and the memory limit come before any data), then the data block;
+the suffix rules above apply to the name without ``.gz``, and `map_stem` drops both suffixes.
+A corrupt or incomplete gzip file is refused naming gzip's reason, not the MRC header.
+
 Stacks are refused, not read as a volume: ``.mrcs`` files, image stacks (``ISPG`` 0 with
 ``MZ`` 1 and ``NZ`` > 1, as mrcfile writes them) and volume stacks (``ISPG`` 401-630 with
 ``NZ`` > ``MZ``). Maps that older tools wrote with ``ISPG`` 0 and ``MZ = NZ`` are volumes.
@@ -29,11 +34,14 @@ or ``.ccp4`` output name would lose a non-zero origin in ChimeraX, so outputs ar
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 import stat
 import warnings
-from collections.abc import Mapping
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import mrcfile
@@ -55,23 +63,45 @@ IMOD_STAMP = 1146047817
 IMOD_SIGNED_BYTES = 0x1  # imodFlags bit 0: mode-0 bytes are signed
 STACK_SUFFIXES = (".mrcs",)
 VOLUME_STACKS = range(401, 631)  # ISPG of a stack of volumes (MRC2014)
+GZIP_SUFFIX = ".gz"
 
 
 # ---------------------------------------------------------------------------------------------
 # Reading
 
 
+def is_gzip(path: str | os.PathLike[str]) -> bool:
+    """Whether the map file is gzipped (named ``*.gz``)."""
+    return Path(path).suffix.lower() == GZIP_SUFFIX
+
+
+def map_suffix(path: str | os.PathLike[str]) -> str:
+    """The map's own suffix, lower case, ``.gz`` set aside: ``.map`` for ``emd_1.map.gz``."""
+    path = Path(path)
+    return (path.with_suffix("") if is_gzip(path) else path).suffix.lower()
+
+
+def map_stem(path: str | os.PathLike[str]) -> str:
+    """The name outputs are called after: ``emd_1234`` for ``emd_1234.map`` and ``.map.gz``."""
+    path = Path(path)
+    return (path.with_suffix("") if is_gzip(path) else path).stem
+
+
 def read_map(path: str | os.PathLike[str]) -> DensityMap:
-    """Read an MRC/CCP4 map into the ``[z, y, x]`` convention.
+    """Read an MRC/CCP4 map, gzipped or not, into the ``[z, y, x]`` convention.
 
     Raises:
-        InputError: the file is missing, not a map, truncated, or has a header field that makes
-            it unusable (the message names the field).
+        InputError: the file is missing, not a map, truncated, not a valid gzip file, or has a
+            header field that makes it unusable (the message names the field).
     """
     path = Path(path)
     size = _check_file(path)
-    geometry = _Geometry(path, _read_header(path), size)
+    gzipped = is_gzip(path)
+    geometry = _Geometry(path, _read_header(path, gzipped), None if gzipped else size)
     check_memory(path, geometry.shape_zyx, needed_bytes=geometry.n_voxels * 4 * 2, what="reading")
+    if gzipped:
+        raw = _read_gzip_data(path, geometry)
+        return DensityMap(geometry.to_zyx(raw), geometry.voxel_size, geometry.origin)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -81,10 +111,7 @@ def read_map(path: str | os.PathLike[str]) -> DensityMap:
                     reason = "; ".join(dict.fromkeys(str(w.message) for w in caught))
                     raise InputError(path, f"cannot read the data block "
                                            f"({reason or 'unexpected layout'})")
-                raw = raw.reshape(geometry.file_shape)
-                if geometry.unsigned_bytes:
-                    raw = raw.view(np.uint8)
-                data = np.ascontiguousarray(raw.transpose(geometry.file_to_zyx), dtype=np.float32)
+                data = geometry.to_zyx(raw)
         except InputError:
             raise
         except (ValueError, OSError) as err:
@@ -94,7 +121,7 @@ def read_map(path: str | os.PathLike[str]) -> DensityMap:
     return DensityMap(data, geometry.voxel_size, geometry.origin)
 
 
-def _read_header(path: Path) -> np.recarray:
+def _read_header(path: Path, gzipped: bool = False) -> np.recarray:
     """The 1024-byte header in mrcfile's layout, in the byte order that makes sense of it.
 
     Parsed here rather than by ``mrcfile.open`` so that a bad field (a negative NSYMBT, say)
@@ -102,8 +129,15 @@ def _read_header(path: Path) -> np.recarray:
     order is the machine stamp's, or the other one when only that gives a valid MODE and NX (as
     mrcfile's permissive mode does).
     """
-    with open(path, "rb") as f:
-        raw = f.read(HEADER_BYTES)
+    if gzipped:
+        with _gzip_errors(path), gzip.open(path, "rb") as f:
+            raw = f.read(HEADER_BYTES)
+        if len(raw) < HEADER_BYTES:
+            raise InputError(path, f"not an MRC/CCP4 map: it unzips to {len(raw)} bytes, "
+                                   f"shorter than the {HEADER_BYTES}-byte header")
+    else:
+        with open(path, "rb") as f:
+            raw = f.read(HEADER_BYTES)
     header = np.frombuffer(raw, dtype=HEADER_DTYPE).reshape(()).view(np.recarray)
     try:
         first = byte_order_from_machine_stamp(header.machst)
@@ -114,6 +148,46 @@ def _read_header(path: Path) -> np.recarray:
         if int(h.mode) in MODES and int(h.nx) > 0:
             return h
     return header.view(HEADER_DTYPE.newbyteorder(first)).view(np.recarray)
+
+
+@contextmanager
+def _gzip_errors(path: Path) -> Iterator[None]:
+    """gzip's and zlib's failures as one `InputError` naming the real reason."""
+    try:
+        yield
+    except EOFError:
+        raise InputError(path, "corrupt gzip file: it ends before its end-of-stream marker "
+                               "(an incomplete download?)") from None
+    except gzip.BadGzipFile as err:
+        if str(err).startswith("Not a gzipped file"):
+            raise InputError(path, "is named .gz but is not a gzip file (no gzip signature); "
+                                   "if it is a plain map, rename it without .gz") from None
+        raise InputError(path, f"corrupt gzip file ({err})") from None
+    except zlib.error as err:
+        raise InputError(path, f"corrupt gzip file ({err})") from None
+    except OSError as err:
+        raise InputError(path, f"cannot read ({err.strerror or err})") from None
+
+
+def _read_gzip_data(path: Path, geometry: _Geometry) -> np.ndarray:
+    """The data block of a gzipped map, as mrcfile's ``[section, row, column]`` array.
+
+    Read to the end of the stream, so that gzip checks its CRC and length.
+    """
+    buf = bytearray(geometry.data_bytes)
+    view = memoryview(buf)
+    got = 0
+    with _gzip_errors(path), gzip.open(path, "rb") as f:
+        f.seek(geometry.data_offset)  # decompresses and discards the extended header
+        while got < len(buf):
+            n = f.readinto(view[got:])
+            if not n:
+                break
+            got += n
+        while f.read(1 << 20):  # anything after the data, and gzip's own checks at the end
+            pass
+    geometry.check_size(geometry.data_offset + got)
+    return np.frombuffer(buf, dtype=geometry.dtype).reshape(geometry.file_shape)
 
 
 FILE_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
@@ -136,7 +210,7 @@ def _check_file(path: Path) -> int:
     size = st.st_size
     if size == 0:
         raise InputError(path, "empty file")
-    if size < HEADER_BYTES:
+    if size < HEADER_BYTES and not is_gzip(path):  # a gzipped map can be that small
         raise InputError(path, f"not an MRC/CCP4 map: {size} bytes is shorter than the "
                                f"{HEADER_BYTES}-byte header")
     return size
@@ -145,7 +219,8 @@ def _check_file(path: Path) -> int:
 class _Geometry:
     """Checks the header field by field and derives the grid, axis order and origin from it."""
 
-    def __init__(self, path: Path, h: np.recarray, file_size: int):
+    def __init__(self, path: Path, h: np.recarray, file_size: int | None):
+        """`file_size` None: not known yet (gzip); `check_size` once the data are read."""
         self.path = path
         has_id = bytes(h.map)[:3] == b"MAP"
         # A file without the 'MAP' ID may be an old-style MRC: accept it if the header is
@@ -169,11 +244,12 @@ class _Geometry:
         nsymbt = int(h.nsymbt)
         if nsymbt < 0:
             self._fail(f"NSYMBT = {nsymbt} is negative")
-        needed = HEADER_BYTES + nsymbt + int(np.prod(crs_size, dtype=np.int64)) * np.dtype(
-            MODES[mode]).itemsize
-        if file_size < needed:
-            self._fail(f"truncated: the header (NX, NY, NZ = {crs_size}, MODE {mode}, NSYMBT "
-                       f"{nsymbt}) needs {needed} bytes, the file has {file_size}")
+        self.dtype = np.dtype(MODES[mode]).newbyteorder(h.dtype.fields["mode"][0].byteorder)
+        self.data_offset = HEADER_BYTES + nsymbt
+        self.data_bytes = int(np.prod(crs_size, dtype=np.int64)) * self.dtype.itemsize
+        self._summary = f"NX, NY, NZ = {crs_size}, MODE {mode}, NSYMBT {nsymbt}"
+        if file_size is not None:
+            self.check_size(file_size)
 
         # crs_to_xyz[c] = spatial axis (0 x, 1 y, 2 z) of file axis c (0 column, 1 row, 2 section)
         crs_to_xyz = [a - 1 for a in axes]
@@ -198,10 +274,24 @@ class _Geometry:
     def _fail(self, problem: str):
         raise InputError(self.path, self._prefix + problem)
 
+    def check_size(self, file_size: int) -> None:
+        """Refuse a file (or unzipped stream) too short for the data the header promises."""
+        needed = self.data_offset + self.data_bytes
+        if file_size < needed:
+            self._fail(f"truncated: the header ({self._summary}) needs {needed} bytes, the "
+                       f"{'unzipped ' * is_gzip(self.path)}file has {file_size}")
+
+    def to_zyx(self, raw: np.ndarray) -> np.ndarray:
+        """The C-order float32 ``[z, y, x]`` array of mrcfile's ``[section, row, column]`` one."""
+        raw = raw.reshape(self.file_shape)
+        if self.unsigned_bytes:
+            raw = raw.view(np.uint8)
+        return np.ascontiguousarray(raw.transpose(self.file_to_zyx), dtype=np.float32)
+
     def _check_not_a_stack(self, h: np.recarray, nz: int) -> None:
         ispg, mz = int(h.ispg), int(h.mz)
-        if self.path.suffix.lower() in STACK_SUFFIXES:
-            self._fail(f"is an image stack ({self.path.suffix} file of {nz} images), not a "
+        if map_suffix(self.path) in STACK_SUFFIXES:
+            self._fail(f"is an image stack ({map_suffix(self.path)} file of {nz} images), not a "
                        "volume")
         if ispg == 0 and mz == 1 and nz > 1:
             self._fail(f"is an image stack (ISPG 0, MZ 1: {nz} images), not a volume; if it is "
@@ -212,7 +302,7 @@ class _Geometry:
 
     def _unsigned_bytes(self, h: np.recarray) -> bool:
         """Whether ChimeraX reads this file's mode-0 bytes as unsigned (module docstring)."""
-        if self.path.suffix.lower() in CCP4_SUFFIXES:
+        if map_suffix(self.path) in CCP4_SUFFIXES:
             return False
         if bytes(h.map) != b"MAP ":
             return True
@@ -232,7 +322,7 @@ class _Geometry:
     def _origin(self, h, crs_size, samples) -> tuple[float, float, float]:
         step = np.asarray(self.voxel_size)
         xyz = np.array([float(h.origin.x), float(h.origin.y), float(h.origin.z)])
-        is_mrc2000 = bytes(h.map) == b"MAP " and self.path.suffix.lower() not in CCP4_SUFFIXES
+        is_mrc2000 = bytes(h.map) == b"MAP " and map_suffix(self.path) not in CCP4_SUFFIXES
         if (is_mrc2000 and np.any(xyz != 0) and np.all(np.isfinite(xyz))
                 and np.all(xyz + step != xyz)):
             return tuple(xyz.tolist())
@@ -262,12 +352,17 @@ def write_map(path: str | os.PathLike[str], dmap: DensityMap, *, overwrite: bool
     return write_maps({Path(path): dmap}, overwrite=overwrite)[0]
 
 
-def write_maps(maps: Mapping[Path, DensityMap | str], *, overwrite: bool = False) -> list[Path]:
+def write_maps(maps: Mapping[Path, DensityMap | str], *, overwrite: bool = False,
+               remove: Iterable[Path] = ()) -> list[Path]:
     """Write several outputs so that they all change together or none does.
 
     Each value is a `DensityMap` (written as MRC2014, as `write_map` does) or a `str` (written
-    as UTF-8 text: the elements and residue files of ``predict --elements`` / ``--model``), so
-    one set holds all of a run's outputs.
+    as UTF-8 text: the elements and residue files of ``predict --elements`` / ``--model``, or
+    the ``--json`` report on its own), so one set holds all of a run's outputs.
+
+    `remove` names files of the same set that this write replaces by nothing (an earlier
+    run's labels map, say): they go with the swap, so a failure puts them back too (folders
+    among them are left alone).
 
     Every output is first written in full to a hidden temporary file in its folder; only then are
     they moved into place with `os.replace`, each existing file first renamed to a backup that
@@ -281,6 +376,7 @@ def write_maps(maps: Mapping[Path, DensityMap | str], *, overwrite: bool = False
         InputError: a file cannot be written, naming the output it was for.
     """
     paths = [Path(p) for p in maps]
+    removed = [Path(p) for p in remove if Path(p) not in paths and not _is_folder(Path(p))]
     if not overwrite:
         for p in paths:
             if os.path.lexists(p):
@@ -292,11 +388,16 @@ def write_maps(maps: Mapping[Path, DensityMap | str], *, overwrite: bool = False
                 temps[Path(p)] = tmp = hidden_name(Path(p), "tmp")
                 _write_file(tmp, content, Path(p))
             with signals_held():
-                _swap_in(temps)
+                _swap_in(temps, removed)
     finally:
         for tmp in temps.values():
             tmp.unlink(missing_ok=True)
     return paths
+
+
+def _is_folder(path: Path) -> bool:
+    """A real folder (not a link to one): `write_maps` never removes those."""
+    return path.is_dir() and not path.is_symlink()
 
 
 def _write_file(tmp: Path, content: DensityMap | str, path: Path) -> None:
@@ -329,12 +430,17 @@ def _write_file(tmp: Path, content: DensityMap | str, path: Path) -> None:
         raise InputError(path, f"cannot write ({err.strerror or err})") from None
 
 
-def _swap_in(temps: Mapping[Path, Path]) -> None:
-    """Move each temporary file onto its output; on any failure put every old file back."""
+def _swap_in(temps: Mapping[Path, Path], removed: Iterable[Path] = ()) -> None:
+    """Move each temporary file onto its output and each of `removed` away; on any failure put
+    every old file back."""
     backups: dict[Path, Path] = {}
     placed: list[Path] = []
     current = None
     try:
+        for current in removed:
+            if os.path.lexists(current):
+                backups[current] = hidden_name(current, "bak")
+                os.replace(current, backups[current])
         for current, tmp in temps.items():
             if os.path.lexists(current):
                 backups[current] = hidden_name(current, "bak")

@@ -20,19 +20,19 @@ from pathlib import Path
 
 import numpy as np
 
-from .assess import map_warnings
+from .assess import assess_map
 from .classes import BACKGROUND, HELIX, SHEET
-from .errors import InputError
+from .elements import extract_elements
+from .errors import InputError, OutputExists
+from .grid import DensityMap
 from .inference import Network, load_network
 from .lowpass import lowpass as lowpass_filter
-from .elements import extract_elements
-from .grid import DensityMap
-from .mapio import read_map, write_maps
+from .mapio import map_stem, read_map, write_maps
 from .normalize import normalize
 from .outputs import check_names, check_space, output_lock, prepare_outdir
 from .progress import StderrProgress
-from .residues import ModelResidues, check_residues
 from .resample import resample
+from .residues import ModelResidues, check_residues
 from .rotations import SUBGROUPS, rotate, unrotate
 from .sharpness import auto_lowpass
 from .tiling import TilePlan, predict_tiled
@@ -62,7 +62,8 @@ class Prediction:
         resolution: the map's resolution as its spectrum shows it (Å; on the network's
             grid, so no finer than twice its step).
         auto_lowpass: the low-pass was chosen from that spectrum, not asked for.
-        warnings: one-line signs that the map is wrong for the tool (`assess.map_warnings`).
+        warnings: one-line signs that the map is wrong for the tool (`assess.assess_map`);
+            when it finds no molecule, both maps are zero and ``tiles`` is 0 (no network pass).
     """
 
     helix: np.ndarray
@@ -180,10 +181,16 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
     resolution, auto = auto_lowpass(grid, spec.voxel_size)
     if lowpass == AUTO:
         lowpass = auto
-    warnings = [outliers] if outliers else []
-    warnings += map_warnings(grid, spec.voxel_size, resolution, lowpass)
     if lowpass is not None:
         grid = lowpass_filter(grid, model_step, lowpass)
+    found = assess_map(grid, spec.voxel_size, resolution, lowpass)
+    warnings = ([outliers] if outliers else []) + found.warnings
+    done = dict(lowpass=lowpass, resolution=resolution, warnings=warnings,
+                auto_lowpass=auto is not None and lowpass == auto)
+    if not found.molecule:  # no answer rather than rods and slabs found in noise
+        nothing = np.zeros(dmap.data.shape, np.float32)
+        return Prediction(nothing, nothing.copy(), dmap.voxel_size, dmap.origin, tiles=0,
+                          rotations=0, **done)
     try:
         volume = normalize(grid, spec.normalization, spec.voxel_size)
     except ValueError as err:
@@ -213,8 +220,7 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
     helix, sheet = (_clipped(resample(p, model_step, dmap.voxel_size, shape=dmap.data.shape))
                     for p in acc)
     return Prediction(helix, sheet, dmap.voxel_size, dmap.origin, tiles=tiles,
-                      rotations=len(ks), lowpass=lowpass, resolution=resolution,
-                      auto_lowpass=auto is not None and lowpass == auto, warnings=warnings)
+                      rotations=len(ks), **done)
 
 
 def _offset(progress: Callable[[int, int], None] | None, done_before: int,
@@ -232,7 +238,7 @@ def _clipped(probs: np.ndarray) -> np.ndarray:
 
 @dataclass
 class FileResult:
-    """What `predict_file` wrote and how long it took."""
+    """What `predict_file` wrote, how, and how long it took (the result line and ``--json``)."""
 
     map_path: Path
     outputs: list[Path]
@@ -243,25 +249,47 @@ class FileResult:
     rotations: int
     preprocessing: str = ""
     warnings: list[str] = field(default_factory=list)
+    removed: list[Path] = field(default_factory=list)  # an earlier run's labels (--force)
+    lowpass: float | None = None  # applied, Å
+    auto_lowpass: bool = False
+    resolution: float | None = None  # the spectrum's estimate, Å
+    weights: Path | None = None
+    weights_sha256: str = ""
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per step
     notes: list[str] = field(default_factory=list)  # elements found, model agreement
+    # with a model: residues, voted (Cα on the grid), compared (also assigned by the model),
+    # agreement (fraction of compared, None where none was)
+    model_check: dict[str, float | int | None] | None = None
 
     def summary(self) -> str:
-        """One line for stdout."""
-        runs = f"{self.tiles} tile{'s' * (self.tiles != 1)}"
+        """One line for stdout: volumes, what was done to the map, the elements and model
+        agreement (`notes`), time, where the files went."""
+        done = f"; {self.preprocessing}" if self.preprocessing else ""
         if self.rotations > 1:
-            runs += f" x {self.rotations} rotations"
-        done = "".join(f"; {n}" for n in [self.preprocessing, *self.notes] if n)
+            done += f"; TTA: mean of {self.rotations} rotations"
+        done += "".join(f"; {n}" for n in self.notes if n)
+        removed = "".join(f"; removed the earlier {p.name}" for p in self.removed)
+        folder = self.outputs[0].parent if self.outputs else Path(".")
+        runs = (f"{self.tiles} tile{'s' * (self.tiles != 1)}" if self.tiles
+                else "no network pass: no molecule")
         return (f"{self.map_path.name}: helix {self.volumes['helix']:.0f} Å³, sheet "
                 f"{self.volumes['sheet']:.0f} Å³ at p >= 0.5{done}; {self.seconds:.1f} s on "
-                f"{self.device} ({runs}); wrote {', '.join(p.name for p in self.outputs)}")
+                f"{self.device} ({runs}); wrote "
+                f"{', '.join(p.name for p in self.outputs)} in {folder}{os.sep}{removed}")
+
+
+NetworkLoader = Callable[[], tuple[Network, ModelSpec]]
 
 
 def output_paths(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str],
                  labels: bool = False, elements: bool = False,
                  residues: bool = False) -> dict[str, Path]:
     """``OUTDIR/<map stem>_helix.mrc``, ``_sheet.mrc`` and, if asked, ``_labels.mrc``,
-    ``_elements.json`` + ``_elements.pdb`` and ``_residues.csv``."""
-    stem = Path(map_path).stem
+    ``_elements.json`` + ``_elements.pdb`` and ``_residues.csv``.
+
+    The stem drops ``.gz`` too: ``emd_1234.map.gz`` gives ``emd_1234_helix.mrc``.
+    """
+    stem = map_stem(map_path)
     kinds = ["helix", "sheet"] + ["labels"] * labels + ["elements", "elements_pdb"] * elements \
         + ["residues"] * residues
     return {k: Path(outdir) / f"{stem}{OUTPUT_SUFFIXES[k]}" for k in kinds}
@@ -271,8 +299,8 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                  weights: str | os.PathLike[str] | None = None, device: str = "auto",
                  threads: int | None = None, tta: bool | int = False,
                  lowpass: float | str | None = AUTO, labels: bool = False, force: bool = False,
-                 quiet: bool = False, elements: bool = False,
-                 model: ModelResidues | None = None) -> FileResult:
+                 quiet: bool = False, network: NetworkLoader | None = None,
+                 elements: bool = False, model: ModelResidues | None = None) -> FileResult:
     """Predict a map file and write its probability maps into `outdir` (the CLI's work).
 
     With ``elements`` also writes the helix axes and sheet patches (`elements.extract_elements`)
@@ -280,31 +308,47 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
     caller) the per-residue vote against it as ``_residues.csv``.
 
     Every check (output folder, names, free space, existing outputs, map, weights) runs before
-    the network does, under a lock on this map stem's outputs in `outdir` (`outputs`), so two
-    runs cannot mix or delete each other's files. On any error nothing is written (a folder
-    this call created is removed again); all the outputs, maps and text files alike, change
-    together, atomically (`mapio.write_maps`); the input is only read.
+    the network does. The output names are one set: without `labels`, an earlier run's
+    ``<stem>_labels.mrc`` is refused, or with `force` removed in the same atomic swap, so no
+    labels map is left beside a pair it was not made from. All this runs under a lock on
+    this map stem's outputs in `outdir` (`outputs`), so two runs cannot mix or delete each
+    other's files. On any error nothing is written (a folder this call created is removed
+    again); all the outputs, maps and text files alike, change together, atomically
+    (`mapio.write_maps`); the input is only read. `network`, when given, is called for the
+    network instead of `load_network`, once the checks have passed (a CLI run over several
+    maps loads it once).
 
     Raises:
+        OutputExists: without `force`, an output (or the earlier labels map) is there; an
+            `InputError` whose message leaves the way round it to the caller.
         InputError: any problem with the map, the weights or the output folder, or a
             prediction that is not finite.
     """
     start = time.perf_counter()
     map_path, outdir = Path(map_path), Path(outdir)
     paths = output_paths(map_path, outdir, labels, elements, model is not None)
+    stale = [] if labels else [output_paths(map_path, outdir, labels=True)["labels"]]
     created = prepare_outdir(outdir)
     try:
-        with output_lock(outdir, map_path.stem, paths["helix"]):
+        with output_lock(outdir, map_stem(map_path), paths["helix"]):
             check_names(paths.values())
             if not force:
                 for p in paths.values():
                     if os.path.lexists(p):  # a dangling symbolic link is a user's file too
-                        raise InputError(p, "output exists (pass --force to overwrite)")
+                        raise OutputExists(p)
+                for p in stale:  # it would sit beside a pair it does not belong to
+                    if os.path.lexists(p):
+                        raise OutputExists(p, stale=True)
+            clock = _Clock()
             dmap = read_map(map_path)
             text_bytes = TEXT_BYTES * 2 * elements + RESIDUE_BYTES * len(model or [])
             check_space(outdir, dmap.data.size * (8 + labels) + 4096 * len(paths) + text_bytes)
-            net, spec = load_network(weights, device=device, threads=threads)
-            progress = None if quiet else StderrProgress()
+            clock.lap("read")
+            net, spec = (network() if network is not None
+                         else load_network(weights, device=device, threads=threads))
+            clock.lap("network")
+            progress = None if quiet else StderrProgress(f"predicting {map_path.name}",
+                                                         rotations=len(rotation_set(tta)))
             pred = predict_map(dmap, net, spec, tta=tta, lowpass=lowpass, progress=progress,
                                name=str(map_path))
             for kind in ("helix", "sheet"):
@@ -312,29 +356,57 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                 if bad:
                     raise InputError(map_path, f"the {kind} prediction holds {bad} NaN or Inf "
                                                "values; nothing was written")
+            clock.lap("predict")
             outputs: dict[Path, DensityMap | str] = {
                 paths[k]: m for k, m in pred.maps(labels).items()}
-            texts, notes = _text_outputs(pred, elements, model)
+            texts, notes, model_check = _text_outputs(pred, elements, model, clock)
             outputs.update((paths[k], text) for k, text in texts.items())
-            written = write_maps(outputs, overwrite=force)
+            removed = [p for p in stale if os.path.lexists(p) and not p.is_dir()]
+            written = write_maps(outputs, overwrite=force, remove=removed)
+            clock.lap("write")
     finally:
         if created and not any(outdir.iterdir()):
             outdir.rmdir()
+    path = getattr(net, "path", None)
     return FileResult(map_path, written, pred.volumes_A3(0.5), time.perf_counter() - start,
                       getattr(net, "device", "cpu"), pred.tiles, pred.rotations,
-                      pred.preprocessing(), pred.warnings, notes)
+                      pred.preprocessing(), pred.warnings, removed, pred.lowpass,
+                      pred.auto_lowpass, pred.resolution, Path(path) if path else None,
+                      spec.onnx_sha256, clock.laps, notes, model_check)
 
 
-def _text_outputs(pred: Prediction, elements: bool,
-                  model: ModelResidues | None) -> tuple[dict[str, str], list[str]]:
-    """The elements and residue files' contents, and a note on each for the summary line."""
-    texts, notes = {}, []
+class _Clock:
+    """Seconds per named step, for `FileResult.timings`."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = now - self._last
+        self._last = now
+
+
+def _text_outputs(pred: Prediction, elements: bool, model: ModelResidues | None,
+                  clock: _Clock) -> tuple[dict[str, str], list[str], dict | None]:
+    """The elements and residue files' contents, a note on each for the summary line and
+    the model's figures for ``--json`` (`FileResult.model_check`); each step timed as
+    ``elements`` / ``residues``."""
+    texts, notes, model_check = {}, [], None
     if elements:
         found = extract_elements(pred.helix, pred.sheet, pred.voxel_size, pred.origin)
         texts.update(elements=found.to_json(), elements_pdb=found.to_pdb())
         notes.append(found.summary())
+        clock.lap("elements")
     if model is not None:
         check = check_residues(pred.labels(), pred.voxel_size, pred.origin, model)
         texts["residues"] = check.to_csv()
         notes.append(check.summary())
-    return texts, notes
+        frac, compared = check.agreement()
+        model_check = {"residues": len(model),
+                       "voted": sum(p != "" for p in check.predicted),
+                       "compared": compared,
+                       "agreement": round(frac, 4) if compared else None}
+        clock.lap("residues")
+    return texts, notes, model_check

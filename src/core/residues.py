@@ -19,7 +19,6 @@ from .classes import IGNORE, RESIDUE_NAMES
 from .metrics import residue_votes
 
 
-
 @dataclass
 class ModelResidues:
     """The protein residues of a model, in file order.

@@ -14,7 +14,6 @@ from torch import nn
 from ..core.classes import N_CLASSES
 
 
-
 def _block(c_in: int, c_out: int, dropout: float = 0.0) -> nn.Sequential:
     layers: list[nn.Module] = []
     for c in (c_in, c_out):

@@ -16,8 +16,8 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
-from .simulate import MARGIN
 from ..core.classes import OTHER
+from .simulate import MARGIN
 from .structures import ELEMENT_WEIGHT, Structure
 
 PAD = 17

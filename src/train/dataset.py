@@ -286,9 +286,13 @@ def prepare_real(out: Path, src: Path) -> list[dict]:
 
     if not src.is_dir():
         raise FileNotFoundError(f"{src}: no real data folder")
+    folders = sorted(p for p in src.iterdir() if (p / "map.mrc").exists())
+    if not folders:
+        raise ValueError(f"{src}: no subfolder holds a map.mrc (each pair is SUB/map.mrc + "
+                         "SUB/model.pdb)")
     out.mkdir(parents=True, exist_ok=True)
     entries = []
-    for folder in sorted(p for p in src.iterdir() if (p / "map.mrc").exists()):
+    for folder in folders:
         dm = read_map(folder / "map.mrc")
         density = resample(dm.data, dm.voxel_size, (1.0, 1.0, 1.0))
         origin = np.asarray(dm.origin, np.float64)

@@ -171,7 +171,8 @@ def format_rows(rows: list[dict[str, Any]]) -> str:
     tolerance."""
     def f(x: float) -> str:
         return "–" if np.isnan(x) else f"{x:.3f}"
-    lines = ["| map | variant | helix F1 | Δ | sheet F1 | Δ | holds |", "|---|---|---|---|---|---|---|"]
+    lines = ["| map | variant | helix F1 | Δ | sheet F1 | Δ | holds |",
+             "|---|---|---|---|---|---|---|"]
     for r in rows:
         b, a, d = r["before"], r["after"], r["delta"]
         lines.append(f"| {r['map']} | {r['variant']} | {f(b['helix'])} → {f(a['helix'])} | "

@@ -1,0 +1,82 @@
+"""``deepssetracer predict --json FILE``: what each map's run wrote and how, for scripts.
+
+One record per input map, in the order given: a map that was refused carries its one-line
+``error`` instead of results. The file is written once, at the end (also after Ctrl-C, with
+the maps done so far), atomically (`mapio.write_maps`, as a one-file set), so a script never
+reads half of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..core.errors import InputError
+from ..core.mapio import write_maps
+from ..core.predict import OUTPUT_SUFFIXES, FileResult
+
+FORMAT = 1
+LEVEL = 0.5  # the probability the volumes are counted at (`FileResult.volumes`)
+
+
+def check_target(path: Path) -> None:
+    """Refuse, before any prediction, a ``--json`` path that cannot be written.
+
+    Raises:
+        InputError: it is a folder, or its folder is missing or not writable.
+    """
+    folder = path.parent
+    if path.is_dir():
+        raise InputError(path, "--json names a folder; give a file name")
+    if not folder.is_dir():
+        raise InputError(path, f"--json folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(path, f"--json folder {folder} is not writable")
+
+
+def map_record(result: FileResult, *, lowpass_asked: float | str | None,
+               threads: int | None, model: Path | None = None) -> dict[str, Any]:
+    """The JSON record of one map that was predicted (`model`: the ``--model`` file)."""
+    return {
+        "input": str(result.map_path),
+        "ok": True,
+        "outputs": {kind: str(p) for p in result.outputs
+                    for kind, suffix in OUTPUT_SUFFIXES.items() if p.name.endswith(suffix)},
+        "removed": [str(p) for p in result.removed],
+        "volumes_A3": {k: round(v, 3) for k, v in result.volumes.items()},
+        "level": LEVEL,
+        "settings": {
+            "weights": str(result.weights) if result.weights else None,
+            "weights_sha256": result.weights_sha256,
+            "device": result.device,
+            "threads": threads,
+            "tta_rotations": result.rotations,
+            "tiles": result.tiles,
+            "lowpass_asked": "off" if lowpass_asked is None else lowpass_asked,
+            "lowpass_applied_A": result.lowpass,
+            "lowpass_automatic": result.auto_lowpass,
+            "resolution_estimate_A": result.resolution,
+        },
+        "timings_s": {k: round(v, 4) for k, v in {**result.timings,
+                                                   "total": result.seconds}.items()},
+        "warnings": list(result.warnings),
+        "notes": list(result.notes),
+        "model": None if model is None or result.model_check is None else {
+            "path": str(model), **result.model_check},
+    }
+
+
+def failure_record(map_path: Path, message: str) -> dict[str, Any]:
+    """The JSON record of a map that was refused or failed (`message`: its error line)."""
+    return {"input": str(map_path), "ok": False, "error": message}
+
+
+def write_report(path: Path, records: list[dict[str, Any]], *, interrupted: bool = False) -> None:
+    """Write the report atomically."""
+    doc = {"format": FORMAT, "tool": "deepssetracer predict", "version": __version__,
+           "maps": records, "failed": sum(not r["ok"] for r in records),
+           "interrupted": interrupted}
+    write_maps({Path(path): json.dumps(doc, indent=1, ensure_ascii=False) + "\n"}, overwrite=True)
