@@ -420,7 +420,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     if args.report:
         return report(json.loads(args.report.read_text()), args)
-    from chimerax.deepssetracer.core.mapio import DensityMap, write_map
+    from chimerax.deepssetracer.core.grid import DensityMap
+    from chimerax.deepssetracer.core.mapio import write_map
     from chimerax.deepssetracer.core.weights import load_spec
 
     pinned = None if args.no_pin else pin_cpus(args.threads)

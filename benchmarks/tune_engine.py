@@ -223,7 +223,8 @@ def cmd_session(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 
 def cmd_tiles(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    from chimerax.deepssetracer.core.mapio import DensityMap, write_map
+    from chimerax.deepssetracer.core.grid import DensityMap
+    from chimerax.deepssetracer.core.mapio import write_map
 
     weights = weights_path(args, work)
     primary = real_sources(download=not args.no_download)[0]

@@ -39,10 +39,9 @@ from chimerax.map.mapargs import MapRegionArg, MapStepArg
 
 from .core.classes import COLORS
 from .core.errors import Cancelled, InputError
+from .core.grid import DensityMap
 from .core.inference import DEVICES, load_network
-from .core.mapio import DensityMap
-from .core.predict import AUTO, Prediction, predict_map
-from .core.validate import validate_lowpass, validate_map
+from .core.predict import Prediction, check_map, predict_map
 from .core.weights import default_weights_path
 
 _jobs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # session -> running job
@@ -87,11 +86,8 @@ def deepssetracer(session, volume, subregion=None, step=None, device: str = "aut
         lowpass = None
     request = MapRequest.from_volume(volume, subregion, step)
     net, spec = _network(weights, device)
-    try:
-        validate_map(request.dmap, request.name, model_voxel_size=spec.voxel_size,
-                     tile_size=spec.tile_size)
-        if lowpass != AUTO:
-            validate_lowpass(lowpass, spec.voxel_size, request.name)
+    try:  # here, not in the job: a bad map is a UserError before a background job starts
+        check_map(request.dmap, spec, lowpass=lowpass, name=request.name)
     except InputError as err:
         raise UserError(str(err)) from None
     job = PredictionJob(session, request, net, spec, tta=tta, lowpass=lowpass, level=level,
@@ -186,6 +182,8 @@ class PredictionJob:
 
     Progress and finished callbacks are called on the UI thread with the job, so a panel can
     show `fraction` and `state` (``running``, ``finished``, ``cancelled`` or ``failed``).
+    The request must have passed `core.predict.check_map` (as `deepssetracer` does): the job
+    does not check it again.
     """
 
     def __init__(self, session, request: MapRequest, net, spec, *, tta: bool = False,
@@ -266,7 +264,7 @@ class PredictionJob:
     def _predict(self, progress) -> Prediction:
         return predict_map(self.request.dmap, self.net, self.spec, tta=self.tta,
                            lowpass=self.lowpass, progress=progress, cancel=self._cancel.is_set,
-                           name=self.request.name)
+                           name=self.request.name, checked=True)  # `deepssetracer` checked it
 
     # -- UI thread -----------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from chimerax.deepssetracer.core.mapio import DensityMap
+from chimerax.deepssetracer.core.grid import DensityMap
 from chimerax.deepssetracer.core.weights import ModelSpec, sha256_of
 
 

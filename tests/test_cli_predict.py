@@ -12,8 +12,9 @@ import mrcfile
 import numpy as np
 import pytest
 from chimerax.deepssetracer.cli import predict as cli_predict
-from chimerax.deepssetracer.core import validate
-from chimerax.deepssetracer.core.mapio import DensityMap, read_map, write_map
+from chimerax.deepssetracer.core import memory
+from chimerax.deepssetracer.core.grid import DensityMap
+from chimerax.deepssetracer.core.mapio import read_map, write_map
 from chimerax.deepssetracer.core.weights import default_weights_path
 from helpers import blob_map, write_mrc, write_tiny_onnx
 
@@ -185,7 +186,7 @@ def test_outdir_is_a_file(tmp_path, map_path, weights, capsys):
 
 
 def test_too_large_for_memory(tmp_path, map_path, weights, capsys, monkeypatch):
-    monkeypatch.setattr(validate, "memory_headroom", lambda: (10_000, "available"))
+    monkeypatch.setattr(memory, "memory_headroom", lambda: (10_000, "available"))
     out = tmp_path / "out"
     _expect_refusal(capsys, run([map_path, "-o", out, "--weights", weights]), map_path, out,
                     contains="too large for memory")
@@ -450,7 +451,7 @@ def test_outlier_voxels_give_one_warning(shared_dir, tmp_path, weights, capsys):
 
 
 def test_memory_limit_refuses_up_front(tmp_path, weights, monkeypatch, capsys):
-    monkeypatch.setattr(validate, "_address_space_headroom",
+    monkeypatch.setattr(memory, "_address_space_headroom",
                         lambda: (2**20, "left under the address-space limit (ulimit -v)"))
     path = write_map(tmp_path / "m.mrc", blob_map((14, 14, 14)))
     out = tmp_path / "out"
@@ -507,6 +508,28 @@ def test_earlier_labels_alone_are_refused_without_force(tmp_path, map_path, weig
     _expect_refusal(capsys, run([map_path, "-o", out, "--weights", weights]),
                     out / "emd_1_labels.mrc", tmp_path / "nothing", contains="--force")
     assert sorted(p.name for p in out.iterdir()) == ["emd_1_labels.mrc"]
+
+
+def test_existing_outputs_name_no_cli_flag_below_the_cli(tmp_path, map_path, weights, capsys):
+    """`predict_file` refuses neutrally (`OutputExists`); only the CLI names ``--force``."""
+    from chimerax.deepssetracer.core.errors import OutputExists
+    from chimerax.deepssetracer.core.predict import predict_file
+
+    out = tmp_path / "out"
+    assert run([map_path, "-o", out, "--weights", weights, "-q", "--labels"]) == 0
+    with pytest.raises(OutputExists) as caught:
+        predict_file(map_path, out, weights=weights, labels=True, quiet=True)
+    assert not caught.value.stale and "--force" not in str(caught.value)
+    assert str(caught.value).endswith("emd_1_helix.mrc: output exists")
+    for kind in ("helix", "sheet"):
+        (out / f"emd_1_{kind}.mrc").unlink()
+    with pytest.raises(OutputExists) as caught:
+        predict_file(map_path, out, weights=weights, quiet=True)
+    assert caught.value.stale and "--force" not in str(caught.value)
+    capsys.readouterr()
+    assert run([map_path, "-o", out, "--weights", weights, "-q"]) == 2
+    assert ("emd_1_labels.mrc: output of an earlier run exists (pass --force to replace the "
+            "set: it is then removed)") in capsys.readouterr().err
 
 
 def test_a_failed_force_write_keeps_the_earlier_labels(tmp_path, map_path, weights, capsys,

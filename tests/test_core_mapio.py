@@ -14,13 +14,8 @@ import mrcfile
 import numpy as np
 import pytest
 from chimerax.deepssetracer.core.errors import InputError, Interrupted
-from chimerax.deepssetracer.core.mapio import (
-    DensityMap,
-    map_stem,
-    read_map,
-    write_map,
-    write_maps,
-)
+from chimerax.deepssetracer.core.grid import DensityMap
+from chimerax.deepssetracer.core.mapio import map_stem, read_map, write_map, write_maps
 from helpers import blob_map, write_mrc
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from chimerax.deepssetracer.core.errors import Cancelled, InputError
+from chimerax.deepssetracer.core.grid import DensityMap
 from chimerax.deepssetracer.core.inference import load_network
 from chimerax.deepssetracer.core.lowpass import lowpass
-from chimerax.deepssetracer.core.mapio import DensityMap, read_map, write_map
+from chimerax.deepssetracer.core.mapio import read_map, write_map
 from chimerax.deepssetracer.core.normalize import normalize
 from chimerax.deepssetracer.core.predict import Prediction, predict_map, rotation_set
 from chimerax.deepssetracer.core.resample import resample
@@ -40,6 +41,16 @@ def test_tiled_equals_the_function_of_the_whole_map(tiny):
     np.testing.assert_allclose(pred.sheet, s, atol=1e-5)
     assert pred.helix.dtype == np.float32 and pred.helix.shape == dmap.data.shape
     assert pred.voxel_size == dmap.voxel_size and pred.origin == dmap.origin
+
+
+def test_progress_counts_every_rotation_on_one_bar(tiny):
+    """Rotations of a non-cubic map permute its axes: each gets its own plan, one bar."""
+    net, spec = tiny
+    seen = []
+    pred = predict_map(blob_map((40, 21, 52)), net, spec, tta=12,
+                       progress=lambda d, t: seen.append((d, t)))
+    total = pred.tiles * pred.rotations
+    assert pred.rotations == 12 and seen == [(i + 1, total) for i in range(total)]
 
 
 @pytest.mark.parametrize("tta", [True, 12, 24])

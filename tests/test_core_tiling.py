@@ -123,3 +123,12 @@ def test_cancel_stops_before_the_next_tile():
 def test_wrong_logits_shape_is_reported():
     with pytest.raises(ValueError, match="logits of shape"):
         predict_tiled(np.zeros((8, 8, 8), np.float32), lambda b: b, 16, 16)
+
+
+def test_a_given_plan_is_used_and_must_fit():
+    vol = np.random.default_rng(2).standard_normal((40, 23, 30)).astype(np.float32)
+    plan = TilePlan.make(vol.shape, 16, 16)
+    np.testing.assert_array_equal(predict_tiled(vol, pointwise, 16, 16, plan=plan),
+                                  predict_tiled(vol, pointwise, 16, 16))
+    with pytest.raises(ValueError, match="tile plan for shape"):
+        predict_tiled(vol[:, :, :20], pointwise, 16, 16, plan=plan)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from chimerax.deepssetracer.core import validate
+from chimerax.deepssetracer.core import memory, validate
 from chimerax.deepssetracer.core.errors import InputError
-from chimerax.deepssetracer.core.mapio import DensityMap
+from chimerax.deepssetracer.core.grid import DensityMap
 from chimerax.deepssetracer.core.validate import validate_map
 from helpers import blob_map
 
@@ -37,17 +37,17 @@ def test_nan_and_inf_are_counted():
 
 
 def test_too_large_for_memory_says_how_large(monkeypatch):
-    monkeypatch.setattr(validate, "memory_headroom", lambda: (2**20, "available"))
+    monkeypatch.setattr(memory, "memory_headroom", lambda: (2**20, "available"))
     with pytest.raises(InputError,
                        match=r"too large.*12x12x12 voxels \(6\.8 KiB.*MiB, 1\.0 MiB available"):
         validate_map(blob_map((12, 12, 12)), "m.mrc")
 
 
 def test_memory_estimate_counts_the_model_grid():
-    small = validate.prediction_bytes((100, 100, 100), (1, 1, 1), 1.0, 64)
-    fine = validate.prediction_bytes((100, 100, 100), (2, 2, 2), 1.0, 64)
+    small = memory.prediction_bytes((100, 100, 100), (1, 1, 1), 1.0, 64)
+    fine = memory.prediction_bytes((100, 100, 100), (2, 2, 2), 1.0, 64)
     assert fine > small > 53 * 100**3
-    assert validate.available_memory() is None or validate.available_memory() > 0
+    assert memory.available_memory() is None or memory.available_memory() > 0
 
 
 # --- issue 15 ---------------------------------------------------------------------------------
@@ -90,16 +90,16 @@ def test_masked_map_has_no_outlier_warning():
 
 
 def test_a_huge_sidecar_tile_costs_only_the_map():
-    assert validate.prediction_bytes((12, 12, 12), (1, 1, 1), 2.0, 4096) < 2**23  # was 27 TiB
+    assert memory.prediction_bytes((12, 12, 12), (1, 1, 1), 2.0, 4096) < 2**23  # was 27 TiB
 
 
 def test_memory_headroom_is_the_tightest_limit(monkeypatch):
-    monkeypatch.setattr(validate, "_host_available", lambda: (8 * 2**30, "available"))
-    monkeypatch.setattr(validate, "_address_space_headroom", lambda: (None, "as"))
-    monkeypatch.setattr(validate, "_cgroup_headroom", lambda: [(2**30, "left under cgroup")])
-    assert validate.memory_headroom() == (2**30, "left under cgroup")
+    monkeypatch.setattr(memory, "_host_available", lambda: (8 * 2**30, "available"))
+    monkeypatch.setattr(memory, "_address_space_headroom", lambda: (None, "as"))
+    monkeypatch.setattr(memory, "_cgroup_headroom", lambda: [(2**30, "left under cgroup")])
+    assert memory.memory_headroom() == (2**30, "left under cgroup")
     with pytest.raises(InputError, match=r"needs about .*, 1\.0 GiB left under cgroup"):
-        validate.check_memory("m.mrc", (100, 100, 100), 2 * 2**30, what="x")
+        memory.check_memory("m.mrc", (100, 100, 100), 2 * 2**30, what="x")
 
 
 @pytest.mark.parametrize("files, expected", [
@@ -114,8 +114,8 @@ def test_cgroup_v2_and_v1_limits(tmp_path, monkeypatch, files, expected):
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
-    monkeypatch.setattr(validate, "CGROUP_ROOT", str(tmp_path))
-    got = [n for n, _ in validate._cgroup_headroom()]
+    monkeypatch.setattr(memory, "CGROUP_ROOT", str(tmp_path))
+    got = [n for n, _ in memory._cgroup_headroom()]
     assert got == ([] if expected is None else [expected])
 
 
@@ -127,7 +127,7 @@ def test_address_space_limit_is_honoured(tmp_path):
 
     if shutil.which("prlimit") is None:
         pytest.skip("no prlimit")
-    code = ("from chimerax.deepssetracer.core.validate import memory_headroom as m; "
+    code = ("from chimerax.deepssetracer.core.memory import memory_headroom as m; "
             "print(*m(), sep='|')")
     out = subprocess.run(["prlimit", f"--as={2 * 2**30}", sys.executable, "-c", code],
                          capture_output=True, text=True, check=True).stdout.strip()

@@ -62,6 +62,62 @@ def test_the_checker_catches_violations():
     assert not _core_problems(f"{PACKAGE}.core.mapio") and not _core_problems("numpy")
 
 
+def _core_graph() -> dict[str, set[str]]:
+    """Core module -> the core modules it imports (at the top or inside functions)."""
+    modules = {f.stem for f in (SRC / "core").glob("*.py")} - {"__init__"}
+    prefix = f"{PACKAGE}.core."
+    graph = {}
+    for m in modules:
+        names = _imports(SRC / "core" / f"{m}.py")
+        graph[m] = {n[len(prefix):].split(".")[0] for n in names if n.startswith(prefix)}
+        graph[m] = {d for d in graph[m] if d in modules and d != m}
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import circle in `graph` (``[a, b, ..., a]``), or None when it is acyclic."""
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for dep in sorted(graph.get(node, ())):
+            if state.get(dep) == 1:
+                return path[path.index(dep):] + [dep]
+            if dep not in state and (found := visit(dep)):
+                return found
+        state[node] = 2
+        path.pop()
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def test_core_has_no_import_cycle():
+    graph = _core_graph()
+    assert {"atomic", "grid", "memory", "mapio", "validate", "predict"} <= set(graph)
+    assert not graph["atomic"] and not graph["grid"] and graph["memory"] <= {"errors"}  # ground
+    assert _cycle(graph) is None, " -> ".join(_cycle(graph))
+
+
+def test_the_cycle_finder_finds_cycles():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) is None
+    assert _cycle({"mapio": {"validate"}, "validate": {"mapio"}}) == ["mapio", "validate", "mapio"]
+
+
+def test_core_imports_nothing_above_it():
+    """Not cli, cmd, tool, panel, model or train, lazily inside a function either."""
+    above = ("cli", "cmd", "tool", "panel", "model", "train")
+    bad = {f"{f.name}: {n}" for f in sorted((SRC / "core").glob("*.py")) for n in _imports(f)
+           if any(n == f"{PACKAGE}.{a}" or n.startswith(f"{PACKAGE}.{a}.") for a in above)}
+    assert not bad, sorted(bad)
+
+
 @pytest.mark.parametrize("name", ["cmd.py", "tool.py"])
 def test_chimerax_layer_never_imports_torch(name):
     path = SRC / name

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from chimerax.deepssetracer.train.context import Context, noise_box, smooth_noise
-from chimerax.deepssetracer.train.trainer import Box, CropSampler, make_noise_boxes
+from chimerax.deepssetracer.train.sampling import Box, CropSampler, make_noise_boxes
 
 NORM = {"method": "foreground", "clip": [-3.0, 5.0]}
 

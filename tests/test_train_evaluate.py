@@ -12,8 +12,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from chimerax.deepssetracer.cli import evaluate as evaluate_cli  # noqa: E402
+from chimerax.deepssetracer.core.grid import DensityMap  # noqa: E402
 from chimerax.deepssetracer.core.inference import load_network  # noqa: E402
-from chimerax.deepssetracer.core.mapio import DensityMap, read_map  # noqa: E402
+from chimerax.deepssetracer.core.mapio import read_map  # noqa: E402
 from chimerax.deepssetracer.model.export import export_with_sidecar  # noqa: E402
 from chimerax.deepssetracer.model.unet import UNet3D  # noqa: E402
 from chimerax.deepssetracer.train import evaluate  # noqa: E402

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from chimerax.deepssetracer.core.grid import DensityMap
 from chimerax.deepssetracer.core.inference import load_network
-from chimerax.deepssetracer.core.mapio import DensityMap
 from chimerax.deepssetracer.core.predict import predict_map
 from chimerax.deepssetracer.train import invariance
 from chimerax.deepssetracer.train.evaluate import Case, case_from_pair

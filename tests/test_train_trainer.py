@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch")
 from chimerax.deepssetracer.cli import train as train_cli  # noqa: E402
 from chimerax.deepssetracer.core.inference import OnnxNetwork  # noqa: E402
 from chimerax.deepssetracer.core.weights import load_spec  # noqa: E402
-from chimerax.deepssetracer.train.trainer import CropSampler, load_training_box  # noqa: E402
+from chimerax.deepssetracer.train.sampling import CropSampler, load_training_box  # noqa: E402
 
 SIDE = 40
 
@@ -182,7 +182,8 @@ def test_init_from_starts_at_earlier_weights(tmp_path, dataset):
     first = tmp_path / "first"
     assert cli_main(["train", str(_config(tmp_path, dataset, steps=1)), "--out", str(first),
                      "--device", "cpu"]) == 0
-    from chimerax.deepssetracer.train.trainer import TrainConfig, Trainer
+    from chimerax.deepssetracer.train.config import TrainConfig
+    from chimerax.deepssetracer.train.trainer import Trainer
 
     cfg = TrainConfig.load(_config(tmp_path, dataset, steps=1,
                                    init_from=str(first / "best.pt")))
@@ -194,3 +195,35 @@ def test_init_from_starts_at_earlier_weights(tmp_path, dataset):
                     network={"base": 8, "depth": 2})
     with pytest.raises(ValueError, match="do not fit"):
         Trainer(TrainConfig.load(wrong), tmp_path / "third", device="cpu")
+
+
+def test_unknown_network_key_is_one_clear_error(tmp_path, dataset):
+    """A typo in ``network`` is a ValueError naming it, not a TypeError from UNet3D."""
+    from chimerax.deepssetracer.train.config import TrainConfig
+
+    bad = _config(tmp_path, dataset, steps=1, network={"base": 4, "depht": 2})
+    with pytest.raises(ValueError, match="unknown config network keys: depht"):
+        TrainConfig.load(bad)
+    assert cli_main(["train", str(bad), "--out", str(tmp_path / "run")]) == 1
+
+
+def test_gamma_has_one_default():
+    from chimerax.deepssetracer.train import losses
+    from chimerax.deepssetracer.train.config import TrainConfig
+
+    cfg = TrainConfig.from_dict({"data": "d", "loss": {"name": "FL"}})
+    assert cfg.gamma == losses.DEFAULT_GAMMA == TrainConfig(data="d").loss["gamma"]
+    assert losses.make_loss("FL").gamma == losses.DEFAULT_GAMMA
+
+
+def test_checkpoint_keys_are_unchanged(tmp_path, dataset):
+    """A run started before the trainer's split resumes: checkpoint.pt keeps its keys."""
+    run = tmp_path / "run"
+    assert cli_main(["train", str(_config(tmp_path, dataset, steps=2)), "--out", str(run),
+                     "--device", "cpu"]) == 0
+    s = torch.load(run / "checkpoint.pt", weights_only=False)
+    assert set(s) == {"step", "model", "optimizer", "scheduler", "history", "ema", "config",
+                      "rng"}
+    assert set(s["rng"]) == {"numpy_data", "numpy", "python", "torch", "cuda"}
+    assert set(torch.load(run / "best.pt", weights_only=False)) == {"model", "step", "score",
+                                                                     "config"}

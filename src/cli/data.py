@@ -58,7 +58,9 @@ def main(args: argparse.Namespace) -> int:
         elif args.data_command == "real":
             dataset.prepare_real(args.out, args.src or dataset.SHARED / "data" / "real")
         else:
-            dataset.figure(args.sim, args.real, args.out)
+            from ..train import figures
+
+            figures.figure(args.sim, args.real, args.out)
     except ValueError as exc:  # InputError among them: it names its file
         print(f"deepssetracer data: {exc}", file=sys.stderr)
         return 1

@@ -12,6 +12,7 @@ import argparse
 import logging
 import sys
 
+from ..core.devices import DEVICES
 from .extras import missing_extra
 from .predict import TTA_CHOICES
 
@@ -41,7 +42,7 @@ def add_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tta", type=int, default=1, choices=TTA_CHOICES,
                         help="rotations averaged at prediction (default: 1, none)")
     parser.add_argument("--threads", type=int, help="onnxruntime threads (default: all cores)")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu",
+    parser.add_argument("--device", choices=DEVICES, default="cpu",
                         help="onnxruntime device (default: cpu)")
     parser.add_argument("--json", metavar="OUT.json", help="write every figure as JSON here")
 
@@ -60,7 +61,10 @@ def main(args: argparse.Namespace) -> int:
     from ..core.errors import InputError
 
     try:
-        return evaluate.run(args)
+        return evaluate.run(map_path=args.map, model_path=args.model, pairs=args.pairs,
+                            dataset=args.dataset, split=args.split, weights=args.weights,
+                            device=args.device, threads=args.threads, tta=args.tta,
+                            lowpass=args.lowpass, json_path=args.json)
     except (InputError, ValueError, OSError) as e:
         print(f"deepssetracer evaluate: {e}", file=sys.stderr)
         return 1

@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..core.devices import DEVICES
+
 if TYPE_CHECKING:  # numpy: not for --help
     from ..core.residues import ModelResidues
 
@@ -64,7 +66,7 @@ def add_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", type=Path, default=None,
                         help="ONNX weights with their .json sidecar beside them "
                              "(default: the weights shipped with the package)")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+    parser.add_argument("--device", choices=DEVICES, default="auto",
                         help="where to run the network (default: auto, CUDA when available)")
     parser.add_argument("--threads", type=_positive_int, default=None,
                         help="CPU threads for the network (default: all cores)")
@@ -151,7 +153,7 @@ def _predict_one(path: Path, args: argparse.Namespace, threads: int | None,
                  records: list[dict]) -> tuple[str, int]:
     """Predict one map (with ``--elements`` / ``--model`` outputs as asked), print its lines
     and add its record; ``(error line, exit code)``."""
-    from ..core.errors import InputError
+    from ..core.errors import InputError, OutputExists
     from ..core.predict import predict_file
     from . import report
 
@@ -160,6 +162,10 @@ def _predict_one(path: Path, args: argparse.Namespace, threads: int | None,
                               threads=threads, tta=args.tta, lowpass=args.lowpass,
                               labels=args.labels, force=args.force, quiet=args.quiet,
                               network=network, elements=args.elements, model=model)
+    except OutputExists as err:  # the core's message is neutral: the flag is the CLI's
+        hint = ("pass --force to replace the set: it is then removed" if err.stale
+                else "pass --force to overwrite")
+        message, status = f"{err} ({hint})", EXIT_INPUT
     except InputError as err:
         message, status = str(err), EXIT_INPUT
     except MemoryError:

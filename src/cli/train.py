@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from ..core.devices import DEVICES
 from .extras import missing_extra
 
 
@@ -19,7 +20,7 @@ def add_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--real-val", help="real validation folder (overrides the config)")
     parser.add_argument("--steps", type=int, help="total steps (overrides the config)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (overrides the config)")
-    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto",
+    parser.add_argument("--device", choices=DEVICES, default="auto",
                         help="where to train (default: auto, CUDA when present)")
     parser.add_argument("--export", metavar="RUNDIR",
                         help="only export RUNDIR/best.pt to ONNX + sidecar and plot its curves")
@@ -28,7 +29,9 @@ def add_args(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     try:
-        from ..train.trainer import TrainConfig, Trainer, finish
+        from ..train.config import TrainConfig
+        from ..train.finish import finish
+        from ..train.trainer import Trainer
     except ImportError as e:
         return missing_extra("train", e)
     try:

@@ -22,6 +22,18 @@ class InputError(ValueError):
         super().__init__(f"{self.path}: {self.problem}")
 
 
+class OutputExists(InputError):
+    """An output that is already there, so `predict.predict_file` refuses to write over it.
+
+    ``stale``: it is an earlier run's labels map that this set would remove. The message is
+    neutral; each front end says how to allow it (the CLI: ``--force``).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, stale: bool = False):
+        self.stale = stale
+        super().__init__(path, "output of an earlier run exists" if stale else "output exists")
+
+
 class Cancelled(Exception):
     """Raised by `predict_map` when its ``cancel`` callable returns true."""
 

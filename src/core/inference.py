@@ -14,12 +14,12 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from .devices import DEVICES
 from .errors import InputError
 from .weights import ModelSpec, default_weights_path, load_spec
 
 log = logging.getLogger(__name__)
 
-DEVICES = ("auto", "cpu", "cuda")
 GPU_PROVIDERS = ("CUDAExecutionProvider",)
 
 

@@ -37,14 +37,11 @@ from __future__ import annotations
 import gzip
 import logging
 import os
-import signal
 import stat
-import uuid
 import warnings
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import mrcfile
@@ -52,8 +49,10 @@ import numpy as np
 from mrcfile.dtypes import HEADER_DTYPE
 from mrcfile.utils import byte_order_from_machine_stamp
 
+from .atomic import hidden_name, signals_held
 from .errors import InputError, terminate_as_interrupt
-from .validate import check_memory
+from .grid import DensityMap
+from .memory import check_memory
 
 log = logging.getLogger(__name__)
 
@@ -65,49 +64,6 @@ IMOD_SIGNED_BYTES = 0x1  # imodFlags bit 0: mode-0 bytes are signed
 STACK_SUFFIXES = (".mrcs",)
 VOLUME_STACKS = range(401, 631)  # ISPG of a stack of volumes (MRC2014)
 GZIP_SUFFIX = ".gz"
-
-
-@dataclass
-class DensityMap:
-    """A map on a regular orthogonal grid.
-
-    Attributes:
-        data: C-order ``[z, y, x]`` array; float32 for densities and probabilities (integer
-            arrays are allowed for label maps).
-        voxel_size: ``(x, y, z)`` spacing in Å.
-        origin: ``(x, y, z)`` position in Å of the centre of voxel ``[0, 0, 0]``.
-    """
-
-    data: np.ndarray
-    voxel_size: tuple[float, float, float]
-    origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
-
-    def __post_init__(self) -> None:
-        if self.data.ndim != 3:
-            raise ValueError(f"DensityMap needs a 3-D [z, y, x] array, got shape {self.data.shape}")
-        self.voxel_size = _triple(self.voxel_size, "voxel_size")
-        self.origin = _triple(self.origin, "origin")
-
-    @property
-    def shape_xyz(self) -> tuple[int, int, int]:
-        """Grid size along x, y, z."""
-        nz, ny, nx = self.data.shape
-        return nx, ny, nz
-
-    @property
-    def extent(self) -> tuple[float, float, float]:
-        """Box size in Å along x, y, z (voxel count times voxel size)."""
-        return tuple(n * v for n, v in zip(self.shape_xyz, self.voxel_size))  # type: ignore[return-value]
-
-    def xyz(self, index_zyx: np.ndarray) -> np.ndarray:
-        """Positions in Å (``[..., 3]`` as x, y, z) of fractional ``[..., 3]`` z, y, x indices."""
-        ijk = np.asarray(index_zyx, dtype=np.float64)[..., ::-1]
-        return np.asarray(self.origin) + ijk * np.asarray(self.voxel_size)
-
-
-def _triple(value, name: str) -> tuple[float, float, float]:
-    values = tuple(float(v) for v in np.broadcast_to(np.asarray(value, dtype=np.float64), (3,)))
-    return values  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -429,9 +385,9 @@ def write_maps(maps: Mapping[Path, DensityMap | str], *, overwrite: bool = False
     try:
         with terminate_as_interrupt():
             for p, content in maps.items():
-                temps[Path(p)] = tmp = _hidden_name(Path(p), "tmp")
+                temps[Path(p)] = tmp = hidden_name(Path(p), "tmp")
                 _write_file(tmp, content, Path(p))
-            with _signals_held():
+            with signals_held():
                 _swap_in(temps, removed)
     finally:
         for tmp in temps.values():
@@ -444,13 +400,7 @@ def _is_folder(path: Path) -> bool:
     return path.is_dir() and not path.is_symlink()
 
 
-def _hidden_name(path: Path, kind: str) -> Path:
-    """A short unique hidden name beside `path` (short, so any legal output name fits)."""
-    return path.parent / f".deepssetracer-{uuid.uuid4().hex[:12]}.{kind}"
-
-
 def _write_file(tmp: Path, content: DensityMap | str, path: Path) -> None:
-    # Not tempfile.mkstemp: its 0600 mode would survive os.replace; these names honour umask.
     if isinstance(content, str):
         try:
             with open(tmp, "w", encoding="utf-8", newline="") as f:
@@ -489,11 +439,11 @@ def _swap_in(temps: Mapping[Path, Path], removed: Iterable[Path] = ()) -> None:
     try:
         for current in removed:
             if os.path.lexists(current):
-                backups[current] = _hidden_name(current, "bak")
+                backups[current] = hidden_name(current, "bak")
                 os.replace(current, backups[current])
         for current, tmp in temps.items():
             if os.path.lexists(current):
-                backups[current] = _hidden_name(current, "bak")
+                backups[current] = hidden_name(current, "bak")
                 os.replace(current, backups[current])
             os.replace(tmp, current)
             placed.append(current)
@@ -508,16 +458,3 @@ def _swap_in(temps: Mapping[Path, Path], removed: Iterable[Path] = ()) -> None:
         raise
     for backup in backups.values():
         backup.unlink(missing_ok=True)
-
-
-@contextmanager
-def _signals_held() -> Iterator[None]:
-    """Block SIGINT, SIGTERM and SIGHUP (where the platform can) for a few renames."""
-    block = getattr(signal, "pthread_sigmask", None)
-    sigs = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)}
-    old = block(signal.SIG_BLOCK, sigs) if block else None
-    try:
-        yield
-    finally:
-        if block:
-            block(signal.SIG_SETMASK, old)

@@ -23,10 +23,11 @@ import numpy as np
 from .assess import assess_map
 from .classes import BACKGROUND, HELIX, SHEET
 from .elements import extract_elements
-from .errors import InputError
+from .errors import InputError, OutputExists
+from .grid import DensityMap
 from .inference import Network, load_network
 from .lowpass import lowpass as lowpass_filter
-from .mapio import DensityMap, map_stem, read_map, write_maps
+from .mapio import map_stem, read_map, write_maps
 from .normalize import normalize
 from .outputs import check_names, check_space, output_lock, prepare_outdir
 from .progress import StderrProgress
@@ -132,10 +133,22 @@ def rotation_set(tta: bool | int) -> tuple[int, ...]:
     return SUBGROUPS[n]
 
 
+def check_map(dmap: DensityMap, spec: ModelSpec, *, lowpass: float | str | None = AUTO,
+              name: str = "map") -> None:
+    """Raise `InputError` naming `name` if `predict_map` would refuse `dmap` with `spec` and
+    `lowpass`: `validate.validate_map` (size, voxels, values, memory) and, for an asked
+    low-pass, `validate.validate_lowpass`. Callers that must refuse early (the ChimeraX command,
+    before its background job) call this and pass ``checked=True`` to `predict_map`."""
+    validate_map(dmap, name, model_voxel_size=spec.voxel_size, tile_size=spec.tile_size)
+    if lowpass != AUTO:
+        validate_lowpass(lowpass, spec.voxel_size, name)
+
+
 def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | int = False,
                 lowpass: float | str | None = AUTO,
                 progress: Callable[[int, int], None] | None = None,
-                cancel: Callable[[], bool] | None = None, name: str = "map") -> Prediction:
+                cancel: Callable[[], bool] | None = None, name: str = "map",
+                checked: bool = False) -> Prediction:
     """Helix and sheet probabilities of a map, on its own grid.
 
     Args:
@@ -149,17 +162,19 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
         progress: ``progress(done, total)`` after each network pass.
         cancel: polled before each network pass; true raises `errors.Cancelled`.
         name: what error messages call the map (default "map").
+        checked: the caller has already run `check_map` with this `spec`, `lowpass` and
+            `name` (default False: `predict_map` runs it).
 
     Raises:
-        InputError: the map fails `validate_map`, `lowpass` is finer than the network's
-            grid holds or coarser than 15 Å, or nothing in the map rises above its solvent.
+        InputError: the map fails `check_map` (`validate_map`, or `lowpass` is finer than the
+            network's grid holds or coarser than 15 Å), or nothing in the map rises above its
+            solvent.
         Cancelled: `cancel` returned true.
     """
-    validate_map(dmap, name, model_voxel_size=spec.voxel_size, tile_size=spec.tile_size)
+    if not checked:
+        check_map(dmap, spec, lowpass=lowpass, name=name)
     ks = rotation_set(tta)
     model_step = (float(spec.voxel_size),) * 3
-    if lowpass != AUTO:
-        validate_lowpass(lowpass, spec.voxel_size, name)
     data, outliers = clip_outliers(dmap.data)
     grid = resample(data, dmap.voxel_size, model_step)
     del data
@@ -182,13 +197,18 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
         raise InputError(name, f"{err} (is the map inverted, protein darker than solvent?)"
                          ) from None
     del grid
-    tiles = TilePlan.make(volume.shape, spec.tile_size, spec.size_multiple).n_tiles
+    # One plan per rotated shape (a rotation permutes the axes, never the number of tiles).
+    plans = {volume.shape: TilePlan.make(volume.shape, spec.tile_size, spec.size_multiple)}
+    tiles = plans[volume.shape].n_tiles
     acc = None
     for i, k in enumerate(ks):
         rotated = np.ascontiguousarray(rotate(volume, k))  # no copy for the identity
+        if rotated.shape not in plans:
+            plans[rotated.shape] = TilePlan.make(rotated.shape, spec.tile_size,
+                                                 spec.size_multiple)
         probs = unrotate(predict_tiled(rotated, net, spec.tile_size, spec.size_multiple,
-                                       progress=progress, cancel=cancel,
-                                       done_before=i * tiles, total=tiles * len(ks)), k)
+                                       progress=_offset(progress, i * tiles, tiles * len(ks)),
+                                       cancel=cancel, plan=plans[rotated.shape]), k)
         del rotated
         if acc is None:
             acc = probs  # a view of a fresh array: safe to add into
@@ -201,6 +221,14 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
                     for p in acc)
     return Prediction(helix, sheet, dmap.voxel_size, dmap.origin, tiles=tiles,
                       rotations=len(ks), **done)
+
+
+def _offset(progress: Callable[[int, int], None] | None, done_before: int,
+            total: int) -> Callable[[int, int], None] | None:
+    """`progress` for one rotation's tiles, counted on the bar of all of them."""
+    if progress is None:
+        return None
+    return lambda done, _: progress(done_before + done, total)
 
 
 def _clipped(probs: np.ndarray) -> np.ndarray:
@@ -291,6 +319,8 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
     maps loads it once).
 
     Raises:
+        OutputExists: without `force`, an output (or the earlier labels map) is there; an
+            `InputError` whose message leaves the way round it to the caller.
         InputError: any problem with the map, the weights or the output folder, or a
             prediction that is not finite.
     """
@@ -305,11 +335,10 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
             if not force:
                 for p in paths.values():
                     if os.path.lexists(p):  # a dangling symbolic link is a user's file too
-                        raise InputError(p, "output exists (pass --force to overwrite)")
+                        raise OutputExists(p)
                 for p in stale:  # it would sit beside a pair it does not belong to
                     if os.path.lexists(p):
-                        raise InputError(p, "output of an earlier run exists (pass --force to "
-                                            "replace the set: it is then removed)")
+                        raise OutputExists(p, stale=True)
             clock = _Clock()
             dmap = read_map(map_path)
             text_bytes = TEXT_BYTES * 2 * elements + RESIDUE_BYTES * len(model or [])

@@ -6,6 +6,9 @@ runs as three 1-D interpolations, one axis at a time. When a grid is sampled muc
 it is stored (a step ratio above ``ANTIALIAS_RATIO``), it is first smoothed along that axis with
 a Gaussian of sigma ``(ratio - 1) / 2`` input voxels (as scikit-image's anti-aliasing does), so
 fine noise does not alias into the coarse grid.
+
+Hand-written, not scipy.ndimage.zoom: the runtime needs only numpy, mrcfile and onnxruntime
+(ChimeraX installs them with the bundle; scipy is a training dependency).
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ weighted by a Gaussian centred on the tile (sigma = 1/8 of the edge, floored at
 ``WEIGHT_FLOOR`` of its peak, so the weight is never zero), and the weighted sums are divided
 by the summed weights. Identical tile predictions thus blend to exactly themselves: no
 seams.
+
+Hand-written, not MONAI's sliding_window_inference: that needs torch, which inference does not
+have (the runtime is numpy, mrcfile and onnxruntime).
 """
 
 from __future__ import annotations
@@ -112,8 +115,7 @@ def gaussian_weight(tile: Sequence[int], sigma_scale: float = SIGMA_SCALE,
 
 def predict_tiled(volume: np.ndarray, net: Network, tile_size: int, size_multiple: int, *,
                   pad_value: float = 0.0, progress: Progress | None = None,
-                  cancel: Cancel | None = None, done_before: int = 0,
-                  total: int | None = None) -> np.ndarray:
+                  cancel: Cancel | None = None, plan: TilePlan | None = None) -> np.ndarray:
     """Helix and sheet probabilities ``[2, z, y, x]`` of a normalised ``[z, y, x]`` volume.
 
     Args:
@@ -122,13 +124,16 @@ def predict_tiled(volume: np.ndarray, net: Network, tile_size: int, size_multipl
         tile_size: largest tile edge (voxels, a multiple of `size_multiple`).
         size_multiple: every network input edge is a multiple of this.
         pad_value: value of the padding (default 0: the mean after z-scoring).
-        progress: called as ``progress(done, total)`` after each tile.
+        progress: called as ``progress(done, plan.n_tiles)`` after each tile (this volume's
+            tiles; a caller running several volumes offsets them itself).
         cancel: checked before each tile; when it returns true, `Cancelled` is raised.
-        done_before, total: offsets for `progress` when several volumes share one bar
-            (default: this volume alone).
+        plan: the volume's `TilePlan` when the caller has made it already (default None: made
+            here from `tile_size` and `size_multiple`).
     """
-    plan = TilePlan.make(volume.shape, tile_size, size_multiple)
-    total = plan.n_tiles if total is None else total
+    if plan is None:
+        plan = TilePlan.make(volume.shape, tile_size, size_multiple)
+    elif plan.shape != tuple(volume.shape):
+        raise ValueError(f"tile plan for shape {plan.shape}, volume of shape {volume.shape}")
     pad = [(b, p - n - b) for b, p, n in zip(plan.before, plan.padded, plan.shape)]
     padded = np.pad(volume.astype(np.float32, copy=False), pad, constant_values=pad_value)
     tiles = plan.tiles()
@@ -147,7 +152,7 @@ def predict_tiled(volume: np.ndarray, net: Network, tile_size: int, size_multipl
             acc[(slice(None), *sl)] += probs * weight
             wsum[sl] += weight
         if progress is not None:
-            progress(done_before + i + 1, total)
+            progress(i + 1, len(tiles))
     if not one_pass:
         del padded
         acc /= wsum

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..core.atomic import atomic_path
 from ..core.classes import NAMES
 from ..core.weights import ModelSpec, sha256_of, sidecar_path
 from .unet import UNet3D, count_parameters
@@ -37,13 +38,11 @@ def export_onnx(net: UNet3D, path: Path | str) -> Path:
     side = 2 * net.size_multiple
     dummy = torch.zeros(1, 1, side, side, side)
     axes = {0: "n", 2: "d", 3: "h", 4: "w"}
-    tmp = path.with_suffix(".onnx.tmp")
-    with warnings.catch_warnings(), torch.no_grad():
+    with atomic_path(path, suffix=".onnx") as tmp, warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer warnings about the shape checks in forward()
         torch.onnx.export(net, dummy, tmp, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
                           dynamic_axes={INPUT_NAME: axes, OUTPUT_NAME: axes},
                           opset_version=OPSET, do_constant_folding=True, dynamo=False)
-    tmp.replace(path)
     return path
 
 

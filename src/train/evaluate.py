@@ -8,10 +8,10 @@ F1 weighted by its number of true voxels (or residues) of that class.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import math
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +21,10 @@ import numpy as np
 
 from ..core import metrics
 from ..core.classes import SCORED_NAMES
+from ..core.grid import DensityMap
 from ..core.inference import load_network
 from ..core.lowpass import lowpass
-from ..core.mapio import DensityMap, read_map
+from ..core.mapio import read_map
 from ..core.predict import predict_map
 from ..core.weights import ModelSpec
 from .cache import load_npz, split_entries
@@ -174,23 +175,43 @@ def _json_safe(obj: Any) -> Any:
     return obj
 
 
-def run(args: argparse.Namespace) -> int:
-    """The CLI's work (argument checks are in cli/evaluate.py)."""
-    net, spec = load_network(args.weights, device=args.device, threads=args.threads)
-    if args.pairs:
-        cases = cases_from_pairs(Path(args.pairs))
-    elif args.dataset:
-        cases = cases_from_dataset(Path(args.dataset), args.split)
+def run(*, map_path: str | os.PathLike[str] | None = None,
+        model_path: str | os.PathLike[str] | None = None,
+        pairs: str | os.PathLike[str] | None = None,
+        dataset: str | os.PathLike[str] | None = None, split: str = "test",
+        weights: str | os.PathLike[str] | None = None, device: str = "cpu",
+        threads: int | None = None, tta: int = 1, lowpass: list[float] | None = None,
+        json_path: str | os.PathLike[str] | None = None) -> int:
+    """Score one map with its model, a folder of pairs, or a dataset split; print the table.
+
+    Args:
+        map_path, model_path: one map and its fitted model (when neither `pairs` nor
+            `dataset` is given).
+        pairs: a folder of subfolders holding ``map.mrc`` and ``model.pdb``.
+        dataset, split: a simulated dataset folder and the split to score (default "test").
+        weights, device, threads: as `core.inference.load_network` takes them (defaults: the
+            shipped weights, "cpu", every core).
+        tta: rotations averaged (default 1, none); lowpass: also score each map low-passed to
+            these resolutions (Å).
+        json_path: also write every figure here as JSON.
+
+    Argument checks (one way of naming what to score) are in cli/evaluate.py.
+    """
+    net, spec = load_network(weights, device=device, threads=threads)
+    if pairs:
+        cases = cases_from_pairs(Path(pairs))
+    elif dataset:
+        cases = cases_from_dataset(Path(dataset), split)
     else:
-        map_path = Path(args.map)
+        map_path = Path(map_path)
         name = map_path.parent.name if map_path.stem == "map" else map_path.stem
-        cases = [case_from_pair(map_path, Path(args.model), name)]
-    cases = with_lowpass(cases, args.lowpass)
-    result = evaluate_cases(cases, net, spec, args.tta)
+        cases = [case_from_pair(map_path, Path(model_path), name)]
+    cases = with_lowpass(cases, lowpass)
+    result = evaluate_cases(cases, net, spec, tta)
     result["weights"] = str(net.path)
     result["onnx_sha256"] = spec.onnx_sha256
-    result["tta"] = args.tta
+    result["tta"] = tta
     print(format_table(result["maps"], result["summary"]))
-    if args.json:
-        Path(args.json).write_text(json.dumps(_json_safe(result), indent=1) + "\n")
+    if json_path:
+        Path(json_path).write_text(json.dumps(_json_safe(result), indent=1) + "\n")
     return 0

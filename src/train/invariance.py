@@ -17,7 +17,7 @@ from scipy.ndimage import distance_transform_edt
 
 from ..core import metrics
 from ..core.classes import IGNORE
-from ..core.mapio import DensityMap
+from ..core.grid import DensityMap
 from ..core.normalize import density_levels
 from ..core.predict import predict_map
 from ..core.resample import resample

@@ -65,11 +65,6 @@ def label_grid(
     return labels
 
 
-def grid_coordinates(xyz: np.ndarray, origin, voxel_size) -> np.ndarray:
-    """(x, y, z) Å to fractional voxel indices (x, y, z) of the grid."""
-    return (np.asarray(xyz, dtype=np.float64) - np.asarray(origin)) / np.asarray(voxel_size)
-
-
 def resample_labels(labels: np.ndarray, ratio: float, shape: tuple[int, int, int]) -> np.ndarray:
     """Labels at the grid points of `core.resample.resample` (step ``ratio`` input voxels).
 

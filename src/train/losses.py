@@ -17,6 +17,7 @@ from torch import nn
 
 from ..core.classes import IGNORE
 
+DEFAULT_GAMMA = 2.0  # the focal exponent of the paper's FL_DL (the one default: configs use it)
 FOREGROUND = (0, 1)  # helix, sheet: the classes the Dice term scores (background excluded)
 LOSS_NAMES = ("CE", "FL", "DL", "CE_DL", "FL_DL")
 
@@ -50,10 +51,11 @@ class FocalLoss(nn.Module):
     """Softmax focal loss: mean over valid voxels of -(1 - p_t)^gamma log p_t.
 
     Args:
-        gamma: focusing exponent, default 2.0, >= 0 (gamma = 0 is CE). The paper tried 1, 2, 5, 8.
+        gamma: focusing exponent, default `DEFAULT_GAMMA` (2.0), >= 0 (gamma = 0 is CE). The
+            paper tried 1, 2, 5, 8.
     """
 
-    def __init__(self, gamma: float = 2.0) -> None:
+    def __init__(self, gamma: float = DEFAULT_GAMMA) -> None:
         super().__init__()
         if gamma < 0:
             raise ValueError(f"focal loss gamma must be >= 0, got {gamma}")
@@ -102,7 +104,7 @@ class SumLoss(nn.Module):
         return sum(part(logits, target) for part in self.parts)
 
 
-def make_loss(name: str, gamma: float = 2.0) -> nn.Module:
+def make_loss(name: str, gamma: float = DEFAULT_GAMMA) -> nn.Module:
     """Loss by the paper's name: "CE", "FL", "DL", "CE_DL" or "FL_DL" (case-insensitive)."""
     key = name.upper()
     if key == "CE":

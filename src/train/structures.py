@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.atomic import atomic_path
 from ..core.classes import HELIX, OTHER, SHEET
 
 log = logging.getLogger(__name__)
@@ -76,38 +77,16 @@ class Structure:
         )
 
     def to_npz(self, path: Path) -> None:
-        tmp = Path(str(path) + ".tmp.npz")
-        np.savez(tmp, xyz=self.xyz, weight=self.weight, atom_res=self.atom_res, ca=self.ca,
-                 ss=self.ss, res_chain=self.res_chain, chains=np.array(self.chains),
-                 name=np.array(self.name))
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=".npz") as tmp:  # savez would append .npz to any other
+            np.savez(tmp, xyz=self.xyz, weight=self.weight, atom_res=self.atom_res, ca=self.ca,
+                     ss=self.ss, res_chain=self.res_chain, chains=np.array(self.chains),
+                     name=np.array(self.name))
 
     @classmethod
     def from_npz(cls, path: Path) -> Structure:
         with np.load(path) as z:
             return cls(str(z["name"]), z["xyz"], z["weight"], z["atom_res"], z["ca"], z["ss"],
                        z["res_chain"], [str(c) for c in z["chains"]])
-
-
-def concatenate(parts: list[Structure], name: str = "box") -> Structure:
-    """One structure holding all atoms and residues of ``parts`` (chains renamed per part)."""
-    xyz, weight, atom_res, ca, ss, res_chain, chains = [], [], [], [], [], [], []
-    n_res = n_chain = 0
-    for p in parts:
-        xyz.append(p.xyz)
-        weight.append(p.weight)
-        atom_res.append(p.atom_res + n_res)
-        ca.append(p.ca)
-        ss.append(p.ss)
-        res_chain.append(p.res_chain + n_chain)
-        chains += [f"{p.name}:{c}" for c in p.chains]
-        n_res += p.n_residues
-        n_chain += len(p.chains)
-    return Structure(
-        name, np.concatenate(xyz).astype(np.float32), np.concatenate(weight).astype(np.float32),
-        np.concatenate(atom_res).astype(np.int32), np.concatenate(ca).astype(np.float32),
-        np.concatenate(ss).astype(np.uint8), np.concatenate(res_chain).astype(np.int32), chains,
-    )
 
 
 def _pdb_text(path: Path) -> str:

@@ -70,8 +70,8 @@ def test_subregion_and_step_keywords(cx, cropped, weights_kw):
     assert v.region == crop  # the map's own crop is untouched
 
     # the network saw exactly that region's voxels: predicting them directly gives the same maps
+    from chimerax.deepssetracer.core.grid import DensityMap
     from chimerax.deepssetracer.core.inference import load_network
-    from chimerax.deepssetracer.core.mapio import DensityMap
     from chimerax.deepssetracer.core.predict import predict_map
 
     nx, ny, nz = helix.data.size  # from the region's corner (5, 5, 5) on, every second voxel

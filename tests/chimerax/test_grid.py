@@ -44,8 +44,8 @@ def samples(v, corner, size, step):
 
 
 def assert_on_region(v, models, region, tiny_kw):
+    from chimerax.deepssetracer.core.grid import DensityMap
     from chimerax.deepssetracer.core.inference import load_network
-    from chimerax.deepssetracer.core.mapio import DensityMap
     from chimerax.deepssetracer.core.predict import predict_map
 
     size = tuple(v.matrix_size(region=region))

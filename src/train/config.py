@@ -1,0 +1,114 @@
+"""`TrainConfig`: the settings of a training run, read from a JSON config and checked up front.
+
+Unknown keys (at the top and in ``network``) are refused with one `ValueError` naming them, so
+a typo never reaches the network's constructor as a ``TypeError``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .context import Context
+from .losses import DEFAULT_GAMMA
+
+DEFAULT_NORMALIZATION = {"method": "foreground", "clip": [-3.0, 5.0]}
+NETWORK_KEYS = ("base", "depth")  # model.unet.UNet3D's settings a config may give
+
+
+@dataclass
+class TrainConfig:
+    """Training settings, read from a JSON config (unknown keys are refused).
+
+    Paths may start with ``~`` and are otherwise taken relative to the current directory.
+    ``network`` holds ``base`` and ``depth`` (`NETWORK_KEYS`); ``loss`` holds ``name`` (CE, FL,
+    DL, CE_DL, FL_DL) and ``gamma`` (default `losses.DEFAULT_GAMMA`).
+    """
+
+    data: str
+    real_val: str | None = None
+    network: dict[str, int] = field(default_factory=lambda: {"base": 8, "depth": 4})
+    loss: dict[str, Any] = field(default_factory=lambda: {"name": "FL_DL",
+                                                          "gamma": DEFAULT_GAMMA})
+    lr: float = 1e-3
+    lr_schedule: str = "cosine"  # cosine | step | constant
+    lr_min_ratio: float = 0.05  # cosine: final lr / lr
+    lr_step_every: int = 1000  # step: multiply by lr_step_gamma every this many steps
+    lr_step_gamma: float = 0.5
+    weight_decay: float = 0.0
+    ema_decay: float = 0.0  # 0: no weight averaging
+    init_from: str | None = None  # .pt with a "model" state dict to start from
+    steps: int = 2700
+    batch: int = 2
+    crop: int = 64
+    sheet_fraction: float = 0.5
+    helix_fraction: float = 0.25
+    tile_size: int = 128  # one pass for boxes up to 128 voxels a side
+    voxel_size: float = 1.0  # the network's grid (Å); boxes are resampled to it
+    val_every: int = 250
+    ckpt_every: int = 100
+    log_every: int = 10
+    max_val_boxes: int = 16
+    seed: int = 0
+    threads: int = 2
+    normalization: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_NORMALIZATION))
+    context: dict[str, Any] | None = None  # train.context.Context settings; None: off
+    description: str = ""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known - {"comment"})
+        if unknown:
+            raise ValueError(f"unknown config keys: {', '.join(unknown)}")
+        cfg = cls(**{k: v for k, v in d.items() if k in known})
+        cfg.data = str(Path(cfg.data).expanduser())
+        if cfg.real_val:
+            cfg.real_val = str(Path(cfg.real_val).expanduser())
+        if cfg.init_from:
+            cfg.init_from = str(Path(cfg.init_from).expanduser())
+        cfg.validate()
+        return cfg
+
+    @classmethod
+    def load(cls, path: Path | str, overrides: dict[str, Any] | None = None) -> TrainConfig:
+        """Read a JSON config; ``overrides`` (command-line values) replace its entries."""
+        try:
+            d = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise ValueError(f"{path}: cannot read the config ({e})") from e
+        return cls.from_dict({**d, **(overrides or {})})
+
+    @property
+    def gamma(self) -> float:
+        """The focal loss exponent (`losses.DEFAULT_GAMMA` when the config gives none)."""
+        return float(self.loss.get("gamma", DEFAULT_GAMMA))
+
+    def validate(self) -> None:
+        """Raise `ValueError` naming the first setting that cannot run."""
+        if not isinstance(self.network, dict):
+            raise ValueError(f"config network must be an object with {' and '.join(NETWORK_KEYS)}, "
+                             f"got {self.network!r}")
+        unknown = sorted(set(self.network) - set(NETWORK_KEYS))
+        if unknown:
+            raise ValueError(f"unknown config network keys: {', '.join(unknown)} (known: "
+                             f"{', '.join(NETWORK_KEYS)})")
+        m = 2 ** (int(self.network.get("depth", 4)) - 1)
+        if self.crop % m or self.tile_size % m:
+            raise ValueError(f"crop ({self.crop}) and tile_size ({self.tile_size}) must be "
+                             f"multiples of 2**(depth-1) = {m}")
+        if self.lr_schedule not in ("cosine", "step", "constant"):
+            raise ValueError(f"lr_schedule must be cosine, step or constant, "
+                             f"got {self.lr_schedule!r}")
+        if not 0 <= self.sheet_fraction + self.helix_fraction <= 1:
+            raise ValueError("sheet_fraction + helix_fraction must lie in [0, 1]")
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError(f"config ema_decay must lie in [0, 1), got {self.ema_decay}")
+        Context.from_dict(self.context)
+        if not self.voxel_size > 0:
+            raise ValueError(f"config voxel_size must be > 0, got {self.voxel_size}")
+        for name in ("steps", "batch", "crop", "val_every", "ckpt_every", "log_every", "threads"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"config {name} must be >= 1, got {getattr(self, name)}")

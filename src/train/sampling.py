@@ -1,0 +1,153 @@
+"""Training boxes in memory and the random crops the network learns from.
+
+Each box is normalised whole, once, with the same global normalisation inference uses; the
+network then sees random ``crop``-sided cubes in one of the 24 proper rotations (never a
+mirror: a mirror turns right-handed helices left-handed). About ``sheet_fraction`` of the
+crops are centred near a sheet voxel, since sheets are the rare, hard class; with a `Context`
+crops may reach beyond the box into solvent, and pure-noise boxes join the draw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..core.classes import BACKGROUND, HELIX, IGNORE, SHEET
+from ..core.lowpass import lowpass
+from ..core.normalize import density_levels, normalize
+from ..core.resample import resample, same_step
+from ..core.rotations import ROTATIONS, rotate
+from ..core.sharpness import auto_lowpass
+from .cache import load_npz
+from .context import Context, noise_box, noise_sigma, smooth_noise
+from .labels import resample_labels
+
+CENTRES_PER_CLASS = 4096  # candidate crop centres kept per box and class (memory bound)
+PAD_VALUE = 0.0  # crop padding: the normalised solvent level, as core.tiling pads at inference
+
+
+@dataclass
+class Box:
+    """One normalised training box held in memory (float16 density, uint8 labels)."""
+
+    name: str
+    density: np.ndarray
+    labels: np.ndarray
+    centres: dict[int, np.ndarray]  # class -> (K, 3) int32 voxel indices [z, y, x]
+    noise: float = 0.0  # the solvent noise's standard deviation, normalised units
+    resolution: float = 6.0  # Å, the grain of the noise that may surround it
+
+
+def load_training_box(data_dir: Path, entry: dict[str, Any], norm: dict[str, Any],
+                      rng: np.random.Generator, data_voxel: float = 1.0,
+                      model_voxel: float = 1.0) -> Box:
+    """A box on the network's grid: resampled, low-passed if sharp and normalised, as
+    `core.predict.predict_map` does."""
+    density, labels = load_npz(data_dir, entry)
+    if density.shape != labels.shape:
+        raise ValueError(f"{entry['file']}: density {density.shape} and labels "
+                         f"{labels.shape} differ")
+    if not same_step(model_voxel, data_voxel):
+        density = resample(density, (data_voxel,) * 3, (model_voxel,) * 3)
+        labels = resample_labels(labels, model_voxel / data_voxel, density.shape)
+    _, resolution = auto_lowpass(density, model_voxel)
+    if resolution is not None:
+        density = lowpass(density, (model_voxel,) * 3, resolution)
+    x = normalize(density, norm, model_voxel)
+    noise = 0.0
+    if norm.get("method") == "foreground":
+        levels = density_levels(density, model_voxel)
+        noise = levels.noise / levels.molecule
+    centres = {}
+    for k in (HELIX, SHEET):
+        idx = np.flatnonzero(labels.reshape(-1) == k)
+        if len(idx) > CENTRES_PER_CLASS:
+            idx = rng.choice(idx, CENTRES_PER_CLASS, replace=False)
+        centres[k] = np.stack(np.unravel_index(idx, labels.shape), axis=1).astype(np.int32)
+    return Box(entry["file"], x.astype(np.float16), labels, centres, noise,
+               float(entry.get("resolution", 6.0)))
+
+
+def make_noise_boxes(ctx: Context, norm: dict[str, Any], voxel_size: float,
+                     rng: np.random.Generator) -> list[Box]:
+    """``ctx.noise_boxes`` boxes with no molecule, labelled background throughout."""
+    out = []
+    for i in range(ctx.noise_boxes):
+        x = noise_box(rng, ctx.noise_box_size, voxel_size, norm)
+        labels = np.full(x.shape, BACKGROUND, np.uint8)
+        empty = {k: np.zeros((0, 3), np.int32) for k in (HELIX, SHEET)}
+        out.append(Box(f"noise_{i}", x.astype(np.float16), labels, empty))
+    return out
+
+
+class CropSampler:
+    """Random rotated cubic crops with sheet-biased centres, from boxes held in memory."""
+
+    def __init__(self, boxes: list[Box], crop: int, sheet_fraction: float,
+                 helix_fraction: float, context: Context | None = None,
+                 noise_boxes: list[Box] | None = None, voxel_size: float = 1.0) -> None:
+        if not boxes:
+            raise ValueError("no training boxes")
+        self.boxes, self.crop = boxes, crop
+        self.fractions = (sheet_fraction, helix_fraction)
+        self.context, self.noise_boxes = context, noise_boxes or []
+        self.margin = int(round(context.margin / voxel_size)) if context else 0
+        self.voxel_size = voxel_size
+        self.with_class = {k: [i for i, b in enumerate(boxes) if len(b.centres[k])]
+                           for k in (HELIX, SHEET)}
+
+    def _centre(self, rng: np.random.Generator) -> tuple[Box, np.ndarray]:
+        ctx = self.context
+        if ctx and self.noise_boxes and rng.random() < ctx.noise_fraction:
+            box = self.noise_boxes[rng.integers(len(self.noise_boxes))]
+            return box, np.array([rng.integers(s) for s in box.labels.shape])
+        u = rng.random()
+        sheet_f, helix_f = self.fractions
+        for k, lo, hi in ((SHEET, 0.0, sheet_f), (HELIX, sheet_f, sheet_f + helix_f)):
+            if lo <= u < hi and self.with_class[k]:
+                box = self.boxes[self.with_class[k][rng.integers(len(self.with_class[k]))]]
+                return box, box.centres[k][rng.integers(len(box.centres[k]))]
+        box = self.boxes[rng.integers(len(self.boxes))]
+        m = self.margin if ctx and rng.random() < ctx.outside_fraction else 0
+        return box, np.array([rng.integers(-m, s + m) for s in box.labels.shape])
+
+    def _outside(self, rng: np.random.Generator, box: Box) -> tuple[np.ndarray, int]:
+        """What a crop finds beyond its box: density and label (IGNORE without context)."""
+        c, ctx = self.crop, self.context
+        x = np.full((c, c, c), PAD_VALUE, dtype=np.float32)
+        if ctx is None:
+            return x, IGNORE
+        if box.noise > 0 and rng.random() < ctx.noise_fill:
+            sigma = noise_sigma(box.resolution, self.voxel_size)
+            x += np.float32(box.noise) * smooth_noise(rng, (c, c, c), sigma)
+        return x, BACKGROUND
+
+    def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """One crop: float32 density and uint8 labels, both [crop] * 3."""
+        box, centre = self._centre(rng)
+        c = self.crop
+        jitter = rng.integers(-(c // 4), c // 4 + 1, size=3)
+        start = centre - c // 2 + jitter
+        x, outside = self._outside(rng, box)
+        y = np.full((c, c, c), outside, dtype=np.uint8)
+        src, dst = [], []
+        for s, n in zip(start, box.labels.shape):
+            a, b = max(s, 0), min(s + c, n)
+            if b <= a and self.context is None:  # the crop misses the box: recentre on it
+                a, b, s = 0, min(c, n), 0
+            src.append(slice(a, max(a, b)))
+            dst.append(slice(a - s, max(a, b) - s))
+        if all(d.stop > d.start for d in dst):  # with context, a crop may be all solvent
+            x[tuple(dst)] = box.density[tuple(src)]
+            y[tuple(dst)] = box.labels[tuple(src)]
+        k = int(rng.integers(len(ROTATIONS)))
+        return np.ascontiguousarray(rotate(x, k)), np.ascontiguousarray(rotate(y, k))
+
+    def batch(self, rng: np.random.Generator, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        xs, ys = zip(*(self.sample(rng) for _ in range(n)))
+        return (torch.from_numpy(np.stack(xs)[:, None]),
+                torch.from_numpy(np.stack(ys).astype(np.int64)))
