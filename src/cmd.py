@@ -50,7 +50,8 @@ _jobs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # session -> run
 def deepssetracer(session, volume, subregion=None, step=None, device: str = "auto",
                   tta: bool = False, lowpass: float | str = "auto", level: float = 0.5,
                   block: bool | None = None, model_id: tuple[int, ...] | None = None,
-                  weights: str | None = None, replace: bool = True):
+                  weights: str | None = None, replace: bool = True,
+                  molecule_check: bool = True):
     """Predict helix and sheet regions of `volume`'s current (or given) region.
 
     Args:
@@ -68,6 +69,8 @@ def deepssetracer(session, volume, subregion=None, step=None, device: str = "aut
         weights: an ONNX file with its JSON sidecar (default None: the bundled weights).
         replace: close the earlier result of this map when the new one is added, and give the
             new one its model id (default true, as ``molmap`` and ``surface`` do).
+        molecule_check: give a map in which no molecule stands out of the noise empty
+            results and a warning (default true); false predicts it anyway.
 
     Returns:
         The helix and sheet volumes when blocking, else the running `PredictionJob`.
@@ -91,7 +94,7 @@ def deepssetracer(session, volume, subregion=None, step=None, device: str = "aut
     except InputError as err:
         raise UserError(str(err)) from None
     job = PredictionJob(session, request, net, spec, tta=tta, lowpass=lowpass, level=level,
-                        model_id=model_id, replace=replace)
+                        model_id=model_id, replace=replace, molecule_check=molecule_check)
     if block:
         return job.run()
     job.start()
@@ -188,8 +191,10 @@ class PredictionJob:
 
     def __init__(self, session, request: MapRequest, net, spec, *, tta: bool = False,
                  lowpass: float | None = None, level: float = 0.5,
-                 model_id: tuple[int, ...] | None = None, replace: bool = True):
+                 model_id: tuple[int, ...] | None = None, replace: bool = True,
+                 molecule_check: bool = True):
         self.session = session
+        self.molecule_check = molecule_check
         self.request = request
         self.net, self.spec = net, spec
         self.tta, self.lowpass, self.level, self.model_id = tta, lowpass, level, model_id
@@ -264,7 +269,8 @@ class PredictionJob:
     def _predict(self, progress) -> Prediction:
         return predict_map(self.request.dmap, self.net, self.spec, tta=self.tta,
                            lowpass=self.lowpass, progress=progress, cancel=self._cancel.is_set,
-                           name=self.request.name, checked=True)  # `deepssetracer` checked it
+                           name=self.request.name, checked=True,  # `deepssetracer` checked it
+                           molecule_check=self.molecule_check)
 
     # -- UI thread -----------------------------------------------------------------------
 
@@ -516,6 +522,7 @@ def register_command(name: str, logger) -> None:
             ("model_id", ModelIdArg),
             ("weights", OpenFileNameArg),
             ("replace", BoolArg),
+            ("molecule_check", BoolArg),
         ],
         synopsis="label helix and sheet regions of a density map",
     )

@@ -45,6 +45,9 @@ def add_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=DEVICES, default="cpu",
                         help="onnxruntime device (default: cpu)")
     parser.add_argument("--json", metavar="OUT.json", help="write every figure as JSON here")
+    parser.add_argument("--no-molecule-check", dest="molecule_check", action="store_false",
+                        help="score the network even on maps in which no molecule stands out "
+                             "of the noise (predict answers those with nothing)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -64,7 +67,8 @@ def main(args: argparse.Namespace) -> int:
         return evaluate.run(map_path=args.map, model_path=args.model, pairs=args.pairs,
                             dataset=args.dataset, split=args.split, weights=args.weights,
                             device=args.device, threads=args.threads, tta=args.tta,
-                            lowpass=args.lowpass, json_path=args.json)
+                            lowpass=args.lowpass, json_path=args.json,
+                            molecule_check=args.molecule_check)
     except (InputError, ValueError, OSError) as e:
         print(f"deepssetracer evaluate: {e}", file=sys.stderr)
         return 1

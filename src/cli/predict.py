@@ -80,6 +80,9 @@ def add_args(parser: argparse.ArgumentParser) -> None:
                              "6 Å when its power spectrum shows it sharper than 4.5 Å (the "
                              "network learnt 5-10 Å maps); 'off' never; a number filters to "
                              "that many Å (up to 15)")
+    parser.add_argument("--no-molecule-check", dest="molecule_check", action="store_false",
+                        help="predict even a map in which no molecule stands out of the noise "
+                             "(by default such a map gets empty outputs and a warning)")
     parser.add_argument("--labels", action="store_true",
                         help="also write <stem>_labels.mrc (0 helix, 1 sheet, 2 background)")
     parser.add_argument("--elements", action="store_true",
@@ -161,7 +164,8 @@ def _predict_one(path: Path, args: argparse.Namespace, threads: int | None,
         result = predict_file(path, args.outdir, weights=args.weights, device=args.device,
                               threads=threads, tta=args.tta, lowpass=args.lowpass,
                               labels=args.labels, force=args.force, quiet=args.quiet,
-                              network=network, elements=args.elements, model=model)
+                              network=network, elements=args.elements, model=model,
+                              molecule_check=args.molecule_check)
     except OutputExists as err:  # the core's message is neutral: the flag is the CLI's
         hint = ("pass --force to replace the set: it is then removed" if err.stale
                 else "pass --force to overwrite")

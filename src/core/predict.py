@@ -42,6 +42,10 @@ from .weights import ModelSpec
 log = logging.getLogger(__name__)
 
 TTA_DEFAULT = 4
+# Normalised solvent (0) added a side before the network: its convolutions treat the tile's edge
+# unlike solvent, so without it a small box answers differently from the same box padded.
+SOLVENT_MARGIN = 8  # voxels of the model grid (16 Å); 16 gave no more on the real pairs
+
 AUTO = "auto"  # the ``lowpass`` argument that lets the map's own spectrum decide
 TEXT_BYTES = 1 << 20  # room check: the most an elements file can take (bytes)
 RESIDUE_BYTES = 64  # and a row of the residues CSV
@@ -148,7 +152,7 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
                 lowpass: float | str | None = AUTO,
                 progress: Callable[[int, int], None] | None = None,
                 cancel: Callable[[], bool] | None = None, name: str = "map",
-                checked: bool = False) -> Prediction:
+                checked: bool = False, molecule_check: bool = True) -> Prediction:
     """Helix and sheet probabilities of a map, on its own grid.
 
     Args:
@@ -164,6 +168,9 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
         name: what error messages call the map (default "map").
         checked: the caller has already run `check_map` with this `spec`, `lowpass` and
             `name` (default False: `predict_map` runs it).
+        molecule_check: give no answer (zero maps, no network pass) for a map in which no
+            molecule stands out of the noise (`assess.assess_map`); False runs the network
+            anyway (training validation scores the network alone; a user's override).
 
     Raises:
         InputError: the map fails `check_map` (`validate_map`, or `lowpass` is finer than the
@@ -187,7 +194,7 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
     warnings = ([outliers] if outliers else []) + found.warnings
     done = dict(lowpass=lowpass, resolution=resolution, warnings=warnings,
                 auto_lowpass=auto is not None and lowpass == auto)
-    if not found.molecule:  # no answer rather than rods and slabs found in noise
+    if molecule_check and not found.molecule:  # no answer, not rods and slabs found in noise
         nothing = np.zeros(dmap.data.shape, np.float32)
         return Prediction(nothing, nothing.copy(), dmap.voxel_size, dmap.origin, tiles=0,
                           rotations=0, **done)
@@ -197,6 +204,8 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
         raise InputError(name, f"{err} (is the map inverted, protein darker than solvent?)"
                          ) from None
     del grid
+    m = SOLVENT_MARGIN
+    volume = np.pad(volume, m)
     # One plan per rotated shape (a rotation permutes the axes, never the number of tiles).
     plans = {volume.shape: TilePlan.make(volume.shape, spec.tile_size, spec.size_multiple)}
     tiles = plans[volume.shape].n_tiles
@@ -217,8 +226,9 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
     if len(ks) > 1:
         acc /= len(ks)
     del volume
-    helix, sheet = (_clipped(resample(p, model_step, dmap.voxel_size, shape=dmap.data.shape))
-                    for p in acc)
+    inner = (slice(None),) + (slice(m, -m),) * 3
+    helix, sheet = (_clipped(resample(np.ascontiguousarray(p), model_step, dmap.voxel_size,
+                                      shape=dmap.data.shape)) for p in acc[inner])
     return Prediction(helix, sheet, dmap.voxel_size, dmap.origin, tiles=tiles,
                       rotations=len(ks), **done)
 
@@ -300,7 +310,8 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                  threads: int | None = None, tta: bool | int = False,
                  lowpass: float | str | None = AUTO, labels: bool = False, force: bool = False,
                  quiet: bool = False, network: NetworkLoader | None = None,
-                 elements: bool = False, model: ModelResidues | None = None) -> FileResult:
+                 elements: bool = False, model: ModelResidues | None = None,
+                 molecule_check: bool = True) -> FileResult:
     """Predict a map file and write its probability maps into `outdir` (the CLI's work).
 
     With ``elements`` also writes the helix axes and sheet patches (`elements.extract_elements`)
@@ -350,6 +361,7 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
             progress = None if quiet else StderrProgress(f"predicting {map_path.name}",
                                                          rotations=len(rotation_set(tta)))
             pred = predict_map(dmap, net, spec, tta=tta, lowpass=lowpass, progress=progress,
+                               molecule_check=molecule_check,
                                name=str(map_path))
             for kind in ("helix", "sheet"):
                 bad = int(np.count_nonzero(~np.isfinite(getattr(pred, kind))))

@@ -107,10 +107,12 @@ def with_lowpass(cases: list[Case], resolutions: list[float] | None) -> list[Cas
     return out
 
 
-def score(case: Case, net, spec: ModelSpec, tta: int = 1) -> dict[str, Any]:
+def score(case: Case, net, spec: ModelSpec, tta: int = 1,
+          molecule_check: bool = True) -> dict[str, Any]:
     """Voxel and residue counts and F1 of one case."""
     t = time.perf_counter()
-    pred = predict_map(case.dmap, net, spec, tta=tta, name=case.name).labels()
+    pred = predict_map(case.dmap, net, spec, tta=tta, name=case.name,
+                       molecule_check=molecule_check).labels()
     seconds = time.perf_counter() - t
     vox = metrics.voxel_counts(pred, case.labels)
     res = metrics.residue_counts(pred, case.dmap.voxel_size, case.dmap.origin, case.ca_xyz,
@@ -160,8 +162,9 @@ def format_table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def evaluate_cases(cases: list[Case], net, spec: ModelSpec, tta: int = 1) -> dict[str, Any]:
-    rows = [score(c, net, spec, tta) for c in cases]
+def evaluate_cases(cases: list[Case], net, spec: ModelSpec, tta: int = 1,
+                   molecule_check: bool = True) -> dict[str, Any]:
+    rows = [score(c, net, spec, tta, molecule_check) for c in cases]
     return {"maps": rows, "summary": summarize(rows)}
 
 
@@ -181,7 +184,7 @@ def run(*, map_path: str | os.PathLike[str] | None = None,
         dataset: str | os.PathLike[str] | None = None, split: str = "test",
         weights: str | os.PathLike[str] | None = None, device: str = "cpu",
         threads: int | None = None, tta: int = 1, lowpass: list[float] | None = None,
-        json_path: str | os.PathLike[str] | None = None) -> int:
+        json_path: str | os.PathLike[str] | None = None, molecule_check: bool = True) -> int:
     """Score one map with its model, a folder of pairs, or a dataset split; print the table.
 
     Args:
@@ -194,6 +197,8 @@ def run(*, map_path: str | os.PathLike[str] | None = None,
         tta: rotations averaged (default 1, none); lowpass: also score each map low-passed to
             these resolutions (Å).
         json_path: also write every figure here as JSON.
+        molecule_check: as `core.predict.predict_map` (False: score the network alone, even on
+            maps the shipped pipeline answers with nothing).
 
     Argument checks (one way of naming what to score) are in cli/evaluate.py.
     """
@@ -207,10 +212,11 @@ def run(*, map_path: str | os.PathLike[str] | None = None,
         name = map_path.parent.name if map_path.stem == "map" else map_path.stem
         cases = [case_from_pair(map_path, Path(model_path), name)]
     cases = with_lowpass(cases, lowpass)
-    result = evaluate_cases(cases, net, spec, tta)
+    result = evaluate_cases(cases, net, spec, tta, molecule_check)
     result["weights"] = str(net.path)
     result["onnx_sha256"] = spec.onnx_sha256
     result["tta"] = tta
+    result["molecule_check"] = molecule_check
     print(format_table(result["maps"], result["summary"]))
     if json_path:
         Path(json_path).write_text(json.dumps(_json_safe(result), indent=1) + "\n")

@@ -45,7 +45,7 @@ def validate(net: torch.nn.Module, device: torch.device, spec: ModelSpec,
     adapter = TorchNetwork(net, device)
     per_map = {"helix": [], "sheet": []}
     for b in boxes:
-        pred = predict_map(b.dmap, adapter, spec).labels()
+        pred = predict_map(b.dmap, adapter, spec, molecule_check=False).labels()
         for cls, c in metrics.voxel_counts(pred, b.labels).items():
             per_map[cls].append(c)
     out = {cls: metrics.weighted_f1(cs) for cls, cs in per_map.items()}

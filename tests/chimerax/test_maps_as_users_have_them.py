@@ -62,3 +62,5 @@ def test_noise_gets_no_answer_and_a_warning(cx, tmp_path, log_lines):
     helix, sheet = run(cx, "deepssetracer #1")
     assert helix.full_matrix().max() == 0 and sheet.full_matrix().max() == 0
     assert any("no molecule stands out" in line for line in log_lines)
+    helix, sheet = run(cx, "deepssetracer #1 moleculeCheck false")
+    assert max(helix.full_matrix().max(), sheet.full_matrix().max()) > 0
