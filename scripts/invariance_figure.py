@@ -3,8 +3,9 @@
     python scripts/invariance_figure.py OLD.json NEW.json -o docs/figures/invariance.png
         [--labels "previous weights" "shipped weights"]
 
-One panel per class: for every real map, the voxel F1 of each variant minus the F1 of the map
-as given; the grey band is the ±0.03 the variants must stay within.
+One panel per class, one dot per real map (simulated ``box_*`` rows are left out): the
+voxel F1 of each variant minus that of the map as given; the grey band is the ±0.03 the
+variants must stay within.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np  # noqa: E402
 
 
 def _deltas(path: Path, cls: str) -> tuple[list[str], dict[str, list[float]]]:
-    rows = json.loads(path.read_text())["rows"]
+    rows = [r for r in json.loads(path.read_text())["rows"] if not r["map"].startswith("box_")]
     variants = list(dict.fromkeys(r["variant"] for r in rows))
     out: dict[str, list[float]] = {}
     for r in rows:
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         ax.invert_yaxis()
         ax.set_xlabel(f"{cls} voxel F1 change (variant − map as given)", fontsize=11)
         ax.set_title(f"{cls}: one dot per real map", fontsize=12)
-    axes[0].legend(loc="lower left", fontsize=10)
+    axes[0].legend(loc="upper left", fontsize=10)
     fig.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=110)
