@@ -205,6 +205,9 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
                          ) from None
     del grid
     m = SOLVENT_MARGIN
+    if max(volume.shape) <= spec.tile_size:  # a map that fits one pass keeps one pass
+        m = max(min(m, (spec.tile_size - max(volume.shape)) // 2), 0)
+    shape = volume.shape
     volume = np.pad(volume, m)
     # One plan per rotated shape (a rotation permutes the axes, never the number of tiles).
     plans = {volume.shape: TilePlan.make(volume.shape, spec.tile_size, spec.size_multiple)}
@@ -226,7 +229,7 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
     if len(ks) > 1:
         acc /= len(ks)
     del volume
-    inner = (slice(None),) + (slice(m, -m),) * 3
+    inner = (slice(None),) + tuple(slice(m, m + n) for n in shape)
     helix, sheet = (_clipped(resample(np.ascontiguousarray(p), model_step, dmap.voxel_size,
                                       shape=dmap.data.shape)) for p in acc[inner])
     return Prediction(helix, sheet, dmap.voxel_size, dmap.origin, tiles=tiles,
