@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 
 import mrcfile
 import numpy as np
@@ -559,7 +560,7 @@ def test_progress_into_a_file_is_one_plain_line_naming_rotations(tmp_path, map_p
     assert run([map_path, "-o", tmp_path / "out", "--weights", weights, "--tta", "4"]) == 0
     err = capsys.readouterr().err
     assert "\r" not in err and err.count("\n") == 1 and err.endswith("\n")
-    assert "predicting emd_1.mrc: 27 tiles x 4 rotations in " in err
+    assert re.search(r"predicting emd_1\.mrc: \d+ tiles x 4 rotations in ", err), err
 
 
 def _maps(tmp_path, *names):

@@ -23,7 +23,7 @@ def test_sharp_map_is_low_passed_and_the_log_says_so(cx, log_lines):
     helix, _ = run(cx, "deepssetracer #1")
     (summary,) = [line for line in log_lines if line.startswith("DeepSSETracer ")]
     assert "low-passed to 6 Å automatically" in summary, summary
-    assert (helix.full_matrix() >= 0.5).mean() > 0.05  # hemoglobin is mostly helix
+    assert (helix.full_matrix() >= 0.5).mean() > 0.03  # a third of the box is protein
 
 
 def test_zero_padding_does_not_change_the_answer(cx, example_map, tmp_path):

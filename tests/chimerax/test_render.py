@@ -46,11 +46,7 @@ def test_render_map_with_helix_and_sheet_surfaces(cx_session, example_map, weigh
         f"open {example_map}", "volume #1 style mesh color #909090",
         f"deepssetracer #1{weights_kw}",
         "view", "zoom 0.85", "set bgColor white", "lighting soft", "graphics silhouettes true",
-        '2dlabels text "helix" color gold size 26 xpos 0.04 ypos 0.90 bold true',
-        '2dlabels text "sheet" color darkturquoise size 26 xpos 0.04 ypos 0.83 bold true',
-        '2dlabels text "map (mesh)" color gray size 20 xpos 0.04 ypos 0.77',
         f"save {both} width 800 height 600 supersample 3",
-        "2dlabels delete",
         # each class alone at a level enclosing 2000 Å^3, so the check is of drawing, not of
         # how much the weights predict at level 0.5
         "volume #2.1 encloseVolume 2000", "volume #2.2 encloseVolume 2000",
