@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .normalize import TOP_VOLUME, DensityLevels, density_levels
+from .normalize import DensityLevels, density_levels
 from .sharpness import SHARP_LIMIT
 
 MIN_CONTRAST = 3.0  # molecule density over solvent noise: smooth noise 1.6-2.7, real ≥ 2.9
@@ -39,28 +39,23 @@ class Assessment:
     molecule: bool = True
 
 
-def _depth_below(grid: np.ndarray, levels: DensityLevels, voxel_size: float) -> float:
-    """How far the darkest ``TOP_VOLUME`` Å³ lie below the solvent level."""
-    flat = grid.reshape(-1)
-    k = int(min(max(TOP_VOLUME / voxel_size**3, 1.0), max(flat.size // 20, 1)))
-    return float(levels.solvent - np.partition(flat, k - 1)[k - 1])
-
-
 def assess_map(grid: np.ndarray, voxel_size: float, resolution: float | None = None,
-               lowpass: float | None = None) -> Assessment:
+               lowpass: float | None = None,
+               levels: DensityLevels | None = None) -> Assessment:
     """Check a map as the network will see it (model grid of ``voxel_size`` Å).
 
     Args:
         grid: the map on the network's grid, low-passed if it is to be.
         resolution: its spectral resolution estimate (Å) before any low-pass, if measured.
         lowpass: the low-pass applied, if any.
+        levels: ``normalize.density_levels(grid, voxel_size)`` when the caller has them.
     """
     out = Assessment()
     try:
-        levels = density_levels(grid, voxel_size)
+        levels = levels or density_levels(grid, voxel_size)
     except ValueError:
         return out  # the normalisation refuses such a map with the reason
-    symmetry = _depth_below(grid, levels, voxel_size) / levels.top
+    symmetry = levels.depth / levels.top
     if symmetry > INVERTED_RATIO:
         out.warnings.append("the map looks inverted (the darkest voxels lie further below the "
                             "solvent than the densest above it): protein should be bright; "

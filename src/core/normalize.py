@@ -38,6 +38,7 @@ class DensityLevels:
         solvent: the solvent level (mode), in map units.
         molecule: the molecule's typical density above the solvent, in map units (> 0).
         top: the density above the solvent of the densest ``TOP_VOLUME`` Å³ (> 0).
+        depth: how far below the solvent the darkest ``TOP_VOLUME`` Å³ lie.
         noise: the solvent's standard deviation from the voxels below its level (0 when the
             solvent is exactly flat, as in masked maps).
         masked: the solvent level is one exact value filling a share of the box.
@@ -46,6 +47,7 @@ class DensityLevels:
     solvent: float
     molecule: float
     top: float
+    depth: float
     noise: float
     masked: bool
 
@@ -85,17 +87,18 @@ def density_levels(data: np.ndarray, voxel_size: float) -> DensityLevels:
     solvent, masked = solvent_level(data)
     above = flat - solvent
     k = int(min(max(TOP_VOLUME / float(voxel_size) ** 3, 1.0), max(flat.size // 20, 1)))
-    top = float(np.partition(above, flat.size - k)[flat.size - k])
+    ranked = np.partition(above, [k - 1, flat.size - k])
+    top, depth = float(ranked[flat.size - k]), -float(ranked[k - 1])
     if not top > 0:
         raise ValueError("no density rises above the solvent level")
     molecule = float(np.median(above[above > 0.5 * top]))
     below = above[above < 0]
     noise = float(np.sqrt(np.mean(below**2))) if below.size else 0.0
-    return DensityLevels(solvent, molecule, top, noise, masked)
+    return DensityLevels(solvent, molecule, top, depth, noise, masked)
 
 
 def normalize(data: np.ndarray, params: Mapping[str, object],
-              voxel_size: float = 1.0) -> np.ndarray:
+              voxel_size: float = 1.0, levels: DensityLevels | None = None) -> np.ndarray:
     """Normalise a density array as the sidecar's ``normalization`` entry says.
 
     Args:
@@ -105,6 +108,7 @@ def normalize(data: np.ndarray, params: Mapping[str, object],
             docstring); ``zscore`` subtracts the whole array's mean and divides by its
             standard deviation. ``clip`` (optional) then limits the values to ``[lo, hi]``.
         voxel_size: the array's voxel edge in Å (``foreground`` counts a fixed volume).
+        levels: ``density_levels(data, voxel_size)`` when the caller has them already.
 
     Returns:
         float32 array of the same shape.
@@ -118,7 +122,7 @@ def normalize(data: np.ndarray, params: Mapping[str, object],
     if method == "foreground":
         if not np.ptp(data) > 0:
             raise ValueError("cannot normalise a constant array")
-        levels = density_levels(data, voxel_size)
+        levels = levels or density_levels(data, voxel_size)
         centre, scale = levels.solvent, levels.molecule
     else:
         centre = float(np.mean(data, dtype=np.float64))

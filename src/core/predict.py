@@ -28,7 +28,7 @@ from .grid import DensityMap
 from .inference import Network, load_network
 from .lowpass import lowpass as lowpass_filter
 from .mapio import map_stem, read_map, write_maps
-from .normalize import normalize
+from .normalize import density_levels, normalize
 from .outputs import check_names, check_space, output_lock, prepare_outdir
 from .progress import StderrProgress
 from .resample import resample
@@ -190,7 +190,11 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
         lowpass = auto
     if lowpass is not None:
         grid = lowpass_filter(grid, model_step, lowpass)
-    found = assess_map(grid, spec.voxel_size, resolution, lowpass)
+    try:  # once, for the checks and the normalisation
+        levels = density_levels(grid, spec.voxel_size)
+    except ValueError:
+        levels = None  # `foreground` refuses such a map below; `zscore` does not need them
+    found = assess_map(grid, spec.voxel_size, resolution, lowpass, levels)
     warnings = ([outliers] if outliers else []) + found.warnings
     done = dict(lowpass=lowpass, resolution=resolution, warnings=warnings,
                 auto_lowpass=auto is not None and lowpass == auto)
@@ -199,7 +203,7 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
         return Prediction(nothing, nothing.copy(), dmap.voxel_size, dmap.origin, tiles=0,
                           rotations=0, **done)
     try:
-        volume = normalize(grid, spec.normalization, spec.voxel_size)
+        volume = normalize(grid, spec.normalization, spec.voxel_size, levels)
     except ValueError as err:
         raise InputError(name, f"{err} (is the map inverted, protein darker than solvent?)"
                          ) from None

@@ -57,11 +57,9 @@ def load_training_box(data_dir: Path, entry: dict[str, Any], norm: dict[str, Any
     _, resolution = auto_lowpass(density, model_voxel)
     if resolution is not None:
         density = lowpass(density, (model_voxel,) * 3, resolution)
-    x = normalize(density, norm, model_voxel)
-    noise = 0.0
-    if norm.get("method") == "foreground":
-        levels = density_levels(density, model_voxel)
-        noise = levels.noise / levels.molecule
+    levels = density_levels(density, model_voxel) if norm.get("method") == "foreground" else None
+    x = normalize(density, norm, model_voxel, levels)
+    noise = levels.noise / levels.molecule if levels else 0.0
     centres = {}
     for k in (HELIX, SHEET):
         idx = np.flatnonzero(labels.reshape(-1) == k)
