@@ -64,3 +64,22 @@ def test_smooth_noise_has_unit_spread():
     x = smooth_noise(np.random.default_rng(5), (24, 24, 24), 1.5)
     assert x.std() == pytest.approx(1.0, rel=1e-3)
     assert noise_box(np.random.default_rng(6), 16, 2.0, NORM).shape == (16, 16, 16)
+
+
+def test_a_noise_box_with_nothing_above_solvent_is_drawn_again(monkeypatch):
+    from chimerax.deepssetracer.train import context
+    calls = []
+    real = context._noise_box
+
+    def flaky(*args):
+        calls.append(1)
+        if len(calls) < 3:
+            raise ValueError("no density rises above the solvent level")
+        return real(*args)
+
+    monkeypatch.setattr(context, "_noise_box", flaky)
+    assert noise_box(np.random.default_rng(6), 16, 2.0, NORM).shape == (16, 16, 16)
+    assert len(calls) == 3
+    monkeypatch.setattr(context, "_noise_box", lambda *a: (_ for _ in ()).throw(ValueError("x")))
+    with pytest.raises(ValueError):
+        noise_box(np.random.default_rng(6), 16, 2.0, NORM)

@@ -104,3 +104,35 @@ def test_bad_arguments():
         FocalLoss(-1.0)
     with pytest.raises(ValueError, match="logits"):
         CrossEntropyLoss()(torch.zeros(1, 3, 4, 4), torch.zeros(1, 4, 5, dtype=torch.long))
+
+
+def test_class_weights_weight_voxels_and_dice_ratios():
+    logits, target = _two_voxels()
+    w = (1.0, 3.0, 1.0)
+    # CE/FL: a mean weighted by the true class (helix 1, sheet 3)
+    ce = (-math.log(1 / 2) - 3 * math.log(1 / 3)) / 4
+    fl = (-(1 / 2) ** 2 * math.log(1 / 2) - 3 * (2 / 3) ** 2 * math.log(1 / 3)) / 4
+    assert CrossEntropyLoss(w)(logits, target).item() == pytest.approx(ce, rel=1e-6)
+    assert FocalLoss(2.0, w)(logits, target).item() == pytest.approx(fl, rel=1e-6)
+    d_helix = (2 * 0.5 + 1) / (1 + 0.5 + 1 / 3 + 1)
+    d_sheet = (2 / 3 + 1) / (1 + 0.25 + 1 / 3 + 1)
+    assert DiceLoss(class_weights=w)(logits, target).item() == pytest.approx(
+        4 - d_helix - 3 * d_sheet, rel=1e-6)
+
+
+def test_unit_class_weights_and_focal_weight_give_the_papers_losses():
+    logits, target = _random(3)
+    for name in ("CE", "FL", "DL", "CE_DL", "FL_DL"):
+        assert make_loss(name, 2.0, (1, 1, 1), 1.0)(logits, target).item() == pytest.approx(
+            make_loss(name, 2.0)(logits, target).item(), rel=1e-6)
+    fl, dl = FocalLoss(2.0)(logits, target).item(), DiceLoss()(logits, target).item()
+    assert make_loss("FL_DL", 2.0, focal_weight=3.0)(logits, target).item() == pytest.approx(
+        3 * fl + dl, rel=1e-6)
+
+
+@pytest.mark.parametrize("kwargs, match", [({"class_weights": (1, 2)}, "three positive"),
+                                           ({"class_weights": (1, 0, 1)}, "three positive"),
+                                           ({"focal_weight": 0.0}, "focal_weight")])
+def test_bad_loss_weights_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_loss("FL_DL", 2.0, **kwargs)

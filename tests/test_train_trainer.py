@@ -207,6 +207,21 @@ def test_unknown_network_key_is_one_clear_error(tmp_path, dataset):
     assert cli_main(["train", str(bad), "--out", str(tmp_path / "run")]) == 1
 
 
+def test_loss_settings_are_checked_up_front(tmp_path, dataset):
+    """An unknown or bad ``loss`` setting is refused when the config is read, not mid-run."""
+    from chimerax.deepssetracer.train.config import TrainConfig
+
+    typo = _config(tmp_path, dataset, steps=1, loss={"name": "FL_DL", "class_weight": [1, 2, 1]})
+    with pytest.raises(ValueError, match="class_weight"):
+        TrainConfig.load(typo)
+    bad = _config(tmp_path, dataset, steps=1, loss={"name": "FL_DL", "class_weights": [1, 2]})
+    with pytest.raises(ValueError, match="three positive"):
+        TrainConfig.load(bad)
+    good = _config(tmp_path, dataset, steps=1,
+                   loss={"name": "FL_DL", "class_weights": [1, 2, 1], "focal_weight": 2.0})
+    assert TrainConfig.load(good).make_loss().weights == (2.0, 1.0)
+
+
 def test_gamma_has_one_default():
     from chimerax.deepssetracer.train import losses
     from chimerax.deepssetracer.train.config import TrainConfig

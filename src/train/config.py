@@ -1,7 +1,7 @@
 """`TrainConfig`: the settings of a training run, read from a JSON config and checked up front.
 
-Unknown keys (at the top and in ``network``) are refused with one `ValueError` naming them, so
-a typo never reaches the network's constructor as a ``TypeError``.
+Unknown keys (at the top, in ``network`` and in ``loss``) are refused with one `ValueError`
+naming them, so a typo never reaches the network's constructor as a ``TypeError``.
 """
 
 from __future__ import annotations
@@ -11,11 +11,14 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from .context import Context
-from .losses import DEFAULT_GAMMA
+from .losses import DEFAULT_GAMMA, make_loss
 
 DEFAULT_NORMALIZATION = {"method": "foreground", "clip": [-3.0, 5.0]}
 NETWORK_KEYS = ("base", "depth")  # model.unet.UNet3D's settings a config may give
+LOSS_KEYS = ("name", "gamma", "class_weights", "focal_weight")  # what `make_loss` takes
 
 
 @dataclass
@@ -24,7 +27,8 @@ class TrainConfig:
 
     Paths may start with ``~`` and are otherwise taken relative to the current directory.
     ``network`` holds ``base`` and ``depth`` (`NETWORK_KEYS`); ``loss`` holds ``name`` (CE, FL,
-    DL, CE_DL, FL_DL) and ``gamma`` (default `losses.DEFAULT_GAMMA`).
+    DL, CE_DL, FL_DL), ``gamma`` (default `losses.DEFAULT_GAMMA`) and optionally
+    ``class_weights`` (helix, sheet, background) and ``focal_weight`` (`LOSS_KEYS`).
     """
 
     data: str
@@ -81,6 +85,11 @@ class TrainConfig:
             raise ValueError(f"{path}: cannot read the config ({e})") from e
         return cls.from_dict({**d, **(overrides or {})})
 
+    def make_loss(self) -> torch.nn.Module:
+        """The configured loss module."""
+        return make_loss(self.loss["name"], self.gamma, self.loss.get("class_weights"),
+                         float(self.loss.get("focal_weight", 1.0)))
+
     @property
     def gamma(self) -> float:
         """The focal loss exponent (`losses.DEFAULT_GAMMA` when the config gives none)."""
@@ -95,6 +104,11 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown config network keys: {', '.join(unknown)} (known: "
                              f"{', '.join(NETWORK_KEYS)})")
+        unknown = sorted(set(self.loss) - set(LOSS_KEYS))
+        if unknown or "name" not in self.loss:
+            raise ValueError(f"config loss needs a name and knows only {', '.join(LOSS_KEYS)}; "
+                             f"got {sorted(self.loss)}")
+        self.make_loss()
         m = 2 ** (int(self.network.get("depth", 4)) - 1)
         if self.crop % m or self.tile_size % m:
             raise ValueError(f"crop ({self.crop}) and tile_size ({self.tile_size}) must be "

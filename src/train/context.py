@@ -72,11 +72,25 @@ def noise_sigma(resolution: float, voxel_size: float) -> float:
     return max(0.2 * float(resolution) / float(voxel_size), 0.5)
 
 
+NOISE_DRAWS = 20  # a masked blob comes out all negative now and then; never 20 times running
+
+
 def noise_box(rng: np.random.Generator, size: int, voxel_size: float,
               norm: Mapping[str, Any]) -> np.ndarray:
     """A normalised box with no molecule: smooth noise at a 4-12 Å grain, half of the boxes
     with a slow gradient added, a third cut to a soft blob with exact zeros around (masked
-    junk)."""
+    junk). A draw with nothing above its solvent level (a blob that came out all negative)
+    is drawn again, up to `NOISE_DRAWS` times."""
+    for _ in range(NOISE_DRAWS - 1):
+        try:
+            return _noise_box(rng, size, voxel_size, norm)
+        except ValueError:
+            continue
+    return _noise_box(rng, size, voxel_size, norm)
+
+
+def _noise_box(rng: np.random.Generator, size: int, voxel_size: float,
+               norm: Mapping[str, Any]) -> np.ndarray:
     shape = (size,) * 3
     x = smooth_noise(rng, shape, noise_sigma(rng.uniform(4.0, 12.0), voxel_size))
     if rng.random() < 0.5:

@@ -7,6 +7,11 @@ padding, and crop padding) take no part in any term.
 CE and FL are *means* over the valid voxels, not sums as the paper writes them: a sum grows with
 the crop size and would drown the Dice term, which is a ratio in [0, 2]. The combined losses are
 composed of the single ones (``FL_DL == FL + DL`` exactly), as MONAI composes its losses.
+
+``class_weights`` (helix, sheet, background; default 1, 1, 1) weight each voxel of the CE and FL
+means by its true class and each Dice ratio by its class: the lever for sheets, which the
+unweighted sum under-serves. ``focal_weight`` scales the CE/FL term against Dice, which the paper
+notes dominates the sum.
 """
 
 from __future__ import annotations
@@ -39,12 +44,36 @@ def _log_p_true(logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tenso
     return log_pt[valid], valid
 
 
+def _class_weights(weights: tuple[float, ...] | None) -> tuple[float, float, float] | None:
+    """Validated (helix, sheet, background) weights; None when all are 1 (the paper's losses)."""
+    if weights is None:
+        return None
+    w = tuple(float(v) for v in weights)
+    if len(w) != 3 or not all(v > 0 for v in w):
+        raise ValueError(f"class_weights must be three positive numbers (helix, sheet, "
+                         f"background), got {list(weights)!r}")
+    return None if w == (1.0, 1.0, 1.0) else w
+
+
+def _voxel_mean(terms: torch.Tensor, target: torch.Tensor, valid: torch.Tensor,
+                weights: tuple[float, float, float] | None) -> torch.Tensor:
+    """Mean of per-voxel terms, each weighted by its true class (a plain mean when unweighted)."""
+    if weights is None:
+        return terms.sum() / max(terms.numel(), 1)
+    w = terms.new_tensor(weights)[target[valid].long()]
+    return (w * terms).sum() / w.sum().clamp(min=1e-12)
+
+
 class CrossEntropyLoss(nn.Module):
-    """CE = mean over valid voxels of -log p_t. Zero when no voxel is valid."""
+    """CE = mean over valid voxels of -log p_t (class-weighted if asked); 0 with no valid voxel."""
+
+    def __init__(self, class_weights: tuple[float, ...] | None = None) -> None:
+        super().__init__()
+        self.class_weights = _class_weights(class_weights)
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        log_pt, _ = _log_p_true(logits, target)
-        return -log_pt.sum() / max(log_pt.numel(), 1)
+        log_pt, valid = _log_p_true(logits, target)
+        return _voxel_mean(-log_pt, target, valid, self.class_weights)
 
 
 class FocalLoss(nn.Module):
@@ -55,16 +84,18 @@ class FocalLoss(nn.Module):
             paper tried 1, 2, 5, 8.
     """
 
-    def __init__(self, gamma: float = DEFAULT_GAMMA) -> None:
+    def __init__(self, gamma: float = DEFAULT_GAMMA,
+                 class_weights: tuple[float, ...] | None = None) -> None:
         super().__init__()
         if gamma < 0:
             raise ValueError(f"focal loss gamma must be >= 0, got {gamma}")
         self.gamma = float(gamma)
+        self.class_weights = _class_weights(class_weights)
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        log_pt, _ = _log_p_true(logits, target)
-        weight = (1.0 - log_pt.exp()).clamp(min=0.0) ** self.gamma
-        return -(weight * log_pt).sum() / max(log_pt.numel(), 1)
+        log_pt, valid = _log_p_true(logits, target)
+        focus = (1.0 - log_pt.exp()).clamp(min=0.0) ** self.gamma
+        return _voxel_mean(-focus * log_pt, target, valid, self.class_weights)
 
 
 class DiceLoss(nn.Module):
@@ -75,11 +106,12 @@ class DiceLoss(nn.Module):
     scores ~1 (no penalty), one absent but predicted scores ~0. A perfect prediction gives DL ~ 0.
     """
 
-    def __init__(self, eps: float = 1.0) -> None:
+    def __init__(self, eps: float = 1.0, class_weights: tuple[float, ...] | None = None) -> None:
         super().__init__()
         if eps <= 0:
             raise ValueError(f"Dice eps must be > 0, got {eps}")
         self.eps = float(eps)
+        self.class_weights = _class_weights(class_weights) or (1.0, 1.0, 1.0)
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         _check(logits, target)
@@ -89,32 +121,35 @@ class DiceLoss(nn.Module):
         for k in FOREGROUND:
             y_k = ((target == k).unsqueeze(1) & valid).float()
             p_k = p[:, k:k + 1] * valid
-            dice = dice + (2.0 * (y_k * p_k).sum() + self.eps) / (y_k.sum() + p_k.sum() + self.eps)
-        return len(FOREGROUND) - dice
+            ratio = (2.0 * (y_k * p_k).sum() + self.eps) / (y_k.sum() + p_k.sum() + self.eps)
+            dice = dice + self.class_weights[k] * ratio
+        return sum(self.class_weights[k] for k in FOREGROUND) - dice
 
 
 class SumLoss(nn.Module):
-    """Sum of component losses (CE_DL = CE + DL, FL_DL = FL + DL)."""
+    """Weighted sum of component losses (CE_DL = CE + DL, FL_DL = FL + DL at weights 1)."""
 
-    def __init__(self, *parts: nn.Module) -> None:
+    def __init__(self, *parts: nn.Module, weights: tuple[float, ...] | None = None) -> None:
         super().__init__()
         self.parts = nn.ModuleList(parts)
+        self.weights = tuple(weights) if weights is not None else (1.0,) * len(parts)
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return sum(part(logits, target) for part in self.parts)
+        return sum(w * part(logits, target) for w, part in zip(self.weights, self.parts))
 
 
-def make_loss(name: str, gamma: float = DEFAULT_GAMMA) -> nn.Module:
+def make_loss(name: str, gamma: float = DEFAULT_GAMMA,
+              class_weights: tuple[float, ...] | None = None,
+              focal_weight: float = 1.0) -> nn.Module:
     """Loss by the paper's name: "CE", "FL", "DL", "CE_DL" or "FL_DL" (case-insensitive)."""
+    if not focal_weight > 0:
+        raise ValueError(f"focal_weight must be > 0, got {focal_weight}")
+    single: dict[str, nn.Module] = {"CE": CrossEntropyLoss(class_weights),
+                                    "FL": FocalLoss(gamma, class_weights),
+                                    "DL": DiceLoss(class_weights=class_weights)}
     key = name.upper()
-    if key == "CE":
-        return CrossEntropyLoss()
-    if key == "FL":
-        return FocalLoss(gamma)
-    if key == "DL":
-        return DiceLoss()
-    if key == "CE_DL":
-        return SumLoss(CrossEntropyLoss(), DiceLoss())
-    if key == "FL_DL":
-        return SumLoss(FocalLoss(gamma), DiceLoss())
+    if key in single:
+        return single[key]
+    if key in ("CE_DL", "FL_DL"):
+        return SumLoss(single[key[:2]], single["DL"], weights=(focal_weight, 1.0))
     raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSS_NAMES)}")

@@ -39,7 +39,6 @@ from .config import TrainConfig
 from .context import Context
 from .finish import finish
 from .jsonio import write_json
-from .losses import make_loss
 from .sampling import CropSampler, load_training_box, make_noise_boxes
 from .validation import ValBox, load_val_boxes, validate
 
@@ -120,7 +119,7 @@ class Trainer:
         if cfg.init_from:
             load_init(self.net, cfg.init_from)
         self.ema = copy.deepcopy(self.net).eval() if cfg.ema_decay else None
-        self.loss_fn = make_loss(cfg.loss["name"], cfg.gamma)
+        self.loss_fn = cfg.make_loss()
         self.opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lr_lambda(cfg))
         self.step = 0
