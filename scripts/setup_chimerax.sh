@@ -35,6 +35,15 @@ else
   fail "no ChimeraX in $VENV and no helper scripts at $HELPERS (they make the PyPI chimerax wheel usable); the ChimeraX tests cannot run"
 fi
 
+# the helpers register a minimal set of bundles; 'open model.pdb|.cif' (the model check) also
+# needs the PDB and mmCIF readers' metadata (generated from ChimeraX v1.7.1's bundle_info.xml
+# with the helpers' gen_bundle_metadata.py)
+if ! "$VENV/bin/python" -c "import importlib.metadata as m; m.version('ChimeraX-PDB'); m.version('ChimeraX-mmCIF')" >/dev/null 2>&1; then
+  [ -f "$HELPERS/install_bundle_metadata.py" ] || fail "no $HELPERS/install_bundle_metadata.py to register the PDB and mmCIF readers"
+  "$VENV/bin/python" "$HELPERS/install_bundle_metadata.py" "$REPO/scripts/chimerax_bundles_models.json" \
+    || fail "registering the PDB and mmCIF readers in $VENV failed"
+fi
+
 if ! "$VENV/bin/python" -c "import onnxruntime, mrcfile, pytest, onnx, PyQt6.QtWidgets" >/dev/null 2>&1; then
   "$VENV/bin/pip" install -q --disable-pip-version-check -c "$CONSTRAINTS" \
     onnxruntime mrcfile pytest onnx "PyQt6==6.6.1" "PyQt6-Qt6==6.6.1" \

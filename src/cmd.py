@@ -5,6 +5,10 @@ step, or the ``subregion`` / ``step`` keywords) as a ``[z, y, x]`` array, hand i
 `predict_map` as a `DensityMap`, and show the probabilities as two new volumes on that region's
 own grid, grouped under one parent model placed where the input map is.
 
+With ``elements true`` it also shows the helix axes and sheet patches the core extracts
+(`elements_models`); with ``model #N`` it colours that fitted model's residues by their
+predicted class and logs how they agree with ChimeraX's own assignment (`model_check`).
+
 Long work never freezes the GUI: unless ``block`` is true (the default in scripts and without a
 GUI) the network runs in a worker thread, progress goes to the status line, ``deepssetracer
 cancel`` stops it, and the models are added on the UI thread through ``session.ui.thread_safe``.
@@ -23,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from chimerax.atomic import AtomicStructureArg
 from chimerax.core.commands import (
     BoolArg,
     CmdDesc,
@@ -38,11 +43,14 @@ from chimerax.core.errors import UserError
 from chimerax.map.mapargs import MapRegionArg, MapStepArg
 
 from .core.classes import COLORS
+from .core.elements import Elements, extract_elements
 from .core.errors import Cancelled, InputError
 from .core.grid import DensityMap
 from .core.inference import DEVICES, load_network
 from .core.predict import Prediction, check_map, predict_map
 from .core.weights import default_weights_path
+from .elements_models import add_element_models, elements_message
+from .model_check import check_message, colour_by_prediction
 
 _jobs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # session -> running job
 
@@ -51,7 +59,7 @@ def deepssetracer(session, volume, subregion=None, step=None, device: str = "aut
                   tta: bool = False, lowpass: float | str = "auto", level: float = 0.5,
                   block: bool | None = None, model_id: tuple[int, ...] | None = None,
                   weights: str | None = None, replace: bool = True,
-                  molecule_check: bool = True):
+                  molecule_check: bool = True, elements: bool = False, model=None):
     """Predict helix and sheet regions of `volume`'s current (or given) region.
 
     Args:
@@ -71,9 +79,14 @@ def deepssetracer(session, volume, subregion=None, step=None, device: str = "aut
             new one its model id (default true, as ``molmap`` and ``surface`` do).
         molecule_check: give a map in which no molecule stands out of the noise empty
             results and a warning (default true); false predicts it anyway.
+        elements: also add the helix axes (markers) and sheet patches (a surface) under the
+            result, extracted at probability 0.5 as ``predict --elements`` does (default false).
+        model: a fitted atomic model to colour by the predicted class of each residue and
+            check against its own secondary structure (default None).
 
     Returns:
-        The helix and sheet volumes when blocking, else the running `PredictionJob`.
+        The helix and sheet volumes, then any element models, when blocking, else the running
+        `PredictionJob`.
     """
     if not 0.0 < level < 1.0:
         raise UserError(f"level must lie between 0 and 1 (a probability), got {level:g}")
@@ -94,7 +107,8 @@ def deepssetracer(session, volume, subregion=None, step=None, device: str = "aut
     except InputError as err:
         raise UserError(str(err)) from None
     job = PredictionJob(session, request, net, spec, tta=tta, lowpass=lowpass, level=level,
-                        model_id=model_id, replace=replace, molecule_check=molecule_check)
+                        model_id=model_id, replace=replace, molecule_check=molecule_check,
+                        elements=elements, structure=model)
     if block:
         return job.run()
     job.start()
@@ -192,8 +206,11 @@ class PredictionJob:
     def __init__(self, session, request: MapRequest, net, spec, *, tta: bool = False,
                  lowpass: float | None = None, level: float = 0.5,
                  model_id: tuple[int, ...] | None = None, replace: bool = True,
-                 molecule_check: bool = True):
+                 molecule_check: bool = True, elements: bool = False, structure=None):
         self.session = session
+        self.elements = elements
+        self.found: Elements | None = None  # the extracted elements, once predicted
+        self.structure = None if structure is None else weakref.ref(structure)
         self.molecule_check = molecule_check
         self.request = request
         self.net, self.spec = net, spec
@@ -267,10 +284,15 @@ class PredictionJob:
         ui.thread_safe(self._done, *outcome)
 
     def _predict(self, progress) -> Prediction:
-        return predict_map(self.request.dmap, self.net, self.spec, tta=self.tta,
-                           lowpass=self.lowpass, progress=progress, cancel=self._cancel.is_set,
-                           name=self.request.name, checked=True,  # `deepssetracer` checked it
-                           molecule_check=self.molecule_check)
+        prediction = predict_map(self.request.dmap, self.net, self.spec, tta=self.tta,
+                                 lowpass=self.lowpass, progress=progress,
+                                 cancel=self._cancel.is_set, name=self.request.name,
+                                 checked=True,  # `deepssetracer` checked it
+                                 molecule_check=self.molecule_check)
+        if self.elements:  # here, in the worker: it is numpy work, seconds on a large map
+            self.found = extract_elements(prediction.helix, prediction.sheet,
+                                          prediction.voxel_size, prediction.origin)
+        return prediction
 
     # -- UI thread -----------------------------------------------------------------------
 
@@ -343,8 +365,28 @@ class PredictionJob:
         for warning in prediction.warnings:
             self.session.logger.warning(f"DeepSSETracer {self.request.name}: {warning}")
         self.session.logger.info(message)
+        self._add_extras(prediction)
         self._end("finished", message)
         return self.models
+
+    def _add_extras(self, prediction: Prediction) -> None:
+        """The element models and the model check, each logged on its own line."""
+        helix, logger = self.models[0], self.session.logger
+        if self.found is not None:
+            added = add_element_models(self.session, helix.parent, self.found, helix,
+                                       self.request.base_name)
+            self.models += added
+            logger.info(f"DeepSSETracer {self.request.name}: "
+                        f"{elements_message(self.found, added)}")
+        if self.structure is not None:
+            structure = self.structure()
+            if structure is None or structure.deleted:
+                logger.warning(f"DeepSSETracer {self.request.name}: the model to check was "
+                               "closed before the prediction ended")
+                return
+            check = colour_by_prediction(structure, prediction, helix)
+            for line in check_message(structure, check, self.request.name):
+                logger.info(line)
 
     def _end(self, state: str, message: str) -> None:
         self.state, self.message = state, message
@@ -523,6 +565,8 @@ def register_command(name: str, logger) -> None:
             ("weights", OpenFileNameArg),
             ("replace", BoolArg),
             ("molecule_check", BoolArg),
+            ("elements", BoolArg),
+            ("model", AtomicStructureArg),
         ],
         synopsis="label helix and sheet regions of a density map",
     )

@@ -38,6 +38,12 @@ class PanelController:
 
         return sorted(self.session.models.list(type=Volume), key=lambda v: v.id)
 
+    def structures(self) -> list:
+        """The open atomic models (what ``model`` can check), in model-id order."""
+        from chimerax.atomic import AtomicStructure
+
+        return sorted(self.session.models.list(type=AtomicStructure), key=lambda m: m.id)
+
     @staticmethod
     def map_label(v) -> str:
         return f"#{v.id_string} {v.name}"
@@ -56,11 +62,14 @@ class PanelController:
 
     @staticmethod
     def command(v, *, device: str = "auto", tta: bool = False, lowpass: float = 0.0,
-                level: float = DEFAULT_LEVEL, weights: str = "") -> str:
+                level: float = DEFAULT_LEVEL, weights: str = "", elements: bool = False,
+                model=None) -> str:
         """The ``deepssetracer`` command line for `v`'s current region and these options.
 
         `lowpass` is a resolution in Å to filter the map to first (0: automatic); `weights` is
-        an ONNX file to use instead of the bundled weights ("" for those).
+        an ONNX file to use instead of the bundled weights ("" for those); `elements` adds the
+        helix axes and sheet patches; `model` is an atomic model to colour and check (None:
+        none).
         """
         words = ["deepssetracer", f"#{v.id_string}"]
         ijk_min, ijk_max, step = v.region
@@ -79,6 +88,10 @@ class PanelController:
             words += ["level", f"{level:g}"]
         if weights.strip():
             words += ["weights", quote_path_if_necessary(weights.strip())]
+        if elements:
+            words += ["elements", "true"]
+        if model is not None:
+            words += ["model", f"#{model.id_string}"]
         return " ".join(words)
 
     @property

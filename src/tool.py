@@ -37,6 +37,7 @@ class DeepSSETracerTool(ToolInstance):
         self.controller.on_finished = self._show_finished
         self.tool_window = MainToolWindow(self)
         self._maps: list = []  # the maps in the menu, in its order
+        self._structures: list = []  # the atomic models in the model menu, after "none"
         self._watched = None  # the map whose region changes we follow
         self._build(self.tool_window.ui_area)
         from chimerax.core.models import ADD_MODELS, REMOVE_MODELS
@@ -44,6 +45,7 @@ class DeepSSETracerTool(ToolInstance):
         self._handlers = [session.triggers.add_handler(t, self._models_changed)
                           for t in (ADD_MODELS, REMOVE_MODELS)]
         self._refresh_maps()
+        self._refresh_structures()
         self.tool_window.manage("side")
 
     def _build(self, parent) -> None:
@@ -79,6 +81,12 @@ class DeepSSETracerTool(ToolInstance):
         self.weights_edit = w.QLineEdit()
         self.weights_edit.setPlaceholderText("bundled weights (or an .onnx file)")
         form.addRow("Weights", self.weights_edit)
+        self.elements_box = w.QCheckBox("helix axes and sheet patches")
+        form.addRow("Elements", self.elements_box)
+        self.model_menu = w.QComboBox()
+        self.model_menu.setToolTip("colour this fitted model's residues by predicted class and "
+                                   "log how they agree with its secondary structure")
+        form.addRow("Check model", self.model_menu)
 
         buttons = w.QHBoxLayout()
         self.run_button = w.QPushButton("Run")
@@ -104,10 +112,26 @@ class DeepSSETracerTool(ToolInstance):
     # -- reacting to the session -----------------------------------------------------------
 
     def _models_changed(self, trigger_name, models) -> None:
+        from chimerax.atomic import AtomicStructure
         from chimerax.map import Volume
 
         if any(isinstance(m, Volume) for m in models):
             self._refresh_maps()
+        if any(isinstance(m, AtomicStructure) for m in models):
+            self._refresh_structures()
+
+    def _refresh_structures(self) -> None:
+        current = self._chosen_structure()
+        structures = self.controller.structures()
+        self.model_menu.clear()
+        self.model_menu.addItems(["none"] + [f"#{m.id_string} {m.name}" for m in structures])
+        self._structures = structures
+        if current in structures:
+            self.model_menu.setCurrentIndex(structures.index(current) + 1)
+
+    def _chosen_structure(self):
+        i = self.model_menu.currentIndex() - 1  # 0 is "none"
+        return self._structures[i] if 0 <= i < len(self._structures) else None
 
     def _refresh_maps(self) -> None:
         current = self._chosen_map()
@@ -159,7 +183,9 @@ class DeepSSETracerTool(ToolInstance):
         self.controller.run(v, device=self.device_menu.currentText(),
                             tta=self.tta_box.isChecked(), lowpass=self.lowpass_box.value(),
                             level=self.level_box.value(),
-                            weights=self.weights_edit.text())
+                            weights=self.weights_edit.text(),
+                            elements=self.elements_box.isChecked(),
+                            model=self._chosen_structure())
 
     def _cancel(self) -> None:
         self.controller.cancel()

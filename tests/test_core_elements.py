@@ -110,3 +110,34 @@ def test_json_and_pdb_outputs():
     assert len(atoms) == 4 and "CONECT    1    2" in lines and lines[-1] == "END"
     assert atoms[1][30:54] == f"{0:8.3f}{0:8.3f}{15:8.3f}" and atoms[0][12:16] == " CA "
     assert el.summary() == "1 helix, 1 sheet"
+
+
+def _triangle_area(vertices: np.ndarray, triangles: np.ndarray) -> float:
+    a, b, c = (vertices[triangles[:, k]] for k in range(3))
+    return float(np.linalg.norm(np.cross(b - a, c - a), axis=1).sum() / 2)
+
+
+def test_sheet_mesh_covers_a_flat_patch_on_its_plane():
+    xy = np.stack(np.meshgrid(np.arange(0, 31, 3.0), np.arange(0, 19, 3.0)), -1).reshape(-1, 2)
+    points = np.column_stack([xy, np.full(len(xy), 5.0)])
+    sheet = E.Sheet(points, tuple(points.mean(0)), (0.0, 0.0, 1.0), 540.0, 0.8)
+    vertices, triangles = E.sheet_mesh(sheet)
+    assert vertices.dtype == np.float32 and triangles.dtype == np.int32
+    assert triangles.min() == 0 and triangles.max() == len(vertices) - 1
+    assert np.allclose(vertices[:, 2], 5.0, atol=1e-4)
+    # 30 x 18 Å of points, grown by up to 3 Å round the edge (less at the corners)
+    assert 30 * 18 < _triangle_area(vertices, triangles) < 36 * 24
+    near = np.sqrt(((vertices[:, None, :2] - xy[None]) ** 2).sum(-1)).min(1)
+    assert near.max() < E.MESH_REACH
+
+
+def test_sheet_mesh_follows_a_bent_patch():
+    x = np.arange(0, 31, 3.0)
+    xy = np.stack(np.meshgrid(x, np.arange(0, 19, 3.0)), -1).reshape(-1, 2)
+    z = 0.2 * (xy[:, 0] - 15) ** 2 / 15  # a gentle trough, 0-3 Å deep
+    points = np.column_stack([xy, z])
+    sheet = E.Sheet(points, tuple(points.mean(0)), (0.0, 0.0, 1.0), 540.0, 0.8)
+    vertices, _ = E.sheet_mesh(sheet)
+    mid = np.abs(vertices[:, 0] - 15) < 2
+    edge = np.abs(vertices[:, 0] - 30) < 2
+    assert vertices[edge, 2].mean() - vertices[mid, 2].mean() > 2.0

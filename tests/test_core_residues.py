@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from chimerax.deepssetracer.core import metrics
-from chimerax.deepssetracer.core.residues import ModelResidues, check_residues
+from chimerax.deepssetracer.core.residues import ModelResidues, ResidueCheck, check_residues
 
 
 def _labels():
@@ -39,3 +39,22 @@ def test_without_model_assignment_there_are_no_model_columns():
     check = check_residues(_labels(), (1, 1, 1), (0, 0, 0), _model(None))
     assert check.to_csv().splitlines()[0] == "chain,residue,name,predicted"
     assert "no HELIX/SHEET" in check.summary()
+
+
+def test_disagreeing_stretches_are_runs_of_one_chain_longest_first():
+    predicted = ["helix", "other", "other", "sheet", "helix", "helix", "other", "other"]
+    model = ["helix", "helix", "helix", "helix", "helix", "sheet", "sheet", "sheet"]
+    chain = ["A"] * 7 + ["B"]
+    n = len(chain)
+    res = ModelResidues(chain, [str(i) for i in range(1, n)] + ["1A"], ["ALA"] * n,
+                        np.zeros((n, 3)), model)
+    check = ResidueCheck(res, predicted)
+    found = check.stretches()
+    assert [(s.chain, s.first, s.last, s.length) for s in found] == [
+        ("A", "2", "4", 3), ("A", "6", "7", 2), ("B", "1A", "1A", 1)]
+    assert found[0].predicted == ("sheet", "other") and found[0].model == ("helix",)
+    assert str(found[0]) == "/A:2-4 (3 residues: predicted sheet/other, model helix)"
+    assert str(found[2]) == "/B:1A (1 residue: predicted other, model sheet)"
+    assert check.stretches(limit=1) == found[:1]
+    check.predicted[3] = ""  # no vote: the run stops there
+    assert [s.length for s in check.stretches()] == [2, 2, 1]

@@ -46,6 +46,8 @@ MERGE_REACH = 4.0  # Å between pieces (of 3 Å-cell means) that may be joined a
 MIN_PIECE_A3 = 120.0  # Å³: smallest piece a split may leave (a sphere of 3 Å radius)
 SHEET_POINT_SPACING = 3.0  # Å: sheet points are voxel means on a grid of this spacing
 AREA_CELL = 2.0  # Å: raster of the projection that measures a patch's area
+MESH_SPACING = 1.5  # Å between the vertices of a drawn sheet patch
+MESH_REACH = 3.0  # Å (in the plane) a patch extends round its points: half a strand's width
 
 
 @dataclass(frozen=True)
@@ -399,3 +401,38 @@ def _thinned(points: np.ndarray, spacing: float = SHEET_POINT_SPACING) -> np.nda
     sums = np.zeros((len(counts), 3))
     np.add.at(sums, inverse, points)
     return sums / counts[:, None]
+
+
+def sheet_mesh(sheet: Sheet, spacing: float = MESH_SPACING,
+               reach: float = MESH_REACH) -> tuple[np.ndarray, np.ndarray]:
+    """A surface a viewer draws for ``sheet``: (V, 3) float32 vertices, (T, 3) int32 triangles.
+
+    A height field over the patch's plane: vertices on a ``spacing`` grid in the plane, kept
+    within ``reach`` Å of a patch point, each lifted to the distance-weighted mean height of
+    those points, so a twisted or curved sheet is drawn as it lies rather than as its flat fit.
+    """
+    pts = np.asarray(sheet.points, dtype=np.float64).reshape(-1, 3)
+    centre, normal = np.asarray(sheet.centroid, float), np.asarray(sheet.normal, float)
+    u = np.cross(normal, np.eye(3)[np.argmin(np.abs(normal))])
+    u /= np.linalg.norm(u)
+    v = np.cross(normal, u)
+    a, b, h = ((pts - centre) @ w for w in (u, v, normal))
+    ga, gb = (np.arange(c.min() - reach, c.max() + reach + spacing, spacing) for c in (a, b))
+    grid_a, grid_b = np.meshgrid(ga, gb, indexing="ij")
+    d2 = (grid_a[..., None] - a) ** 2 + (grid_b[..., None] - b) ** 2
+    weight = np.clip(1.0 - d2 / reach**2, 0.0, None)
+    total = weight.sum(axis=-1)
+    inside = total > 0
+    height = (weight * h).sum(axis=-1) / np.where(inside, total, 1.0)
+    vertices = (centre + grid_a[..., None] * u + grid_b[..., None] * v
+                + height[..., None] * normal).reshape(-1, 3)
+    index = np.arange(inside.size).reshape(inside.shape)
+    quad = inside[:-1, :-1] & inside[1:, :-1] & inside[:-1, 1:] & inside[1:, 1:]
+    c00, c10, c01, c11 = (index[i][quad] for i in ((slice(None, -1), slice(None, -1)),
+                                                   (slice(1, None), slice(None, -1)),
+                                                   (slice(None, -1), slice(1, None)),
+                                                   (slice(1, None), slice(1, None))))
+    triangles = np.concatenate([np.stack([c00, c10, c11], 1), np.stack([c00, c11, c01], 1)])
+    used, triangles = np.unique(triangles, return_inverse=True)
+    return (vertices[used].astype(np.float32),
+            triangles.reshape(-1, 3).astype(np.int32))

@@ -40,6 +40,35 @@ class ModelResidues:
         return len(self.chain)
 
 
+@dataclass(frozen=True)
+class Stretch:
+    """Consecutive residues of one chain where the vote and the model disagree."""
+
+    chain: str
+    first: str
+    last: str
+    predicted: tuple[str, ...]  # the classes voted along it, in RESIDUE_NAMES order
+    model: tuple[str, ...]  # the model's classes along it
+    length: int
+
+    @classmethod
+    def of(cls, check: ResidueCheck, run: list[int]) -> Stretch:
+        r = check.residues
+        return cls(r.chain[run[0]], r.residue[run[0]], r.residue[run[-1]],
+                   _classes(check.predicted[i] for i in run),
+                   _classes(r.model[i] for i in run), len(run))
+
+    def __str__(self) -> str:
+        where = self.first if self.first == self.last else f"{self.first}-{self.last}"
+        return (f"/{self.chain}:{where} ({self.length} residue{'s' * (self.length != 1)}: "
+                f"predicted {'/'.join(self.predicted)}, model {'/'.join(self.model)})")
+
+
+def _classes(names) -> tuple[str, ...]:
+    seen = set(names)
+    return tuple(n for n in RESIDUE_NAMES if n in seen)
+
+
 @dataclass
 class ResidueCheck:
     """The voted class per residue ("" where the Cα is missing or off the map's grid)."""
@@ -70,6 +99,22 @@ class ResidueCheck:
         frac, n = self.agreement()
         return f"model agreement {100 * frac:.0f} % of {n} residues" if n else \
             "no residue of the model lies on the map"
+
+    def stretches(self, limit: int | None = None) -> list[Stretch]:
+        """Runs of disagreeing residues, longest first (ties in file order): where a model
+        builder looks first. A run is consecutive compared residues of one chain, in file
+        order, whose vote differs from the model's assignment."""
+        keep = self.compared
+        runs: list[list[int]] = []
+        for i in range(len(self.predicted)):
+            differs = keep[i] and self.predicted[i] != self.residues.model[i]
+            if differs and runs and runs[-1][-1] == i - 1 and \
+                    self.residues.chain[i] == self.residues.chain[i - 1]:
+                runs[-1].append(i)
+            elif differs:
+                runs.append([i])
+        runs.sort(key=lambda run: (-len(run), run[0]))
+        return [Stretch.of(self, run) for run in runs[:limit]]
 
     def to_csv(self) -> str:
         r = self.residues

@@ -96,3 +96,22 @@ def test_background_run_reports_progress_and_cancel(cx, controller, cropped, wei
 
     controller.cancel()  # nothing running: still a logged, harmless command
     assert any("deepssetracer cancel" in line for line in log_lines)
+
+
+def test_elements_and_model_options_reach_the_command(cx, controller, example_map):
+    (v,) = run(cx, f"open {example_map}")
+    assert controller.structures() == []
+    if _pdb() is None:
+        pytest.skip("no fitted model in ../shared (the real pairs are absent)")
+    (m,) = run(cx, f"open {_pdb()}")
+    assert controller.structures() == [m]
+    assert controller.command(v, elements=True, model=m) == \
+        f"deepssetracer #1 elements true model #{m.id_string}"
+    assert controller.command(v, elements=False, model=None) == "deepssetracer #1"
+
+
+def _pdb():
+    from conftest import SHARED
+
+    path = SHARED / "data" / "real" / "emd8518_5u8s_A" / "model.pdb"
+    return path if path.is_file() else None

@@ -108,3 +108,25 @@ def test_cancel_button_stops_a_background_run(cx, panel, cropped, weights_kw, ui
     assert any("deepssetracer cancel" in line for line in log_lines)
     assert panel.status_label.text() == "DeepSSETracer: cancelled"
     assert panel.run_button.isEnabled() and not panel.cancel_button.isEnabled()
+
+
+def test_elements_box_and_model_menu_reach_the_command(cx, panel, cropped, weights_kw,
+                                                       log_lines):
+    from chimerax.core.commands import run
+    from conftest import SHARED
+
+    pdb = SHARED / "data" / "real" / "emd8518_5u8s_A" / "model.pdb"
+    if not pdb.is_file():
+        pytest.skip(f"no fitted model at {pdb} (../shared is absent)")
+    assert [panel.model_menu.itemText(i) for i in range(panel.model_menu.count())] == ["none"]
+    (m,) = run(cx, f"open {pdb}", log=False)
+    assert panel.model_menu.itemText(1) == f"#2 {m.name}"
+    panel.model_menu.setCurrentIndex(1)
+    panel.elements_box.setChecked(True)
+    panel.weights_edit.setText(weights_kw.split(maxsplit=1)[1] if weights_kw else "")
+    panel.run_button.click()
+    assert any("deepssetracer #1 subregion 10,10,10,54,60,40 elements true model #2" in line
+               for line in log_lines)
+    assert any("agreement with ChimeraX's secondary structure" in line for line in log_lines)
+    run(cx, "close #2", log=False)
+    assert panel.model_menu.count() == 1
