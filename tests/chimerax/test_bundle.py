@@ -118,7 +118,9 @@ def chimerax_nogui(*commands: str, cwd: Path, script: Path | None = None):
         args += ["--script", str(script)]
     if commands:
         args += ["--cmd", "; ".join(commands)]
-    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=300)
+    # UTF-8 as ChimeraX writes it, not this process's locale: opening a PDB file leaves the
+    # test session in the C (ASCII) locale
+    return subprocess.run(args, cwd=cwd, capture_output=True, encoding="utf-8", timeout=300)
 
 
 def test_command_line_chimerax_runs_the_command(cx_session, example_map, weights_kw,

@@ -86,7 +86,7 @@ def test_toolshed_install_takes_the_wheel(wheel, example_map, weights_kw, tmp_pa
         f"print('models', len(run(session, 'deepssetracer #1{weights_kw}')))\n")
     done = subprocess.run([sys.executable, "-m", "chimerax.core", "--nogui", "--exit",
                            "--script", str(script)], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=300)
+                          encoding="utf-8", timeout=300)
     assert done.returncode == 0, done.stderr
     log = done.stdout + done.stderr
     assert "already installed" in log  # the wheel's name matched the installed bundle
@@ -112,7 +112,7 @@ def pkginfo_196(tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("pkginfo196")
     done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
                            "--disable-pip-version-check", "--target", str(target),
-                           "pkginfo==1.9.6"], capture_output=True, text=True, timeout=300)
+                           "pkginfo==1.9.6"], capture_output=True, encoding="utf-8", timeout=300)
     if done.returncode != 0:
         pytest.skip(f"pkginfo 1.9.6 could not be installed: {done.stderr.strip()[-300:]}")
     return target
@@ -122,7 +122,7 @@ def test_pkginfo_of_chimerax_1_7_reads_the_wheel(wheel, pkginfo_196):
     """ChimeraX 1.7's toolshed reads a wheel with pkginfo 1.9.6: for metadata newer than 2.2
     it finds no name and no classifiers, and ``toolshed install`` then sees no bundle."""
     done = subprocess.run([sys.executable, "-I", "-c", PKGINFO_196, str(pkginfo_196),
-                           str(wheel)], capture_output=True, text=True, timeout=60)
+                           str(wheel)], capture_output=True, encoding="utf-8", timeout=60)
     assert done.returncode == 0, done.stderr
     first, *classifiers = done.stdout.splitlines()
     assert first == "2.1|ChimeraX-DeepSSETracer|0.1.0"

@@ -55,7 +55,7 @@ def test_render_map_with_helix_and_sheet_surfaces(cx_session, example_map, weigh
     ]
     done = subprocess.run([sys.executable, "-m", "chimerax.core", "--nogui", "--offscreen",
                            "--exit", "--cmd", "; ".join(commands)], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, encoding="utf-8", timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     picture = pixels(both)
     assert picture.shape == (600, 800, 3)
