@@ -43,11 +43,11 @@ from chimerax.core.errors import UserError
 from chimerax.map.mapargs import MapRegionArg, MapStepArg
 
 from .core.classes import COLORS
-from .core.elements import Elements, extract_elements
+from .core.elements import Elements
 from .core.errors import Cancelled, InputError
 from .core.grid import DensityMap
 from .core.inference import DEVICES, load_network
-from .core.predict import Prediction, check_map, predict_map
+from .core.predict import Prediction, check_map, find_elements, predict_map
 from .core.weights import default_weights_path
 from .elements_models import add_element_models, elements_message
 from .model_check import check_message, colour_by_prediction
@@ -80,7 +80,8 @@ def deepssetracer(session, volume, subregion=None, step=None, device: str = "aut
         molecule_check: give a map in which no molecule stands out of the noise empty
             results and a warning (default true); false predicts it anyway.
         elements: also add the helix axes (markers) and sheet patches (a surface) under the
-            result, extracted at probability 0.5 as ``predict --elements`` does (default false).
+            result, extracted at probability 0.5 through the map's density, as ``predict
+            --elements`` does (default false).
         model: a fitted atomic model to colour by the predicted class of each residue and
             check against its own secondary structure (default None).
 
@@ -290,8 +291,7 @@ class PredictionJob:
                                  checked=True,  # `deepssetracer` checked it
                                  molecule_check=self.molecule_check)
         if self.elements:  # here, in the worker: it is numpy work, seconds on a large map
-            self.found = extract_elements(prediction.helix, prediction.sheet,
-                                          prediction.voxel_size, prediction.origin)
+            self.found = find_elements(self.request.dmap, prediction)
         return prediction
 
     # -- UI thread -----------------------------------------------------------------------

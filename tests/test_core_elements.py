@@ -141,3 +141,62 @@ def test_sheet_mesh_follows_a_bent_patch():
     mid = np.abs(vertices[:, 0] - 15) < 2
     edge = np.abs(vertices[:, 0] - 30) < 2
     assert vertices[edge, 2].mean() - vertices[mid, 2].mean() > 2.0
+
+
+def _rod_density(*segments, sigma: float = 3.0) -> np.ndarray:
+    """[z, y, x] density of rods: a Gaussian fall-off from each axis, as a 5-10 Å map shows a
+    helix (the highest rod wins where they meet)."""
+    p = _points()
+    out = np.zeros(SHAPE)
+    for a, b in segments:
+        a, b = np.asarray(a, float), np.asarray(b, float)
+        d = (b - a) / np.linalg.norm(b - a)
+        t = np.clip((p - a) @ d, 0, np.linalg.norm(b - a))
+        off = np.linalg.norm(p - a - t[..., None] * d, axis=-1)
+        out = np.maximum(out, np.exp(-off**2 / (2 * sigma**2)))
+    return out.astype(np.float32)
+
+
+PACKED = [((10, 25.5, 30), (50, 25.5, 30)), ((10, 34.5, 30), (50, 34.5, 30))]  # 9 Å apart
+
+
+def test_packed_helices_merged_by_probability_are_parted_by_their_density():
+    # the probability fills both rods and the valley between them, as the network's does
+    helix = np.where(_rods(*PACKED, radius=5.5), 0.95, 0.05).astype(np.float32)
+    sheet = np.zeros_like(helix)
+    alone = E.extract_elements(helix, sheet, (1, 1, 1), (0, 0, 0)).helices
+    # the probabilities alone give axes that are not there (diagonals of the slab)
+    assert not all(any(_matches(h, a, b, tol=3.0) for a, b in PACKED) for h in alone)
+    traced = E.extract_elements(helix, sheet, (1, 1, 1), (0, 0, 0),
+                                density=_rod_density(*PACKED)).helices
+    assert len(traced) == 2
+    for a, b in PACKED:
+        assert any(_matches(h, a, b, tol=3.0) for h in traced), (a, b, traced)
+
+
+@pytest.mark.parametrize("segments", [
+    [((10, 10, 30), (30, 40, 30)), ((30, 40, 30), (50, 10, 30))],
+    [((10, 10, 30), (50, 50, 30)), ((10, 50, 30), (50, 10, 30))],
+    [((8, 30, 30), (30, 30, 30)), ((30, 30, 30), (48, 45, 30))],
+], ids=["V", "X", "kink"])
+def test_touching_or_kinked_rods_are_split_through_their_density(segments):
+    helix = np.where(_rods(*segments), 0.9, 0.05).astype(np.float32)
+    helices = E.extract_elements(helix, np.zeros_like(helix), (1, 1, 1), (0, 0, 0),
+                                 density=_rod_density(*segments)).helices
+    assert len(helices) == len(segments)
+    for a, b in segments:
+        assert any(_matches(h, a, b, tol=3.0) for h in helices), (a, b, helices)
+
+
+def test_helix_cores_ignore_denser_neighbours_that_are_not_helix():
+    rod = ((10, 30, 30), (50, 30, 30))
+    mask = _rods(rod)
+    density = _rod_density(rod)
+    density[25:35, 36:44, 10:50] = 5.0  # a dense slab beside the rod, outside the helix mask
+    core = E.helix_cores(mask, density, (1, 1, 1))
+    assert core.sum() > 0.2 * mask.sum()
+    off = np.linalg.norm(_points()[core][:, 1:] - (30, 30), axis=1)
+    assert off.max() <= 3.5  # the core hugs the axis
+    with pytest.raises(ValueError, match="one shape"):
+        E.extract_elements(mask.astype(np.float32), np.zeros(SHAPE, np.float32), (1, 1, 1),
+                           (0, 0, 0), density=density[:-1])

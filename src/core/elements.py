@@ -3,11 +3,17 @@
 A model builder wants sticks and planes to place, not surfaces: helices as axis segments and
 sheets as flat patches, in Å in the map's own frame. The recipe:
 
-1. voxels where the class reaches ``level`` (0.5) and beats the other class;
+1. voxels where the class reaches ``level`` (0.5) and beats the other class; for helices, when
+   the density the network saw is given, only the rod cores: voxels whose density reaches
+   ``CORE_FRACTION`` of the highest helix density within ``CORE_RADIUS``. The probability is
+   about 1 across packed helices and the valley between them, so their masks merge into slabs
+   that no cut parts; the density still dips between their axes;
 2. 6-connected components (a vectorised union-find: scipy is not a run-time dependency); for
    helices, neighbours join only when their local axes (the spread of the mask around each
    voxel) agree within ``LINK_ANGLE``;
-3. per component, a principal-axis fit by SVD: a line for helices, a plane for sheets;
+3. per component, a principal-axis fit by SVD: a line for helices, a plane for sheets (how far
+   a voxel may lie off it, and how thick a piece must stay, is the element's `Shape`: a
+   probability rod, a thinner density core or a slab);
 4. split in two, recursively, while a two-piece fit explains the voxels much better than one
    (``SPLIT_GAIN``): cuts across each principal axis at several places are tried, which parts a
    kinked helix (cut along its axis), two helices touching side by side or in a V (cut across
@@ -30,24 +36,51 @@ import numpy as np
 
 LEVEL = 0.5
 HELIX_MIN_LENGTH = 10.8  # Å: two turns of 3.6 residues at 1.5 Å rise
-#: Å a voxel may lie off its line (1) / plane (2) before it counts as residual: a helix is a
-#: rod about 5 Å in radius (predicted at p >= 0.5: about 4 Å), a sheet a slab about 6 Å thick.
-TOLERANCE = {1: 4.0, 2: 3.0}
-MAX_EXCESS = {1: 1.5, 2: 1.5}  # Å rms residual above which a piece is a blob, not an element
-SPLIT_FLOOR = {1: 0.5, 2: 0.5}  # Å rms residual below which a piece is never split
+MAX_EXCESS = 1.5  # Å rms residual above which a piece is a blob, not an element
+SPLIT_FLOOR = 0.5  # Å rms residual below which a piece is never split
 SPLIT_GAIN = 0.5  # split when two pieces leave under this fraction of one fit's residual
 SHEET_MIN_AREA = 100.0  # Å²: two strands about 10 Å long
 SPLIT_QUANTILES = np.linspace(0.15, 0.85, 15)
 LOCAL_RADIUS = 7.0  # Å half-width of the box whose spread gives a voxel's local helix axis
 LINK_ANGLE = 30.0  # degrees: neighbouring voxels with local axes further apart are not joined
 MIN_ELONGATION = 1.3  # a helix is this many times longer than it is wide (a ball is not)
-MIN_SPREAD = 1.3  # Å rms across the thinnest axis: helices ~2, 6 Å slabs 1.7, halves of them ~1
-MERGE_REACH = 4.0  # Å between pieces (of 3 Å-cell means) that may be joined again
 MIN_PIECE_A3 = 120.0  # Å³: smallest piece a split may leave (a sphere of 3 Å radius)
 SHEET_POINT_SPACING = 3.0  # Å: sheet points are voxel means on a grid of this spacing
 AREA_CELL = 2.0  # Å: raster of the projection that measures a patch's area
+#: a helix core: density at least this fraction of the highest helix density within
+#: ``CORE_RADIUS`` Å (packed helices lie 8-10 Å apart, so the valley between two is within
+#: reach of both axes and falls below it)
+CORE_FRACTION = 0.7
+CORE_RADIUS = 5.0
 MESH_SPACING = 1.5  # Å between the vertices of a drawn sheet patch
 MESH_REACH = 3.0  # Å (in the plane) a patch extends round its points: half a strand's width
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What the voxels of one kind of element look like.
+
+    Attributes:
+        dims: 1, a line (helix), or 2, a plane (sheet).
+        tolerance: Å a voxel may lie off the line / plane before it counts as residual (the
+            element's own radius or half thickness is no error).
+        min_spread: Å rms across its thinnest axis that each piece of a split keeps, as a whole
+            rod or slab does; one halved lengthwise does not.
+        merge_reach: Å between pieces (of 3 Å-cell means) that may be joined again: the gap
+            that an element crossing another leaves in it.
+    """
+
+    dims: int
+    tolerance: float
+    min_spread: float
+    merge_reach: float = 4.0
+
+
+ROD = Shape(1, 4.0, 1.3)  # helix voxels at p >= 0.5: a rod about 4 Å in radius (rms ~2)
+#: helix density cores: about 2.5 Å in radius (rms ~1.3, halves 0.7), so a crossing core's
+#: 5 Å width and a cell each side part the two halves of the other
+CORE = Shape(1, 2.5, 0.9, merge_reach=6.0)
+SLAB = Shape(2, 3.0, 1.3)  # sheet voxels: a slab about 6 Å thick (rms 1.7, halves ~1)
 
 
 @dataclass(frozen=True)
@@ -136,25 +169,61 @@ def _rounded(values, digits: int = 3) -> list[float]:
 
 
 def extract_elements(helix: np.ndarray, sheet: np.ndarray, voxel_size: Sequence[float],
-                     origin: Sequence[float], level: float = LEVEL) -> Elements:
+                     origin: Sequence[float], level: float = LEVEL,
+                     density: np.ndarray | None = None) -> Elements:
     """Helix segments and sheet patches of ``[z, y, x]`` probability maps on one grid.
 
     Args:
         helix, sheet: probabilities 0-1 (`Prediction.helix`, `.sheet`).
         voxel_size, origin: the grid's (x, y, z) Å; origin is voxel [0, 0, 0]'s centre.
         level: probability a voxel must reach (default 0.5), besides beating the other class.
+        density: the map on the same grid, as the network saw it (low-passed when it was;
+            `predict.find_elements` gives it): helices are then traced through their density
+            cores (`helix_cores`), which parts packed helices. None: the probabilities alone.
     """
     helix, sheet = np.asarray(helix), np.asarray(sheet)
     if helix.shape != sheet.shape or helix.ndim != 3:
         raise ValueError(f"helix {helix.shape} and sheet {sheet.shape} must be one 3-D shape")
     grid = _Grid(helix.shape, voxel_size, origin)
-    helices = [h for pts, p in _pieces((helix >= level) & (helix >= sheet), helix, grid, 1)
-               if (h := _helix(pts, p)) is not None]
-    sheets = [s for pts, p in _pieces((sheet >= level) & (sheet > helix), sheet, grid, 2)
+    helix_mask = (helix >= level) & (helix >= sheet)
+    if density is not None:
+        if np.shape(density) != helix.shape:
+            raise ValueError(f"density {np.shape(density)} and helix {helix.shape} must be one "
+                             "shape")
+        helix_mask = helix_cores(helix_mask, density, voxel_size)
+    rod = ROD if density is None else CORE
+    helices = [h for pts, p in _pieces(helix_mask, helix, grid, rod)
+               if (h := _helix(pts, p, rod)) is not None]
+    sheets = [s for pts, p in _pieces((sheet >= level) & (sheet > helix), sheet, grid, SLAB)
               if (s := _sheet(pts, p, grid)) is not None]
     helices.sort(key=lambda h: -h.length)
     sheets.sort(key=lambda s: -s.area)
     return Elements(helices, sheets)
+
+
+def helix_cores(mask: np.ndarray, density: np.ndarray, voxel_size: Sequence[float],
+                fraction: float = CORE_FRACTION, radius: float = CORE_RADIUS) -> np.ndarray:
+    """The voxels of ``mask`` whose density reaches ``fraction`` of the highest density of
+    ``mask`` within a box of half-width ``radius`` Å: the rod cores. Only helix voxels count
+    for the maximum, so denser neighbours (RNA, a sheet) do not hide a helix."""
+    local = np.where(mask, np.asarray(density, dtype=np.float64), -np.inf)
+    for axis in range(3):
+        local = _box_max(local, max(1, int(round(radius / voxel_size[2 - axis]))), axis)
+    return mask & (density >= fraction * local)
+
+
+def _box_max(a: np.ndarray, half: int, axis: int) -> np.ndarray:
+    """Maximum of ``a`` over ``[i - half, i + half]`` along ``axis`` (clipped at the edges)."""
+    out = a.copy()
+    n = a.shape[axis]
+    for k in range(1, min(half, n - 1) + 1):
+        hi = [slice(None)] * a.ndim
+        lo = [slice(None)] * a.ndim
+        hi[axis], lo[axis] = slice(k, None), slice(None, n - k)
+        hi, lo = tuple(hi), tuple(lo)
+        np.maximum(out[hi], a[lo], out=out[hi])
+        np.maximum(out[lo], a[hi], out=out[lo])
+    return out
 
 
 @dataclass(frozen=True)
@@ -173,11 +242,11 @@ class _Grid:
         return np.asarray(self.origin) + zyx[:, ::-1] * np.asarray(self.voxel_size)
 
 
-def _pieces(mask: np.ndarray, prob: np.ndarray, grid: _Grid, dims: int):
+def _pieces(mask: np.ndarray, prob: np.ndarray, grid: _Grid, shape: Shape):
     """(points, probabilities) of each piece: components of ``mask``, split where needed,
     then rejoined where a split went too far."""
     flat = np.flatnonzero(mask)
-    axes = local_axes(mask, flat, grid.voxel_size) if dims == 1 else None
+    axes = local_axes(mask, flat, grid.voxel_size) if shape.dims == 1 else None
     flat, comp = connected_components(mask, axes)
     order = np.argsort(comp, kind="stable")
     bounds = np.flatnonzero(np.diff(comp[order])) + 1
@@ -186,14 +255,15 @@ def _pieces(mask: np.ndarray, prob: np.ndarray, grid: _Grid, dims: int):
     for members in np.split(order, bounds) if len(order) else []:
         pts = grid.xyz(flat[members])
         p = prob.reshape(-1)[flat[members]].astype(np.float64)
-        pieces += [(pts[i], p[i]) for i in split_recursively(pts, dims, min_points)]
-    return merge_pieces(pieces, dims)
+        pieces += [(pts[i], p[i]) for i in split_recursively(pts, shape, min_points)]
+    return merge_pieces(pieces, shape)
 
 
-def merge_pieces(pieces: list[tuple[np.ndarray, np.ndarray]], dims: int,
-                 reach: float = MERGE_REACH) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Join pieces within ``reach`` Å of each other whose union fits one line / plane (residual
-    under ``SPLIT_FLOOR``): the two arms of a crossing split in four, a helix broken in two."""
+def merge_pieces(pieces: list[tuple[np.ndarray, np.ndarray]],
+                 shape: Shape) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Join pieces within ``shape.merge_reach`` Å of each other whose union fits one line /
+    plane (residual under ``SPLIT_FLOOR``): the two arms of a crossing split in four, a helix
+    broken in two."""
     pieces = list(pieces)
     merged = True
     while merged:
@@ -202,10 +272,10 @@ def merge_pieces(pieces: list[tuple[np.ndarray, np.ndarray]], dims: int,
         for i in range(len(pieces)):
             for j in range(i + 1, len(pieces)):
                 gap = np.sqrt(((thin[i][:, None] - thin[j][None]) ** 2).sum(-1).min())
-                if gap > reach:
+                if gap > shape.merge_reach:
                     continue
                 union = np.concatenate([pieces[i][0], pieces[j][0]])
-                if fit(union, dims)[2] / len(union) <= SPLIT_FLOOR[dims] ** 2:
+                if fit(union, shape)[2] / len(union) <= SPLIT_FLOOR**2:
                     pieces[i] = (union, np.concatenate([pieces[i][1], pieces[j][1]]))
                     del pieces[j]
                     merged = True
@@ -296,18 +366,18 @@ def _neighbour_pairs(mask: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, np
     return np.concatenate(u), np.concatenate(v)
 
 
-def fit(points: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray, float]:
+def fit(points: np.ndarray, shape: Shape) -> tuple[np.ndarray, np.ndarray, float]:
     """Centroid, principal axes (rows, by SVD, largest spread first) and the residual: the
-    summed squared distance of ``points`` from the line (``dims`` 1) or plane (2) through the
-    centroid beyond ``TOLERANCE`` (the element's own radius or half thickness is no error)."""
+    summed squared distance of ``points`` from the line or plane through the centroid beyond
+    ``shape.tolerance``."""
     centre = points.mean(axis=0)
     d = points - centre
     axes = np.linalg.svd(d, full_matrices=False)[2]
-    off = np.linalg.norm(d @ axes[dims:].T, axis=1)
-    return centre, axes, float((np.maximum(off - TOLERANCE[dims], 0.0) ** 2).sum())
+    off = np.linalg.norm(d @ axes[shape.dims:].T, axis=1)
+    return centre, axes, float((np.maximum(off - shape.tolerance, 0.0) ** 2).sum())
 
 
-def split_recursively(points: np.ndarray, dims: int, min_points: int) -> list[np.ndarray]:
+def split_recursively(points: np.ndarray, shape: Shape, min_points: int) -> list[np.ndarray]:
     """Index arrays of ``points`` parted until no cut in two explains them much better.
 
     Cuts are planes across each principal axis at the 15th-85th percentiles; one is taken when
@@ -317,7 +387,7 @@ def split_recursively(points: np.ndarray, dims: int, min_points: int) -> list[np
     out, todo = [], [np.arange(len(points))]
     while todo:
         idx = todo.pop()
-        cut = _best_cut(points[idx], dims, min_points)
+        cut = _best_cut(points[idx], shape, min_points)
         if cut is None:
             out.append(idx)
         else:
@@ -325,11 +395,11 @@ def split_recursively(points: np.ndarray, dims: int, min_points: int) -> list[np
     return sorted(out, key=lambda i: i[0])
 
 
-def _best_cut(points: np.ndarray, dims: int, min_points: int) -> np.ndarray | None:
+def _best_cut(points: np.ndarray, shape: Shape, min_points: int) -> np.ndarray | None:
     if len(points) < 2 * min_points:
         return None
-    centre, axes, sse = fit(points, dims)
-    if sse / len(points) <= SPLIT_FLOOR[dims] ** 2:
+    centre, axes, sse = fit(points, shape)
+    if sse / len(points) <= SPLIT_FLOOR**2:
         return None
     best, best_sse = None, SPLIT_GAIN * sse
     for axis in axes:
@@ -340,21 +410,22 @@ def _best_cut(points: np.ndarray, dims: int, min_points: int) -> np.ndarray | No
             n = int(left.sum())
             if n < min_points or len(t) - n < min_points:
                 continue
-            total = fit(points[left], dims)[2] + fit(points[~left], dims)[2]
+            total = fit(points[left], shape)[2] + fit(points[~left], shape)[2]
             if total < axis_sse:
                 axis_best, axis_sse = left, total
         if axis_best is None:
             continue
-        if axis_sse < best_sse and _thick(points[axis_best]) and _thick(points[~axis_best]):
+        if axis_sse < best_sse and _thick(points[axis_best], shape.min_spread) \
+                and _thick(points[~axis_best], shape.min_spread):
             best, best_sse = axis_best, axis_sse
     return best
 
 
-def _thick(points: np.ndarray) -> bool:
-    """The piece is at least ``MIN_SPREAD`` Å (rms) across along its thinnest axis, as a whole
+def _thick(points: np.ndarray, min_spread: float) -> bool:
+    """The piece is at least ``min_spread`` Å (rms) across along its thinnest axis, as a whole
     helix or sheet is; a rod or slab cut lengthwise is not."""
     d = points - points.mean(axis=0)
-    return np.linalg.svd(d, compute_uv=False)[-1] / np.sqrt(len(points)) >= MIN_SPREAD
+    return np.linalg.svd(d, compute_uv=False)[-1] / np.sqrt(len(points)) >= min_spread
 
 
 def _canonical(v: np.ndarray) -> np.ndarray:
@@ -362,11 +433,11 @@ def _canonical(v: np.ndarray) -> np.ndarray:
     return v if v[np.argmax(np.abs(v))] > 0 else -v
 
 
-def _helix(points: np.ndarray, prob: np.ndarray) -> Helix | None:
+def _helix(points: np.ndarray, prob: np.ndarray, shape: Shape) -> Helix | None:
     if len(points) < 2:
         return None
-    centre, axes, sse = fit(points, 1)
-    if sse / len(points) > MAX_EXCESS[1] ** 2:
+    centre, axes, sse = fit(points, shape)
+    if sse / len(points) > MAX_EXCESS**2:
         return None  # a blob, not a rod
     axis = _canonical(axes[0])
     t = (points - centre) @ axis
@@ -381,8 +452,8 @@ def _helix(points: np.ndarray, prob: np.ndarray) -> Helix | None:
 def _sheet(points: np.ndarray, prob: np.ndarray, grid: _Grid) -> Sheet | None:
     if len(points) < 3:
         return None
-    centre, axes, sse = fit(points, 2)
-    if sse / len(points) > MAX_EXCESS[2] ** 2:
+    centre, axes, sse = fit(points, SLAB)
+    if sse / len(points) > MAX_EXCESS**2:
         return None
     cell = max(AREA_CELL, *grid.voxel_size)
     flat2d = np.floor((points - centre) @ axes[:2].T / cell)

@@ -22,7 +22,7 @@ import numpy as np
 
 from .assess import assess_map
 from .classes import BACKGROUND, HELIX, SHEET
-from .elements import extract_elements
+from .elements import Elements, extract_elements
 from .errors import InputError, OutputExists
 from .grid import DensityMap
 from .inference import Network, load_network
@@ -240,6 +240,17 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
                       rotations=len(ks), **done)
 
 
+def find_elements(dmap: DensityMap, pred: Prediction) -> Elements:
+    """The helix axes and sheet patches of `pred`, a prediction of `dmap`: traced through the
+    density as the network saw it (outliers clipped, low-passed on the map's own grid when it
+    was)."""
+    density = clip_outliers(dmap.data)[0].astype(np.float32, copy=False)
+    if pred.lowpass is not None:
+        density = lowpass_filter(density, dmap.voxel_size, pred.lowpass)
+    return extract_elements(pred.helix, pred.sheet, pred.voxel_size, pred.origin,
+                            density=density)
+
+
 def _offset(progress: Callable[[int, int], None] | None, done_before: int,
             total: int) -> Callable[[int, int], None] | None:
     """`progress` for one rotation's tiles, counted on the bar of all of them."""
@@ -321,7 +332,7 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                  molecule_check: bool = True) -> FileResult:
     """Predict a map file and write its probability maps into `outdir` (the CLI's work).
 
-    With ``elements`` also writes the helix axes and sheet patches (`elements.extract_elements`)
+    With ``elements`` also writes the helix axes and sheet patches (`find_elements`)
     as ``_elements.json`` and ``_elements.pdb``; with ``model`` (its residues, read by the
     caller) the per-residue vote against it as ``_residues.csv``.
 
@@ -378,7 +389,7 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
             clock.lap("predict")
             outputs: dict[Path, DensityMap | str] = {
                 paths[k]: m for k, m in pred.maps(labels).items()}
-            texts, notes, model_check = _text_outputs(pred, elements, model, clock)
+            texts, notes, model_check = _text_outputs(dmap, pred, elements, model, clock)
             outputs.update((paths[k], text) for k, text in texts.items())
             removed = [p for p in stale if os.path.lexists(p) and not p.is_dir()]
             written = write_maps(outputs, overwrite=force, remove=removed)
@@ -407,14 +418,15 @@ class _Clock:
         self._last = now
 
 
-def _text_outputs(pred: Prediction, elements: bool, model: ModelResidues | None,
+def _text_outputs(dmap: DensityMap, pred: Prediction, elements: bool,
+                  model: ModelResidues | None,
                   clock: _Clock) -> tuple[dict[str, str], list[str], dict | None]:
     """The elements and residue files' contents, a note on each for the summary line and
     the model's figures for ``--json`` (`FileResult.model_check`); each step timed as
     ``elements`` / ``residues``."""
     texts, notes, model_check = {}, [], None
     if elements:
-        found = extract_elements(pred.helix, pred.sheet, pred.voxel_size, pred.origin)
+        found = find_elements(dmap, pred)
         texts.update(elements=found.to_json(), elements_pdb=found.to_pdb())
         notes.append(found.summary())
         clock.lap("elements")
