@@ -52,9 +52,12 @@ def test_disagreeing_stretches_are_runs_of_one_chain_longest_first():
     found = check.stretches()
     assert [(s.chain, s.first, s.last, s.length) for s in found] == [
         ("A", "2", "4", 3), ("A", "6", "7", 2), ("B", "1A", "1A", 1)]
-    assert found[0].predicted == ("sheet", "other") and found[0].model == ("helix",)
-    assert str(found[0]) == "/A:2-4 (3 residues: predicted sheet/other, model helix)"
-    assert str(found[2]) == "/B:1A (1 residue: predicted other, model sheet)"
+    assert found[0].predicted == ("sheet", "other") and found[0].model == "helix"
+    assert str(found[0]) == "/A:2-4 (3 residues: model helix, predicted sheet/other)"
+    assert str(found[2]) == "/B:1A (1 residue: model sheet, predicted other)"
     assert check.stretches(limit=1) == found[:1]
+    res.model[4], check.predicted[4] = "other", "sheet"  # one run of residues 2-7 ...
+    assert [(s.first, s.last) for s in check.stretches()] == [  # ... in three of the model
+        ("2", "4"), ("6", "7"), ("5", "5"), ("1A", "1A")]
     check.predicted[3] = ""  # no vote: the run stops there
-    assert [s.length for s in check.stretches()] == [2, 2, 1]
+    assert [s.length for s in check.stretches()] == [2, 2, 1, 1]

@@ -48,20 +48,19 @@ class Stretch:
     first: str
     last: str
     predicted: tuple[str, ...]  # the classes voted along it, in RESIDUE_NAMES order
-    model: tuple[str, ...]  # the model's classes along it
+    model: str  # the model's class along it
     length: int
 
     @classmethod
     def of(cls, check: ResidueCheck, run: list[int]) -> Stretch:
         r = check.residues
         return cls(r.chain[run[0]], r.residue[run[0]], r.residue[run[-1]],
-                   _classes(check.predicted[i] for i in run),
-                   _classes(r.model[i] for i in run), len(run))
+                   _classes(check.predicted[i] for i in run), r.model[run[0]], len(run))
 
     def __str__(self) -> str:
         where = self.first if self.first == self.last else f"{self.first}-{self.last}"
         return (f"/{self.chain}:{where} ({self.length} residue{'s' * (self.length != 1)}: "
-                f"predicted {'/'.join(self.predicted)}, model {'/'.join(self.model)})")
+                f"model {self.model}, predicted {'/'.join(self.predicted)})")
 
 
 def _classes(names) -> tuple[str, ...]:
@@ -102,14 +101,16 @@ class ResidueCheck:
 
     def stretches(self, limit: int | None = None) -> list[Stretch]:
         """Runs of disagreeing residues, longest first (ties in file order): where a model
-        builder looks first. A run is consecutive compared residues of one chain, in file
-        order, whose vote differs from the model's assignment."""
+        builder looks first. A run is consecutive compared residues of one chain and one model
+        class (a helix, strand or loop of the model), in file order, whose vote differs from
+        the model's assignment."""
         keep = self.compared
+        r = self.residues
         runs: list[list[int]] = []
         for i in range(len(self.predicted)):
-            differs = keep[i] and self.predicted[i] != self.residues.model[i]
-            if differs and runs and runs[-1][-1] == i - 1 and \
-                    self.residues.chain[i] == self.residues.chain[i - 1]:
+            differs = keep[i] and self.predicted[i] != r.model[i]
+            if differs and runs and runs[-1][-1] == i - 1 and r.chain[i] == r.chain[i - 1] \
+                    and r.model[i] == r.model[i - 1]:
                 runs[-1].append(i)
             elif differs:
                 runs.append([i])

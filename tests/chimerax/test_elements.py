@@ -114,17 +114,21 @@ def test_model_is_coloured_by_the_vote_and_checked_against_its_ss(cx, pair, weig
     stretches = next(ln for ln in log_lines if "longest disagreeing stretches" in ln)
     lengths = [int(n) for n in re.findall(r"\((\d+) residues?:", stretches)]
     assert len(lengths) == 5 and lengths == sorted(lengths, reverse=True)
-    longest = _longest_run(own != votes, protein)
-    assert lengths[0] == longest
+    assert lengths[0] == _longest_run(own, votes, list(protein.chain_ids))
 
 
-def _longest_run(differs: np.ndarray, protein) -> int:
-    best = run_length = 0
-    chains = list(protein.chain_ids)
-    for i, d in enumerate(differs):
-        run_length = run_length + 1 if d and i and chains[i] == chains[i - 1] and \
-            differs[i - 1] else int(d)
-        best = max(best, run_length)
+def _longest_run(own: np.ndarray, votes: np.ndarray, chains: list[str]) -> int:
+    """Longest run of disagreeing residues of one chain and one class of the model."""
+    best = length = 0
+    for i in range(len(own)):
+        if own[i] == votes[i]:
+            length = 0
+        elif i and own[i - 1] != votes[i - 1] and chains[i] == chains[i - 1] \
+                and own[i] == own[i - 1]:
+            length += 1
+        else:
+            length = 1
+        best = max(best, length)
     return best
 
 

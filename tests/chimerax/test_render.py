@@ -67,3 +67,23 @@ def test_render_map_with_helix_and_sheet_surfaces(cx_session, example_map, weigh
     if os.environ.get("DEEPSSETRACER_WRITE_FIGURES") == "1":
         FIGURE.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(both, FIGURE)
+
+
+def test_render_elements_figures(cx_session, tmp_path):
+    """scripts/render_elements.py: cylinders and patches over the map, the model coloured."""
+    if not cx_session.ui.has_graphics:
+        pytest.skip("offscreen rendering is not available (apt-get install libosmesa6)")
+    script = FIGURE.parents[2] / "scripts" / "render_elements.py"
+    pair = FIGURE.parents[3] / "shared" / "data" / "real" / "emd8518_5u8s_A"
+    if not (pair / "model.pdb").is_file():
+        pytest.skip(f"no real map and model at {pair} (../shared is absent)")
+    done = subprocess.run([sys.executable, str(script), str(pair), "-o", str(tmp_path)],
+                          capture_output=True, encoding="utf-8", timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "agreement with ChimeraX's secondary structure" in done.stdout
+    elements, model = pixels(tmp_path / "elements_map.png"), pixels(tmp_path / "elements_model.png")
+    assert share(elements, "yellow") > 0.01 and share(elements, "cyan") > 0.001
+    assert share(model, "yellow") > 0.01 and share(model, "cyan") > 0.0001
+    r, g, b = model[..., 0], model[..., 1], model[..., 2]
+    grey = (abs(r - 170) < 40) & (abs(g - r) < 8) & (abs(b - r) < 8)
+    assert grey.mean() > 0.005  # residues voted "other"
