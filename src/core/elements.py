@@ -206,7 +206,7 @@ def helix_cores(mask: np.ndarray, density: np.ndarray, voxel_size: Sequence[floa
     """The voxels of ``mask`` whose density reaches ``fraction`` of the highest density of
     ``mask`` within a box of half-width ``radius`` Å: the rod cores. Only helix voxels count
     for the maximum, so denser neighbours (RNA, a sheet) do not hide a helix."""
-    local = np.where(mask, np.asarray(density, dtype=np.float64), -np.inf)
+    local = np.where(mask, np.asarray(density, dtype=np.float32), np.float32(-np.inf))
     for axis in range(3):
         local = _box_max(local, max(1, int(round(radius / voxel_size[2 - axis]))), axis)
     return mask & (density >= fraction * local)
