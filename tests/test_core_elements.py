@@ -200,3 +200,23 @@ def test_helix_cores_ignore_denser_neighbours_that_are_not_helix():
     with pytest.raises(ValueError, match="one shape"):
         E.extract_elements(mask.astype(np.float32), np.zeros(SHAPE, np.float32), (1, 1, 1),
                            (0, 0, 0), density=density[:-1])
+
+
+def test_find_elements_traces_helices_through_the_map_as_the_network_saw_it():
+    from chimerax.deepssetracer.core.grid import DensityMap
+    from chimerax.deepssetracer.core.lowpass import lowpass
+    from chimerax.deepssetracer.core.predict import Prediction, find_elements
+
+    helix = np.where(_rods(*PACKED, radius=5.5), 0.95, 0.05).astype(np.float32)
+    noise = np.random.default_rng(0).normal(0, 0.01, SHAPE)  # as real maps (outliers clipped)
+    dmap = DensityMap((_rod_density(*PACKED) + noise).astype(np.float32), (1.0, 1.0, 1.0),
+                      (0.0, 0.0, 0.0))
+    pred = Prediction(helix, np.zeros_like(helix), dmap.voxel_size, dmap.origin)
+    found = find_elements(dmap, pred).helices
+    assert len(found) == 2
+    assert found == E.extract_elements(helix, pred.sheet, (1, 1, 1), (0, 0, 0),
+                                       density=dmap.data).helices
+    pred.lowpass = 9.0  # the network saw the map filtered: so do the elements
+    assert find_elements(dmap, pred).helices == E.extract_elements(
+        helix, pred.sheet, (1, 1, 1), (0, 0, 0),
+        density=lowpass(dmap.data, (1, 1, 1), 9.0)).helices
