@@ -211,6 +211,31 @@ def test_huge_sparse_map_is_refused_before_reading(tmp_path, weights, capsys):
                     contains="4096x4096x4096 voxels")
 
 
+def test_memory_is_checked_once_from_the_header(tmp_path, map_path, weights, capsys,
+                                                monkeypatch):
+    """One check, with the whole prediction's estimate, before any data are read."""
+    from chimerax.deepssetracer.core import mapio
+    from chimerax.deepssetracer.core.weights import load_spec
+
+    calls = []
+    monkeypatch.setattr(memory, "memory_headroom", lambda: calls.append(1) or (2**40, "available"))
+    assert run([map_path, "-o", tmp_path / "a", "--weights", weights, "-q"]) == 0
+    assert calls == [1]
+    capsys.readouterr()
+
+    # room to read the map (8 bytes a voxel) but not to predict it: refused, data unread
+    spec = load_spec(weights)
+    dmap = read_map(map_path)
+    shape = dmap.data.shape
+    need = memory.prediction_bytes(shape, dmap.voxel_size, spec.voxel_size, spec.tile_size)
+    assert need > 8 * int(np.prod(shape))
+    monkeypatch.setattr(memory, "memory_headroom", lambda: (need - 1, "available"))
+    monkeypatch.setattr(mapio.mrcfile, "mmap", lambda *a, **k: pytest.fail("data were read"))
+    out = tmp_path / "b"
+    _expect_refusal(capsys, run([map_path, "-o", out, "--weights", weights]), map_path, out,
+                    contains="tiled prediction needs about")
+
+
 def test_shared_coarse_map_is_refused(shared_dir, tmp_path, weights, capsys):
     path = shared_dir / "data/edge/emd3197_coarse.map"
     out = tmp_path / "out"

@@ -21,7 +21,7 @@ def _box(noise: float = 0.0) -> Box:
 
 def test_unknown_or_bad_keys_are_refused():
     assert Context.from_dict(None) is None
-    with pytest.raises(ValueError, match="unknown context keys"):
+    with pytest.raises(ValueError, match="unknown config context keys: margins"):
         Context.from_dict({"margins": 3})
     with pytest.raises(ValueError, match="noise_fill"):
         Context.from_dict({"noise_fill": 2})

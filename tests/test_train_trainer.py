@@ -212,14 +212,29 @@ def test_loss_settings_are_checked_up_front(tmp_path, dataset):
     from chimerax.deepssetracer.train.config import TrainConfig
 
     typo = _config(tmp_path, dataset, steps=1, loss={"name": "FL_DL", "class_weight": [1, 2, 1]})
-    with pytest.raises(ValueError, match="class_weight"):
+    with pytest.raises(ValueError, match="unknown config loss keys: class_weight "):
         TrainConfig.load(typo)
+    nameless = _config(tmp_path, dataset, steps=1, loss={"gamma": 2.0})
+    with pytest.raises(ValueError, match="config loss needs a name"):
+        TrainConfig.load(nameless)
     bad = _config(tmp_path, dataset, steps=1, loss={"name": "FL_DL", "class_weights": [1, 2]})
     with pytest.raises(ValueError, match="three positive"):
         TrainConfig.load(bad)
     good = _config(tmp_path, dataset, steps=1,
                    loss={"name": "FL_DL", "class_weights": [1, 2, 1], "focal_weight": 2.0})
     assert TrainConfig.load(good).make_loss().weights == (2.0, 1.0)
+
+
+def test_unknown_keys_have_one_message_form():
+    from chimerax.deepssetracer.train.config import TrainConfig
+
+    for d, where in [({"data": "d", "stesp": 3}, "config"),
+                     ({"data": "d", "network": {"bsae": 8}}, "config network"),
+                     ({"data": "d", "loss": {"name": "FL", "gama": 2}}, "config loss"),
+                     ({"data": "d", "context": {"margn": 8}}, "config context")]:
+        with pytest.raises(ValueError, match=rf"^unknown {where} keys: \w+ \(known: "):
+            TrainConfig.from_dict(d)
+    assert TrainConfig.from_dict({"data": "d", "comment": "why"}).data == "d"
 
 
 def test_gamma_has_one_default():

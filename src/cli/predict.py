@@ -188,7 +188,7 @@ def _predict_one(path: Path, args: argparse.Namespace, threads: int | None,
 
 
 class _NetworkOnce:
-    """The network, loaded at the first map that passes its checks and then shared.
+    """The network, loaded at the first map whose outputs pass their checks, then shared.
 
     A weights error is kept (`error`), so the run stops there instead of repeating it per map.
     """

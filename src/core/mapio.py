@@ -40,7 +40,7 @@ import os
 import stat
 import warnings
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -87,18 +87,33 @@ def map_stem(path: str | os.PathLike[str]) -> str:
     return (path.with_suffix("") if is_gzip(path) else path).stem
 
 
-def read_map(path: str | os.PathLike[str]) -> DensityMap:
+GridCheck = Callable[[tuple[int, int, int], tuple[float, float, float]], None]
+
+
+def read_map(path: str | os.PathLike[str], *, check_grid: GridCheck | None = None) -> DensityMap:
     """Read an MRC/CCP4 map, gzipped or not, into the ``[z, y, x]`` convention.
+
+    Args:
+        path: the map file.
+        check_grid: ``check_grid(shape_zyx, voxel_size)``, run on the header's grid before any
+            data are read (it raises to refuse the map). It replaces the check that reading
+            fits in memory, so it must count the read: `predict.read_checked` passes the
+            prediction's checks, whose memory estimate holds the map (default: that check).
 
     Raises:
         InputError: the file is missing, not a map, truncated, not a valid gzip file, or has a
-            header field that makes it unusable (the message names the field).
+            header field that makes it unusable (the message names the field); or as
+            `check_grid` raises.
     """
     path = Path(path)
     size = _check_file(path)
     gzipped = is_gzip(path)
     geometry = _Geometry(path, _read_header(path, gzipped), None if gzipped else size)
-    check_memory(path, geometry.shape_zyx, needed_bytes=geometry.n_voxels * 4 * 2, what="reading")
+    if check_grid is None:
+        check_memory(path, geometry.shape_zyx, needed_bytes=geometry.n_voxels * 4 * 2,
+                     what="reading")
+    else:
+        check_grid(geometry.shape_zyx, geometry.voxel_size)
     if gzipped:
         raw = _read_gzip_data(path, geometry)
         return DensityMap(geometry.to_zyx(raw), geometry.voxel_size, geometry.origin)

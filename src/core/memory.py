@@ -1,9 +1,11 @@
 """How much memory a prediction needs and how much this process may still use.
 
 `check_memory` compares an estimate (`prediction_bytes` for `predict_map`, the array's size for
-`mapio.read_map`) with the tightest of three limits (`memory_headroom`): the host's available
-memory, the address-space limit (``ulimit -v``) and the cgroup memory limit. Standard library
-and numpy only, so both the readers and the checks can import it.
+`mapio.read_map` alone) with the tightest of three limits (`memory_headroom`): the host's
+available memory, the address-space limit (``ulimit -v``) and the cgroup memory limit. A file
+to predict is checked once, from its header, with the prediction's estimate
+(`predict.read_checked`). Standard library and numpy only, so both the readers and the checks
+can import it.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +36,7 @@ from .residues import ModelResidues, check_residues
 from .rotations import SUBGROUPS, rotate, unrotate
 from .sharpness import auto_lowpass
 from .tiling import TilePlan, predict_tiled
-from .validate import clip_outliers, validate_lowpass, validate_map
+from .validate import clip_outliers, validate_grid, validate_lowpass, validate_values
 from .weights import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -140,10 +140,38 @@ def rotation_set(tta: bool | int) -> tuple[int, ...]:
 def check_map(dmap: DensityMap, spec: ModelSpec, *, lowpass: float | str | None = AUTO,
               name: str = "map") -> None:
     """Raise `InputError` naming `name` if `predict_map` would refuse `dmap` with `spec` and
-    `lowpass`: `validate.validate_map` (size, voxels, values, memory) and, for an asked
-    low-pass, `validate.validate_lowpass`. Callers that must refuse early (the ChimeraX command,
-    before its background job) call this and pass ``checked=True`` to `predict_map`."""
-    validate_map(dmap, name, model_voxel_size=spec.voxel_size, tile_size=spec.tile_size)
+    `lowpass`: `validate.validate_grid` (voxels, size, memory), `validate.validate_values`
+    and, for an asked low-pass, `validate.validate_lowpass`. Callers that must refuse early
+    (the ChimeraX command, before its background job) call this and pass ``checked=True`` to
+    `predict_map`; for a file, `read_checked` runs the same checks."""
+    _grid_check(spec, name)(dmap.data.shape, dmap.voxel_size)
+    _check_data(dmap, spec, lowpass, name)
+
+
+def read_checked(path: str | os.PathLike[str], spec: ModelSpec, *,
+                 lowpass: float | str | None = AUTO) -> DensityMap:
+    """`mapio.read_map` with `check_map`'s checks, ready for ``predict_map(checked=True)``.
+
+    The checks of the grid alone (voxel size, extent, memory) run on the header, before the
+    data are read, so memory is checked once, with the whole prediction's estimate (which holds
+    the read), and a map too large is refused before it fills the memory.
+    """
+    name = str(path)
+    dmap = read_map(path, check_grid=_grid_check(spec, name))
+    _check_data(dmap, spec, lowpass, name)
+    return dmap
+
+
+def _grid_check(spec: ModelSpec, name: str) -> Callable[[Sequence[int], Sequence[float]], None]:
+    """`validate.validate_grid` for `spec`'s grid and tiles."""
+    return lambda shape_zyx, voxel_size: validate_grid(
+        shape_zyx, voxel_size, name, model_voxel_size=spec.voxel_size, tile_size=spec.tile_size)
+
+
+def _check_data(dmap: DensityMap, spec: ModelSpec, lowpass: float | str | None,
+                name: str) -> None:
+    """The rest of `check_map`: the values and an asked low-pass."""
+    validate_values(dmap.data, name)
     if lowpass != AUTO:
         validate_lowpass(lowpass, spec.voxel_size, name)
 
@@ -336,16 +364,17 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
     as ``_elements.json`` and ``_elements.pdb``; with ``model`` (its residues, read by the
     caller) the per-residue vote against it as ``_residues.csv``.
 
-    Every check (output folder, names, free space, existing outputs, map, weights) runs before
-    the network does. The output names are one set: without `labels`, an earlier run's
-    ``<stem>_labels.mrc`` is refused, or with `force` removed in the same atomic swap, so no
-    labels map is left beside a pair it was not made from. All this runs under a lock on
-    this map stem's outputs in `outdir` (`outputs`), so two runs cannot mix or delete each
-    other's files. On any error nothing is written (a folder this call created is removed
-    again); all the outputs, maps and text files alike, change together, atomically
-    (`mapio.write_maps`); the input is only read. `network`, when given, is called for the
-    network instead of `load_network`, once the checks have passed (a CLI run over several
-    maps loads it once).
+    Every check (output folder, names, free space, existing outputs, weights, map) runs before
+    the network does; the weights are loaded before the map is read, because their sidecar sets
+    the map's checks (`read_checked`: the grid's, memory included, from the header). The output
+    names are one set: without `labels`, an earlier run's ``<stem>_labels.mrc`` is refused, or
+    with `force` removed in the same atomic swap, so no labels map is left beside a pair it was
+    not made from. All this runs under a lock on this map stem's outputs in `outdir`
+    (`outputs`), so two runs cannot mix or delete each other's files. On any error nothing is
+    written (a folder this call created is removed again); all the outputs, maps and text files
+    alike, change together, atomically (`mapio.write_maps`); the input is only read. `network`,
+    when given, is called for the network instead of `load_network`, once the output checks have
+    passed (a CLI run over several maps loads it once).
 
     Raises:
         OutputExists: without `force`, an output (or the earlier labels map) is there; an
@@ -369,18 +398,18 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                     if os.path.lexists(p):
                         raise OutputExists(p, stale=True)
             clock = _Clock()
-            dmap = read_map(map_path)
+            net, spec = (network() if network is not None  # its sidecar, for the map's checks
+                         else load_network(weights, device=device, threads=threads))
+            clock.lap("network")
+            dmap = read_checked(map_path, spec, lowpass=lowpass)
             text_bytes = TEXT_BYTES * 2 * elements + RESIDUE_BYTES * len(model or [])
             check_space(outdir, dmap.data.size * (8 + labels) + 4096 * len(paths) + text_bytes)
             clock.lap("read")
-            net, spec = (network() if network is not None
-                         else load_network(weights, device=device, threads=threads))
-            clock.lap("network")
             progress = None if quiet else StderrProgress(f"predicting {map_path.name}",
                                                          rotations=len(rotation_set(tta)))
             pred = predict_map(dmap, net, spec, tta=tta, lowpass=lowpass, progress=progress,
-                               molecule_check=molecule_check,
-                               name=str(map_path))
+                               molecule_check=molecule_check, name=str(map_path),
+                               checked=True)
             for kind in ("helix", "sheet"):
                 bad = int(np.count_nonzero(~np.isfinite(getattr(pred, kind))))
                 if bad:

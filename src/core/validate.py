@@ -9,6 +9,10 @@ Limits (everything at or above them is accepted; small maps are padded):
 * enough free memory for the arrays of the tiled prediction (`memory.prediction_bytes`), counting
   the address-space limit (``ulimit -v``) and the cgroup memory limit, not only the host's.
 
+The first two and the memory depend on the grid alone (`validate_grid`), so a file's header
+decides them before its data are read (`core.predict.read_checked`); the values need the data
+(`validate_values`). `validate_map` runs both.
+
 Limits compare with a relative tolerance of `TOLERANCE`: a voxel of 4.0000005 Å (``CELLA / MX``
 in float32) is 4 Å.
 """
@@ -16,6 +20,7 @@ in float32) is 4 Å.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -44,19 +49,33 @@ def validate_map(dmap: DensityMap, name: str | os.PathLike[str], *,
             resampled grid too (default None: only the input grid).
         tile_size: largest tile edge in voxels, for the memory estimate (default 96).
     """
-    for axis, v in zip(AXES, dmap.voxel_size):
+    validate_grid(dmap.data.shape, dmap.voxel_size, name, model_voxel_size=model_voxel_size,
+                  tile_size=tile_size)
+    validate_values(dmap.data, name)
+
+
+def validate_grid(shape_zyx: Sequence[int], voxel_size: Sequence[float],
+                  name: str | os.PathLike[str], *, model_voxel_size: float | None = None,
+                  tile_size: int = 96) -> None:
+    """Raise `InputError` if a map of this grid cannot be predicted: voxel size, extent and
+    memory (arguments as `validate_map`'s); no data needed, so a header can be checked."""
+    for axis, v in zip(AXES, voxel_size):
         if not np.isfinite(v) or v <= 0:
             raise InputError(name, f"voxel size along {axis} is {v:g} Å; it must be positive")
         if v > MAX_VOXEL * (1 + TOLERANCE):
             raise InputError(name, f"voxels are {v:.6g} Å along {axis}; the coarsest supported "
                                    f"is {MAX_VOXEL:g} Å (resample the map finer)")
-    for axis, e in zip(AXES, dmap.extent):
-        if e < MIN_EXTENT * (1 - TOLERANCE):
-            raise InputError(name, f"map is only {e:.6g} Å along {axis}; at least "
+    for axis, n, v in zip(AXES, shape_zyx[::-1], voxel_size):
+        if n * v < MIN_EXTENT * (1 - TOLERANCE):
+            raise InputError(name, f"map is only {n * v:.6g} Å along {axis}; at least "
                                    f"{MIN_EXTENT:g} Å is needed")
-    check_memory(name, dmap.data.shape, prediction_bytes(
-        dmap.data.shape, dmap.voxel_size, model_voxel_size, tile_size), what="tiled prediction")
-    data = dmap.data
+    check_memory(name, shape_zyx, prediction_bytes(shape_zyx, voxel_size, model_voxel_size,
+                                                   tile_size), what="tiled prediction")
+
+
+def validate_values(data: np.ndarray, name: str | os.PathLike[str]) -> None:
+    """Raise `InputError` naming `name` if the values cannot be normalised: NaN or Inf, a
+    constant map, or a spread below float32 precision."""
     finite = np.isfinite(data)
     if not finite.all():
         n_nan = int(np.isnan(data).sum())

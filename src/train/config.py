@@ -1,7 +1,8 @@
 """`TrainConfig`: the settings of a training run, read from a JSON config and checked up front.
 
-Unknown keys (at the top, in ``network`` and in ``loss``) are refused with one `ValueError`
-naming them, so a typo never reaches the network's constructor as a ``TypeError``.
+Unknown keys (at the top, in ``network``, ``loss`` and ``context``) are refused with one
+`ValueError` naming them and the known ones (`keys.refuse_unknown`), so a typo never reaches
+the network's constructor as a ``TypeError``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 import torch
 
 from .context import Context
-from .losses import DEFAULT_GAMMA, make_loss
+from .keys import refuse_unknown
+from .losses import DEFAULT_GAMMA, LOSS_NAMES, make_loss
 
 DEFAULT_NORMALIZATION = {"method": "foreground", "clip": [-3.0, 5.0]}
 NETWORK_KEYS = ("base", "depth")  # model.unet.UNet3D's settings a config may give
@@ -63,11 +65,9 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known - {"comment"})
-        if unknown:
-            raise ValueError(f"unknown config keys: {', '.join(unknown)}")
-        cfg = cls(**{k: v for k, v in d.items() if k in known})
+        known = [f.name for f in fields(cls)]
+        refuse_unknown(set(d) - {"comment"}, known, "config")
+        cfg = cls(**{k: v for k, v in d.items() if k != "comment"})
         cfg.data = str(Path(cfg.data).expanduser())
         if cfg.real_val:
             cfg.real_val = str(Path(cfg.real_val).expanduser())
@@ -100,14 +100,10 @@ class TrainConfig:
         if not isinstance(self.network, dict):
             raise ValueError(f"config network must be an object with {' and '.join(NETWORK_KEYS)}, "
                              f"got {self.network!r}")
-        unknown = sorted(set(self.network) - set(NETWORK_KEYS))
-        if unknown:
-            raise ValueError(f"unknown config network keys: {', '.join(unknown)} (known: "
-                             f"{', '.join(NETWORK_KEYS)})")
-        unknown = sorted(set(self.loss) - set(LOSS_KEYS))
-        if unknown or "name" not in self.loss:
-            raise ValueError(f"config loss needs a name and knows only {', '.join(LOSS_KEYS)}; "
-                             f"got {sorted(self.loss)}")
+        refuse_unknown(self.network, NETWORK_KEYS, "config network")
+        refuse_unknown(self.loss, LOSS_KEYS, "config loss")
+        if "name" not in self.loss:
+            raise ValueError(f"config loss needs a name (one of {', '.join(LOSS_NAMES)})")
         self.make_loss()
         m = 2 ** (int(self.network.get("depth", 4)) - 1)
         if self.crop % m or self.tile_size % m:

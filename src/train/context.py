@@ -19,6 +19,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from ..core.normalize import normalize
+from .keys import refuse_unknown
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,7 @@ class Context:
         """None (context augmentation off) for a missing entry; unknown keys are refused."""
         if d is None:
             return None
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown context keys: {', '.join(unknown)}")
+        refuse_unknown(d, cls.__dataclass_fields__, "config context")
         ctx = cls(**d)
         for name in ("outside_fraction", "noise_fill", "noise_fraction"):
             if not 0 <= getattr(ctx, name) <= 1:

@@ -137,41 +137,20 @@ def _partners(name: str, names: list[str]) -> list[str]:
 
 
 def make_box(job: tuple[int, str]) -> dict | None:
-    """Simulate box ``i`` of ``split``; write ``box_<i>.npz``; return its index entry."""
+    """Simulate box ``i`` of ``split``; write ``box_<i>.npz``; return its index entry.
+
+    The box depends on (seed, ``i``) only: one generator, drawn in a fixed order (the
+    simulation's parameters, the crowding target, the central chain, the noise).
+    """
     i, split = job
-    cat: Catalog = _W["cat"]
     rng = np.random.default_rng([_W["seed"], i])
-    names = cat.names[split]
-    by_complex: dict[str, list[str]] = {}
-    for n in names:
-        if cat.chains.get(n):
-            by_complex.setdefault(splits.complex_id(n), []).append(n)
-    complexes = sorted(by_complex)
-
-    def draw(r: np.random.Generator) -> Structure | None:
-        return _load(names[r.integers(0, len(names))])
-
     p = simulate.sample_params(rng)
-    u = rng.random()
-    if u < CROWDED_FRACTION:
-        crowd = rng.uniform(0.5, 0.9)
-    elif u < CROWDED_FRACTION + SOME_NEIGHBOURS_FRACTION:
-        crowd = rng.uniform(0.2, 0.45)
-    else:
-        crowd = 0.0
-    case = None
-    for _ in range(10):
-        cid = complexes[rng.integers(0, len(complexes))]
-        name = by_complex[cid][rng.integers(0, len(by_complex[cid]))]
-        chain = cat.chains[name][rng.integers(0, len(cat.chains[name]))]
-        s = _load(name)
-        partners = [_load(n) for n in _partners(name, names)]
-        case = boxes.build_case(rng, s, chain, partners, draw, crowd, p.masked)
-        if case is not None:
-            break
-    if case is None:
+    crowd = _crowd_target(rng)
+    picked = _pick_case(rng, split, crowd, p.masked)
+    if picked is None:
         log.warning("box %d: no usable central chain", i)
         return None
+    case, name, s, chain = picked
     protein = case.group != boxes.UNMODELLED
     pmask = protein_mask(case.xyz[protein], case.origin, case.shape)
     density = simulate.simulate_map(case.xyz, case.weight, case.group, case.origin, case.shape,
@@ -201,6 +180,45 @@ def make_box(job: tuple[int, str]) -> dict | None:
         "n_central_residues": case.n_central, "n_labelled_residues": int(central.sum()),
         "n_neighbours": case.n_neighbours, "extras": case.extras, "params": p.to_dict(),
     }
+
+
+def _crowd_target(rng: np.random.Generator) -> float:
+    """The box's crowding target: 0.5-0.9 for `CROWDED_FRACTION` of the boxes, 0.2-0.45 for
+    `SOME_NEIGHBOURS_FRACTION`, else 0 (no neighbours)."""
+    u = rng.random()
+    if u < CROWDED_FRACTION:
+        return rng.uniform(0.5, 0.9)
+    if u < CROWDED_FRACTION + SOME_NEIGHBOURS_FRACTION:
+        return rng.uniform(0.2, 0.45)
+    return 0.0
+
+
+def _pick_case(rng: np.random.Generator, split: str, crowd: float,
+               masked: bool) -> tuple[boxes.Case, str, Structure, int] | None:
+    """A central chain of `split` (a complex drawn uniformly, then a structure and a chain of
+    it) and its box, with its name, structure and chain index; None after 10 unusable
+    draws."""
+    cat: Catalog = _W["cat"]
+    names = cat.names[split]
+    by_complex: dict[str, list[str]] = {}
+    for n in names:
+        if cat.chains.get(n):
+            by_complex.setdefault(splits.complex_id(n), []).append(n)
+    complexes = sorted(by_complex)
+
+    def draw(r: np.random.Generator) -> Structure | None:
+        return _load(names[r.integers(0, len(names))])
+
+    for _ in range(10):
+        cid = complexes[rng.integers(0, len(complexes))]
+        name = by_complex[cid][rng.integers(0, len(by_complex[cid]))]
+        chain = cat.chains[name][rng.integers(0, len(cat.chains[name]))]
+        s = _load(name)
+        partners = [_load(n) for n in _partners(name, names)]
+        case = boxes.build_case(rng, s, chain, partners, draw, crowd, masked)
+        if case is not None:
+            return case, name, s, chain
+    return None
 
 
 def protein_mask(xyz: np.ndarray, origin: np.ndarray, shape) -> np.ndarray:

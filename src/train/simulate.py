@@ -180,18 +180,7 @@ def simulate_map(
     s = frequency_grid(fshape)
     corr = _gridding_correction(fshape)
     s2 = s**2
-    f_total = None
-    f_all = None
-    for g, b in enumerate(p.b_groups):
-        sel = group == g
-        if not sel.any():
-            continue
-        fg = sfft.rfftn(splat(xyz[sel], weight[sel], gorigin, fshape), workers=1)
-        f_all = fg if f_all is None else f_all + fg
-        fg = fg * np.exp(-b * s2 / 4.0)
-        f_total = fg if f_total is None else f_total + fg
-    if f_total is None:
-        raise ValueError("no atoms to simulate")
+    f_total, f_all = _structure_factors(xyz, weight, group, p.b_groups, gorigin, fshape, s2)
     # Bulk solvent: the protein displaces solvent, lowering its low-resolution contrast.
     f_total -= p.solvent_contrast * f_all * np.exp(-400.0 * s2 / 4.0)
     f_total *= corr
@@ -214,6 +203,30 @@ def simulate_map(
     else:
         m += p.offset * sig_std
     return (m * p.scale).astype(np.float32)
+
+
+def _structure_factors(xyz: np.ndarray, weight: np.ndarray, group: np.ndarray,
+                       b_groups, gorigin: np.ndarray, fshape: tuple[int, ...],
+                       s2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fourier transforms of the splatted atoms: each B-factor group blurred by its own B, summed
+    (``f_total``), and unblurred (``f_all``, for the bulk-solvent term).
+
+    Raises:
+        ValueError: no atom belongs to any group.
+    """
+    f_total = None
+    f_all = None
+    for g, b in enumerate(b_groups):
+        sel = group == g
+        if not sel.any():
+            continue
+        fg = sfft.rfftn(splat(xyz[sel], weight[sel], gorigin, fshape), workers=1)
+        f_all = fg if f_all is None else f_all + fg
+        fg = fg * np.exp(-b * s2 / 4.0)
+        f_total = fg if f_total is None else f_total + fg
+    if f_total is None:
+        raise ValueError("no atoms to simulate")
+    return f_total, f_all
 
 
 def coloured_noise(rng: np.random.Generator, fshape, s: np.ndarray, p: SimParams) -> np.ndarray:
