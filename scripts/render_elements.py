@@ -18,7 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PAIR = ROOT.parent / "shared" / "data" / "real" / "emd8518_5u8s_A"
-SIZE = "width 900 height 700 supersample 3"
+WIDTH, HEIGHT = 900, 700
+SIZE = f"width {WIDTH} height {HEIGHT} supersample 3"
 
 
 def commands(pair: Path, out: Path) -> list[str]:
@@ -27,7 +28,9 @@ def commands(pair: Path, out: Path) -> list[str]:
         f"open {pair / 'map.mrc'}", f"open {pair / 'model.pdb'}",
         "deepssetracer #1 elements true model #2",
         "set bgColor white", "lighting soft", "graphics silhouettes true",
-        "view #1", "turn x -60 center #1",
+        # the window at the picture's aspect before 'view' fits the scene to it, and a frame
+        # drawn so the surfaces exist when it measures them (as scripts/chimerax_figure.py)
+        f"windowsize {WIDTH} {HEIGHT}", "wait 1", "view #1", "turn x -60 center #1",
         # 1: the map a transparent grey surface, the probability surfaces hidden, the elements
         "hide #2 models", "hide #3.1 models", "hide #3.2 models",
         "volume #1 encloseVolume 30000 style surface color #b4b4b4 transparency 0.75",
