@@ -75,7 +75,7 @@ def figure(sim: Path, real: Path, out: Path, n_per_kind: int = 40) -> Path:
         reals = [(f"{_display_name(e['name'])}\n{_resolution(e)}", e["file"]) for e in chains]
         _plot_slices(fig, grid, ((real, reals), (sim, sim_examples)), sim_index)
         fig.suptitle(f"Simulated training boxes against the real validation maps ({len(chains)} "
-                     "chains: a sanity check, not a benchmark)", fontsize=FONT_SIZE + 2)
+                     "maps: a sanity check, not a benchmark)", fontsize=FONT_SIZE + 2)
         fig.tight_layout()
         out.mkdir(parents=True, exist_ok=True)
         path = out / "sim_vs_real.png"
@@ -157,4 +157,4 @@ def _plot_slices(fig, grid, rows, sim_index: list[dict[str, Any]]) -> None:
             ax.set_xticks([])
             ax.set_yticks([])
             if col == 0:
-                ax.set_ylabel(("real chains", "simulated boxes")[row], fontsize=FONT_SIZE + 1)
+                ax.set_ylabel(("real maps", "simulated boxes")[row], fontsize=FONT_SIZE + 1)
