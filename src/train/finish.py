@@ -31,7 +31,7 @@ def finish(run_dir: Path, config_path: str = "") -> Path:
     n_train = sum(1 for b in index.get("boxes", []) if b.get("split") == "train")
     training = {
         "loss": cfg.loss["name"], "gamma": cfg.gamma,
-        **{k: cfg.loss[k] for k in ("class_weights", "focal_weight") if k in cfg.loss},
+        **{k: v for k, v in cfg.loss.items() if k not in ("name", "gamma")},
         "learning_rate": cfg.lr, "lr_schedule": cfg.lr_schedule, "steps": int(s["step"]),
         "steps_planned": cfg.steps, "batch": cfg.batch, "crop": cfg.crop,
         "data": cfg.description or f"{cfg.data} ({n_train} train boxes, seed {index.get('seed')})",
