@@ -79,6 +79,29 @@ def test_crops_are_cubes_with_sheet_bias(dataset):
     assert all((y[i] == 1).any() for i in range(4))
 
 
+def test_sheet_crops_come_only_from_boxes_in_the_sheet_resolution_range(dataset):
+    """With ``sheet_resolution`` a sheet-centred crop never comes from a box outside it."""
+    rng = np.random.default_rng(1)
+    norm = {"method": "zscore", "clip": [-4.0, 8.0]}
+    boxes = [load_training_box(dataset, {"file": f"b{i}.npz", "resolution": r}, norm, rng)
+             for i, r in ((0, 11.0), (1, 6.0))]
+    sampler = CropSampler(boxes, crop=24, sheet_fraction=1.0, helix_fraction=0.0,
+                          sheet_resolution=(5.0, 9.0))
+    assert [sampler._centre(rng)[0].resolution for _ in range(20)] == [6.0] * 20
+    unrestricted = CropSampler(boxes, crop=24, sheet_fraction=1.0, helix_fraction=0.0)
+    assert {unrestricted._centre(rng)[0].resolution for _ in range(40)} == {6.0, 11.0}
+
+
+def test_sheet_resolution_is_checked_up_front(tmp_path, dataset):
+    from chimerax.deepssetracer.train.config import TrainConfig
+
+    for bad in ([9.0, 5.0], [5.0], [0.0, 9.0]):
+        with pytest.raises(ValueError, match="sheet_resolution must be"):
+            TrainConfig.load(_config(tmp_path, dataset, steps=1, sheet_resolution=bad))
+    good = _config(tmp_path, dataset, steps=1, sheet_resolution=[5.0, 9.0])
+    assert list(TrainConfig.load(good).sheet_resolution) == [5.0, 9.0]
+
+
 def test_training_box_on_a_coarser_grid(dataset):
     """A 2 Å network trains on boxes resampled as predict resamples maps, labels alongside."""
     norm = {"method": "zscore", "clip": [-4.0, 8.0]}

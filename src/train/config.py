@@ -51,6 +51,7 @@ class TrainConfig:
     crop: int = 64
     sheet_fraction: float = 0.5
     helix_fraction: float = 0.25
+    sheet_resolution: tuple[float, float] | None = None  # Å range of boxes for sheet crops
     tile_size: int = 128  # one pass for boxes up to 128 voxels a side
     voxel_size: float = 1.0  # the network's grid (Å); boxes are resampled to it
     val_every: int = 250
@@ -114,6 +115,11 @@ class TrainConfig:
                              f"got {self.lr_schedule!r}")
         if not 0 <= self.sheet_fraction + self.helix_fraction <= 1:
             raise ValueError("sheet_fraction + helix_fraction must lie in [0, 1]")
+        if self.sheet_resolution is not None:
+            r = list(self.sheet_resolution)
+            if len(r) != 2 or not 0 < r[0] <= r[1]:
+                raise ValueError(f"config sheet_resolution must be [low, high] Å with "
+                                 f"0 < low <= high, got {list(self.sheet_resolution)}")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"config ema_decay must lie in [0, 1), got {self.ema_decay}")
         Context.from_dict(self.context)

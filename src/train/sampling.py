@@ -3,7 +3,8 @@
 Each box is normalised whole, once, with the same global normalisation inference uses; the
 network then sees random ``crop``-sided cubes in one of the 24 proper rotations (never a
 mirror: a mirror turns right-handed helices left-handed). About ``sheet_fraction`` of the
-crops are centred near a sheet voxel, since sheets are the rare, hard class; with a `Context`
+crops are centred near a sheet voxel, since sheets are the rare, hard class (optionally only in
+boxes of a ``sheet_resolution`` range, where a sheet still looks like one); with a `Context`
 crops may reach beyond the box into solvent, and pure-noise boxes join the draw.
 """
 
@@ -87,7 +88,8 @@ class CropSampler:
 
     def __init__(self, boxes: list[Box], crop: int, sheet_fraction: float,
                  helix_fraction: float, context: Context | None = None,
-                 noise_boxes: list[Box] | None = None, voxel_size: float = 1.0) -> None:
+                 noise_boxes: list[Box] | None = None, voxel_size: float = 1.0,
+                 sheet_resolution: tuple[float, float] | None = None) -> None:
         if not boxes:
             raise ValueError("no training boxes")
         self.boxes, self.crop = boxes, crop
@@ -97,6 +99,10 @@ class CropSampler:
         self.voxel_size = voxel_size
         self.with_class = {k: [i for i, b in enumerate(boxes) if len(b.centres[k])]
                            for k in (HELIX, SHEET)}
+        if sheet_resolution is not None:  # sheet-centred crops only where sheets can be seen
+            lo, hi = sheet_resolution
+            self.with_class[SHEET] = [i for i in self.with_class[SHEET]
+                                      if lo <= boxes[i].resolution <= hi]
 
     def _centre(self, rng: np.random.Generator) -> tuple[Box, np.ndarray]:
         ctx = self.context

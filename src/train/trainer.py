@@ -174,7 +174,8 @@ class Trainer:
         noise = (make_noise_boxes(ctx, self.cfg.normalization, self.cfg.voxel_size, data_rng)
                  if ctx else [])
         sampler = CropSampler(boxes, self.cfg.crop, self.cfg.sheet_fraction,
-                              self.cfg.helix_fraction, ctx, noise, self.cfg.voxel_size)
+                              self.cfg.helix_fraction, ctx, noise, self.cfg.voxel_size,
+                              self.cfg.sheet_resolution)
         val = load_val_boxes(data, "val", self.cfg.max_val_boxes)
         real = []
         if self.cfg.real_val and (Path(self.cfg.real_val) / "index.json").exists():
