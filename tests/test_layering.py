@@ -168,3 +168,22 @@ def test_evaluate_and_the_invariance_table_need_no_torch(tmp_path):
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "usage" in proc.stdout
+
+
+def _bundle_name(module: str) -> str:
+    """ChimeraX's distribution name of a ``chimerax.<module>`` bundle (map_data: MapData)."""
+    return "ChimeraX-" + {"ui": "UI"}.get(module, "".join(p.title() for p in module.split("_")))
+
+
+def test_every_chimerax_bundle_imported_is_a_declared_dependency():
+    """ChimeraX resolves a bundle's dependencies from bundle_info.xml: one used but not declared
+    works only while something else happens to load it."""
+    import xml.etree.ElementTree as ET
+
+    declared = {d.get("name") for d in ET.parse(SRC.parent / "bundle_info.xml").iter("Dependency")}
+    used = {n.split(".")[1] for f in SRC.rglob("*.py") for n in _imports(f)
+            if n.startswith("chimerax.") and not n.startswith(PACKAGE)}
+    assert used >= {"core", "map", "atomic"}, used  # the check sees the imports it should
+    missing = sorted(_bundle_name(m) for m in used if _bundle_name(m) not in declared)
+    assert not missing, f"imported but not in bundle_info.xml: {missing}"
+    assert _bundle_name("map_data") == "ChimeraX-MapData" and _bundle_name("ui") == "ChimeraX-UI"
