@@ -10,6 +10,10 @@ given weights, one thread) and prints:
 * helix precision: reported axes lying at least half on a model helix (any length) by the same
   direction and distance rules;
 * sheet points: the fraction of sheet patch points within 3 Å of a strand Cα;
+* sheets found: model sheets (strand Cα joined within 5.5 Å, the spacing of paired strands, at
+  least 4 residues) with at least half their Cα within 4 Å of a patch point;
+* patches right: patches with at least half their points within 4 Å of a strand Cα (4 Å as
+  for helix axes: a point on a sheet's mid-plane lies up to ~3 Å from the nearest Cα);
 * residue F1 (helix, sheet) of the ``_residues.csv`` votes against DSSP, next to the figure of
   ``deepssetracer evaluate MAP MODEL`` (they should be equal).
 
@@ -34,6 +38,9 @@ from chimerax.deepssetracer.core import metrics
 from chimerax.deepssetracer.core.inference import load_network
 from chimerax.deepssetracer.train.evaluate import case_from_pair, score
 from chimerax.deepssetracer.train.structures import HELIX, SHEET, read_structure
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
 MIN_RESIDUES = 7
@@ -41,6 +48,8 @@ MAX_ANGLE = 25.0  # degrees
 MAX_DISTANCE = 4.0  # Å
 MIN_OVERLAP = 0.5
 STRAND_DISTANCE = 3.0  # Å
+PAIRED_STRANDS = 5.5  # Å between Cα that join one model sheet
+MIN_SHEET_RESIDUES = 4  # EMD-8518 has two 4-residue strands, each paired with another chain
 CLASS = {"helix": 0, "sheet": 1, "other": 2}
 
 
@@ -103,15 +112,45 @@ def helix_scores(reported: list[dict], s) -> tuple[int, int, int, int]:
     return found, len(long), right, len(segs)
 
 
+def strand_ca(s) -> np.ndarray:
+    return s.ca[(s.ss == SHEET) & np.isfinite(s.ca).all(axis=1)].astype(np.float64)
+
+
+def _nearest(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance from each point of ``a`` to the nearest of ``b`` (inf when ``b`` is empty)."""
+    if not len(b):
+        return np.full(len(a), np.inf)
+    return cKDTree(b).query(a)[0]
+
+
 def sheet_point_fraction(sheets: list[dict], s) -> tuple[float, int]:
     pts = np.array([p for sh in sheets for p in sh["points"]], dtype=float).reshape(-1, 3)
-    strands = s.ca[(s.ss == SHEET) & np.isfinite(s.ca).all(axis=1)].astype(np.float64)
     if not len(pts):
         return float("nan"), 0
-    if not len(strands):
-        return 0.0, len(pts)
-    d = np.sqrt(((pts[:, None] - strands[None]) ** 2).sum(-1)).min(axis=1)
-    return float(np.mean(d <= STRAND_DISTANCE)), len(pts)
+    return float(np.mean(_nearest(pts, strand_ca(s)) <= STRAND_DISTANCE)), len(pts)
+
+
+def model_sheets(s) -> list[np.ndarray]:
+    """The Cα of each model sheet: strand Cα joined within `PAIRED_STRANDS`, ≥ 4 of them."""
+    ca = strand_ca(s)
+    if not len(ca):
+        return []
+    pairs = cKDTree(ca).query_pairs(PAIRED_STRANDS, output_type="ndarray")
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), (len(ca),) * 2)
+    _, label = connected_components(graph, directed=False)
+    groups = [ca[label == k] for k in range(label.max() + 1)]
+    return [g for g in groups if len(g) >= MIN_SHEET_RESIDUES]
+
+
+def sheet_scores(sheets: list[dict], s) -> tuple[int, int, int]:
+    """(model sheets found, model sheets, patches right) by `MAX_DISTANCE`."""
+    patches = [np.asarray(sh["points"], dtype=float).reshape(-1, 3) for sh in sheets]
+    every = np.concatenate(patches) if patches else np.zeros((0, 3))
+    strands = strand_ca(s)
+    truth = model_sheets(s)
+    found = sum(np.mean(_nearest(g, every) <= MAX_DISTANCE) >= 0.5 for g in truth)
+    right = sum(np.mean(_nearest(p, strands) <= MAX_DISTANCE) >= 0.5 for p in patches)
+    return int(found), len(truth), int(right)
 
 
 def csv_residue_f1(csv_path: Path, s) -> dict[str, float]:
@@ -139,9 +178,12 @@ def check(pair: Path, weights: str | None, net, spec) -> dict:
         csv_f1 = csv_residue_f1(Path(out) / "map_residues.csv", s)
     found, n_long, right, n_rep = helix_scores(elements["helices"], s)
     frac, n_pts = sheet_point_fraction(elements["sheets"], s)
+    sheets_found, n_sheets, patches_right = sheet_scores(elements["sheets"], s)
     ev = score(case_from_pair(map_path, model_path, pair.name), net, spec)["residue"]
     return {"map": pair.name, "found": found, "long": n_long, "right": right, "reported": n_rep,
             "sheets": len(elements["sheets"]), "sheet_points": n_pts, "on_strand": frac,
+            "sheets_found": sheets_found, "model_sheets": n_sheets,
+            "patches_right": patches_right,
             "csv_f1": csv_f1, "evaluate_f1": {k: v["f1"] for k, v in ev.items()}}
 
 
@@ -157,8 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     pairs = args.pairs or sorted(p for p in DATA.iterdir() if (p / "model.pdb").is_file())
     net, spec = load_network(args.weights, device="cpu", threads=1)
     print(f"weights {net.path} (onnx sha256 {spec.onnx_sha256[:12]})")
-    print(f"{'map':22s} {'helices found':>15s} {'reported right':>15s} {'sheets':>6s} "
-          f"{'points on strands':>18s} {'residue F1 csv (h/s)':>21s} {'evaluate (h/s)':>15s}")
+    print(f"{'map':22s} {'helices found':>15s} {'reported right':>15s} {'sheets found':>13s} "
+          f"{'patches right':>14s} {'points on strands':>18s} {'residue F1 csv (h/s)':>21s} "
+          f"{'evaluate (h/s)':>15s}")
     for pair in pairs:
         r = check(pair, args.weights, net, spec)
         n = r["sheet_points"]
@@ -166,8 +209,9 @@ def main(argv: list[str] | None = None) -> int:
         f = " / ".join(f"{r['csv_f1'][k]:.3f}" for k in ("helix", "sheet"))
         e = " / ".join(f"{r['evaluate_f1'][k]:.3f}" for k in ("helix", "sheet"))
         print(f"{r['map']:22s} {_pct(r['found'], r['long']):>15s} "
-              f"{_pct(r['right'], r['reported']):>15s} {r['sheets']:>6d} {on:>18s} {f:>21s} "
-              f"{e:>15s}")
+              f"{_pct(r['right'], r['reported']):>15s} "
+              f"{_pct(r['sheets_found'], r['model_sheets']):>13s} "
+              f"{_pct(r['patches_right'], r['sheets']):>14s} {on:>18s} {f:>21s} {e:>15s}")
     return 0
 
 
