@@ -123,16 +123,15 @@ def _nearest(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return cKDTree(b).query(a)[0]
 
 
-def sheet_point_fraction(sheets: list[dict], s) -> tuple[float, int]:
+def sheet_point_fraction(sheets: list[dict], strands: np.ndarray) -> tuple[float, int]:
     pts = np.array([p for sh in sheets for p in sh["points"]], dtype=float).reshape(-1, 3)
     if not len(pts):
         return float("nan"), 0
-    return float(np.mean(_nearest(pts, strand_ca(s)) <= STRAND_DISTANCE)), len(pts)
+    return float(np.mean(_nearest(pts, strands) <= STRAND_DISTANCE)), len(pts)
 
 
-def model_sheets(s) -> list[np.ndarray]:
-    """The Cα of each model sheet: strand Cα joined within `PAIRED_STRANDS`, ≥ 4 of them."""
-    ca = strand_ca(s)
+def model_sheets(ca: np.ndarray) -> list[np.ndarray]:
+    """The strand Cα ``ca`` split into model sheets: joined within `PAIRED_STRANDS`, ≥ 4."""
     if not len(ca):
         return []
     pairs = cKDTree(ca).query_pairs(PAIRED_STRANDS, output_type="ndarray")
@@ -142,12 +141,11 @@ def model_sheets(s) -> list[np.ndarray]:
     return [g for g in groups if len(g) >= MIN_SHEET_RESIDUES]
 
 
-def sheet_scores(sheets: list[dict], s) -> tuple[int, int, int]:
+def sheet_scores(sheets: list[dict], strands: np.ndarray) -> tuple[int, int, int]:
     """(model sheets found, model sheets, patches right) by `MAX_DISTANCE`."""
     patches = [np.asarray(sh["points"], dtype=float).reshape(-1, 3) for sh in sheets]
     every = np.concatenate(patches) if patches else np.zeros((0, 3))
-    strands = strand_ca(s)
-    truth = model_sheets(s)
+    truth = model_sheets(strands)
     found = sum(np.mean(_nearest(g, every) <= MAX_DISTANCE) >= 0.5 for g in truth)
     right = sum(np.mean(_nearest(p, strands) <= MAX_DISTANCE) >= 0.5 for p in patches)
     return int(found), len(truth), int(right)
@@ -177,8 +175,9 @@ def check(pair: Path, weights: str | None, net, spec) -> dict:
         s = read_structure(model_path)
         csv_f1 = csv_residue_f1(Path(out) / "map_residues.csv", s)
     found, n_long, right, n_rep = helix_scores(elements["helices"], s)
-    frac, n_pts = sheet_point_fraction(elements["sheets"], s)
-    sheets_found, n_sheets, patches_right = sheet_scores(elements["sheets"], s)
+    strands = strand_ca(s)
+    frac, n_pts = sheet_point_fraction(elements["sheets"], strands)
+    sheets_found, n_sheets, patches_right = sheet_scores(elements["sheets"], strands)
     ev = score(case_from_pair(map_path, model_path, pair.name), net, spec)["residue"]
     return {"map": pair.name, "found": found, "long": n_long, "right": right, "reported": n_rep,
             "sheets": len(elements["sheets"]), "sheet_points": n_pts, "on_strand": frac,

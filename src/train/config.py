@@ -119,7 +119,7 @@ class TrainConfig:
             r = list(self.sheet_resolution)
             if len(r) != 2 or not 0 < r[0] <= r[1]:
                 raise ValueError(f"config sheet_resolution must be [low, high] Å with "
-                                 f"0 < low <= high, got {list(self.sheet_resolution)}")
+                                 f"0 < low <= high, got {r}")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"config ema_decay must lie in [0, 1), got {self.ema_decay}")
         Context.from_dict(self.context)
