@@ -79,6 +79,15 @@ def test_slab_is_one_patch_with_its_normal_and_area():
     assert 50 < len(s.points) < 400 and np.all(np.abs(s.points[:, 2] - 29.5) < 3)
 
 
+@pytest.mark.parametrize("sides, kept", [((7, 14), False), ((12, 14), True)])
+def test_patches_smaller_than_two_short_paired_strands_are_dropped(sides, kept):
+    """128 Å² is under two paired 3-residue strands as labelled (136 Å²); 192 Å² is over."""
+    sheet = np.zeros(SHAPE, np.float32)
+    sheet[27:33, 20:20 + sides[0], 20:20 + sides[1]] = 0.8
+    sheets = E.extract_elements(np.zeros_like(sheet), sheet, (1, 1, 1), (0, 0, 0)).sheets
+    assert len(sheets) == int(kept)
+
+
 def test_bent_slabs_are_two_patches():
     sheet = np.zeros(SHAPE, np.float32)
     sheet[27:33, 10:50, 5:30] = 0.8  # normal z

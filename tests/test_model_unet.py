@@ -38,3 +38,13 @@ def test_published_network_size():
     net = PublishedUNet().eval()
     assert 4.4e6 < count_parameters(net) < 4.8e6  # the paper: about 4.6 M
     assert net(torch.zeros(1, 1, 8, 8, 8)).shape == (1, 3, 8, 8, 8)
+
+
+def test_widths_override_the_doubling():
+    net = UNet3D(4, 3, widths=[4, 8, 24]).eval()
+    assert net.widths == [4, 8, 24]
+    assert count_parameters(net) > count_parameters(UNet3D(4, 3))
+    assert net(torch.zeros(1, 1, 8, 8, 8)).shape == (1, 3, 8, 8, 8)
+    for bad in ([4, 8], [6, 8, 16], [4, 0, 16]):
+        with pytest.raises(ValueError, match="widths"):
+            UNet3D(4, 3, widths=bad)

@@ -218,6 +218,11 @@ def test_init_from_starts_at_earlier_weights(tmp_path, dataset):
                     network={"base": 8, "depth": 2})
     with pytest.raises(ValueError, match="do not fit"):
         Trainer(TrainConfig.load(wrong), tmp_path / "third", device="cpu")
+    wide = _config(tmp_path, dataset, steps=1, init_from=str(first / "best.pt"),
+                   init_widen=True, network={"base": 4, "depth": 2, "widths": [4, 12]})
+    trainer = Trainer(TrainConfig.load(wide), tmp_path / "fourth", device="cpu")
+    w = trainer.net.down[1][0].weight  # 4 -> 12 channels, of which the first 8 were trained
+    assert w.shape[0] == 12 and torch.equal(w[:8], start["down.1.0.weight"])
 
 
 def test_unknown_network_key_is_one_clear_error(tmp_path, dataset):

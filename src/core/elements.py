@@ -39,7 +39,9 @@ HELIX_MIN_LENGTH = 10.8  # Å: two turns of 3.6 residues at 1.5 Å rise
 MAX_EXCESS = 1.5  # Å rms residual above which a piece is a blob, not an element
 SPLIT_FLOOR = 0.5  # Å rms residual below which a piece is never split
 SPLIT_GAIN = 0.5  # split when two pieces leave under this fraction of one fit's residual
-SHEET_MIN_AREA = 100.0  # Å²: two strands about 10 Å long
+# Å²: the smallest sheet medium-resolution density shows, two paired strands of three residues
+# (4.8 Å apart, Cα 3.3 Å along them) as the labels draw them, widened by their 3 Å radius
+SHEET_MIN_AREA = (4.8 + 2 * 3.0) * (2 * 3.3 + 2 * 3.0)  # 136 Å²
 SPLIT_QUANTILES = np.linspace(0.15, 0.85, 15)
 LOCAL_RADIUS = 7.0  # Å half-width of the box whose spread gives a voxel's local helix axis
 LINK_ANGLE = 30.0  # degrees: neighbouring voxels with local axes further apart are not joined

@@ -80,7 +80,7 @@ def build_spec(net: UNet3D, onnx_path: Path | None, normalization: dict[str, Any
         classes=list(NAMES),
         input_name=INPUT_NAME,
         output_name=OUTPUT_NAME,
-        network={"name": "unet3d", "base": net.base, "depth": net.depth,
+        network={"name": "unet3d", "base": net.base, "depth": net.depth, "widths": net.widths,
                  "params": count_parameters(net)},
         training=dict(training),
     )

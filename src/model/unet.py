@@ -8,6 +8,8 @@ convolutions. Input sides must be multiples of ``2 ** (depth - 1)`` (``size_mult
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -33,18 +35,25 @@ class UNet3D(nn.Module):
     Args:
         base: channels of the first level (doubled at each level down); default 16, >= 1.
         depth: number of levels (``depth - 1`` poolings); default 4, >= 2.
+        widths: channels of each level, overriding the doubling (``depth`` entries, the first
+            equal to ``base``): capacity where it is cheap, in the coarse levels.
         in_channels: input channels; default 1 (density).
         n_classes: output classes; default 3 (helix, sheet, background).
     """
 
     def __init__(self, base: int = 16, depth: int = 4, in_channels: int = 1,
-                 n_classes: int = N_CLASSES) -> None:
+                 n_classes: int = N_CLASSES, widths: Sequence[int] | None = None) -> None:
         super().__init__()
         if base < 1 or depth < 2:
             raise ValueError(f"UNet3D needs base >= 1 and depth >= 2, got base={base}, "
                              f"depth={depth}")
-        self.base, self.depth = base, depth
-        widths = [base * 2**i for i in range(depth)]
+        if widths is None:
+            widths = [base * 2**i for i in range(depth)]
+        widths = [int(w) for w in widths]
+        if len(widths) != depth or widths[0] != base or min(widths) < 1:
+            raise ValueError(f"UNet3D widths must be {depth} positive channel counts starting "
+                             f"with base={base}, got {widths}")
+        self.base, self.depth, self.widths = base, depth, widths
         self.down = nn.ModuleList()
         c_prev = in_channels
         for w in widths:

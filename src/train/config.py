@@ -19,7 +19,7 @@ from .keys import refuse_unknown
 from .losses import DEFAULT_GAMMA, LOSS_NAMES, make_loss
 
 DEFAULT_NORMALIZATION = {"method": "foreground", "clip": [-3.0, 5.0]}
-NETWORK_KEYS = ("base", "depth")  # model.unet.UNet3D's settings a config may give
+NETWORK_KEYS = ("base", "depth", "widths")  # model.unet.UNet3D's settings a config may give
 LOSS_KEYS = ("name", "gamma", "class_weights", "focal_weight")  # what `make_loss` takes
 
 
@@ -28,9 +28,9 @@ class TrainConfig:
     """Training settings, read from a JSON config (unknown keys are refused).
 
     Paths may start with ``~`` and are otherwise taken relative to the current directory.
-    ``network`` holds ``base`` and ``depth`` (`NETWORK_KEYS`); ``loss`` holds ``name`` (CE, FL,
-    DL, CE_DL, FL_DL), ``gamma`` (default `losses.DEFAULT_GAMMA`) and optionally
-    ``class_weights`` (helix, sheet, background) and ``focal_weight`` (`LOSS_KEYS`).
+    ``network`` holds ``base``, ``depth`` and optionally ``widths`` (`NETWORK_KEYS`); ``loss``
+    holds ``name`` (CE, FL, DL, CE_DL, FL_DL), ``gamma`` (default `losses.DEFAULT_GAMMA`) and
+    optionally ``class_weights`` (helix, sheet, background) and ``focal_weight`` (`LOSS_KEYS`).
     """
 
     data: str
@@ -46,6 +46,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     ema_decay: float = 0.0  # 0: no weight averaging
     init_from: str | None = None  # .pt with a "model" state dict to start from
+    init_widen: bool = False  # init_from is a narrower U-Net: widen it (`widen.widen_into`)
     steps: int = 2700
     batch: int = 2
     crop: int = 64
@@ -99,7 +100,7 @@ class TrainConfig:
     def validate(self) -> None:
         """Raise `ValueError` naming the first setting that cannot run."""
         if not isinstance(self.network, dict):
-            raise ValueError(f"config network must be an object with {' and '.join(NETWORK_KEYS)}, "
+            raise ValueError(f"config network must be an object with {', '.join(NETWORK_KEYS)}, "
                              f"got {self.network!r}")
         refuse_unknown(self.network, NETWORK_KEYS, "config network")
         refuse_unknown(self.loss, LOSS_KEYS, "config loss")

@@ -41,6 +41,7 @@ from .finish import finish
 from .jsonio import write_json
 from .sampling import CropSampler, load_training_box, make_noise_boxes
 from .validation import ValBox, load_val_boxes, validate
+from .widen import widen_into
 
 log = logging.getLogger(__name__)
 
@@ -87,15 +88,20 @@ def update_ema(ema: torch.nn.Module, net: torch.nn.Module, decay: float, step: i
             e.copy_(p)
 
 
-def load_init(net: torch.nn.Module, path: str) -> None:
-    """Start from earlier weights: a run's best.pt or checkpoint.pt, or a bare state dict."""
+def load_init(net: UNet3D, path: str, widen: bool = False) -> None:
+    """Start from earlier weights: a run's best.pt or checkpoint.pt, or a bare state dict;
+    with ``widen``, those of a narrower network (`widen.widen_into`)."""
     try:
         s = torch.load(path, map_location="cpu", weights_only=False)
     except (OSError, RuntimeError) as e:
         raise ValueError(f"{path}: cannot read the init_from weights ({e})") from e
+    state = s["model"] if "model" in s else s
     try:
-        net.load_state_dict(s["model"] if "model" in s else s)
-    except RuntimeError as e:
+        if widen:
+            widen_into(net, state)
+        else:
+            net.load_state_dict(state)
+    except (RuntimeError, ValueError) as e:
         raise ValueError(f"{path}: weights do not fit the config's network ({e})") from e
 
 
@@ -117,7 +123,7 @@ class Trainer:
         self.rng = np.random.default_rng(cfg.seed)
         self.net = UNet3D(**cfg.network).to(self.device)
         if cfg.init_from:
-            load_init(self.net, cfg.init_from)
+            load_init(self.net, cfg.init_from, cfg.init_widen)
         self.ema = copy.deepcopy(self.net).eval() if cfg.ema_decay else None
         self.loss_fn = cfg.make_loss()
         self.opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -252,10 +258,11 @@ class Trainer:
             raise ValueError(f"{self.run_dir} already holds a run; use --resume or another --out")
         else:
             write_json(self.run_dir / "config.json", asdict(self.cfg))
-            self._log(f"network unet3d base {self.net.base} depth {self.net.depth} "
+            self._log(f"network unet3d widths {self.net.widths} "
                       f"({count_parameters(self.net)} parameters), loss {self.cfg.loss}, "
                       f"device {self.device}, threads {self.cfg.threads}"
                       + (f", from {self.cfg.init_from}" if self.cfg.init_from else "")
+                      + (" (widened)" if self.cfg.init_widen else "")
                       + (f", EMA {self.cfg.ema_decay}" if self.cfg.ema_decay else ""))
 
     def _train_step(self, sampler: CropSampler) -> float:
