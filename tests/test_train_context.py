@@ -83,3 +83,25 @@ def test_a_noise_box_with_nothing_above_solvent_is_drawn_again(monkeypatch):
     monkeypatch.setattr(context, "_noise_box", lambda *a: (_ for _ in ()).throw(ValueError("x")))
     with pytest.raises(ValueError):
         noise_box(np.random.default_rng(6), 16, 2.0, NORM)
+
+
+def test_tight_cuts_lie_just_beyond_the_outermost_helix_or_sheet():
+    from chimerax.deepssetracer.core.classes import BACKGROUND, HELIX, SHEET
+    from chimerax.deepssetracer.train.context import TIGHT_BEYOND, cut_tight
+
+    labels = np.full((32, 32, 32), BACKGROUND, np.uint8)
+    labels[10:20, 12:18, 14:22] = HELIX
+    labels[20:22, 12:18, 14:22] = SHEET
+    cut_any = np.zeros(3, bool)
+    for seed in range(20):
+        x = np.ones((32, 32, 32), np.float32)
+        cut_tight(np.random.default_rng(seed), x, labels, np.zeros_like(x), 1.0, (HELIX, SHEET))
+        assert np.all(x[labels != BACKGROUND] == 1)  # no helix or sheet is cut away
+        g = int(TIGHT_BEYOND[0])
+        assert np.all(x[10 - g:22 + g, 12 - g:18 + g, 14 - g:22 + g] == 1)  # cuts lie beyond
+        cut_any |= [x[0].min() == 0, x[:, 0].min() == 0, x[:, :, -1].min() == 0]
+    assert cut_any.all()
+    x = np.ones((32, 32, 32), np.float32)
+    cut_tight(np.random.default_rng(0), x, np.full_like(labels, BACKGROUND), np.zeros_like(x),
+              1.0, (HELIX, SHEET))
+    assert np.all(x == 1)  # nothing to be tight around: left whole

@@ -6,7 +6,9 @@ normalised values do not depend on the box, so the box itself need not be padded
 reach up to ``margin`` Å beyond the box, and what lies there is solvent (label background),
 either exact (0, the normalised solvent level, as masked or zero-padded maps have) or smooth
 noise at the box's own solvent noise level. Pure-noise boxes (label background, normalised by
-the same function) teach that no molecule means no answer.
+the same function) teach that no molecule means no answer. Tight crops (a ChimeraX zone or
+box a few Å beyond the model) cut the molecule itself at the faces: a share of the crops has
+some faces cut just beyond their outermost helix or sheet voxel, solvent beyond.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Context:
         noise_boxes: how many pure-noise boxes to make.
         noise_fraction: share of all crops taken from pure-noise boxes.
         noise_box_size: their edge in voxels of the model grid.
+        tight_fraction: share of the crops cut like a tight crop (`cut_tight`).
     """
 
     margin: float = 80.0
@@ -43,6 +46,7 @@ class Context:
     noise_boxes: int = 64
     noise_fraction: float = 0.06
     noise_box_size: int = 48
+    tight_fraction: float = 0.0
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> Context | None:
@@ -51,12 +55,36 @@ class Context:
             return None
         refuse_unknown(d, cls.__dataclass_fields__, "config context")
         ctx = cls(**d)
-        for name in ("outside_fraction", "noise_fill", "noise_fraction"):
+        for name in ("outside_fraction", "noise_fill", "noise_fraction", "tight_fraction"):
             if not 0 <= getattr(ctx, name) <= 1:
                 raise ValueError(f"context {name} must lie in [0, 1], got {getattr(ctx, name)}")
         if ctx.margin < 0 or ctx.noise_boxes < 0 or ctx.noise_box_size < 8:
             raise ValueError("context margin and noise_boxes must be >= 0, noise_box_size >= 8")
         return ctx
+
+
+TIGHT_BEYOND = (1.0, 7.0)  # Å beyond the outermost helix/sheet voxel (3 Å past its Cα) a cut lies
+
+
+def cut_tight(rng: np.random.Generator, x: np.ndarray, labels: np.ndarray, fill: np.ndarray,
+              voxel_size: float, sse: tuple[int, ...]) -> None:
+    """Cut the crop ``x`` in place as a tight crop cuts a map: each face, with chance 1/2,
+    just beyond the crop's outermost ``sse``-labelled voxel along its axis (4-10 Å past the
+    Cα), with ``fill`` (solvent) beyond. No helix or sheet label lies beyond a cut, so the
+    labels stand; crops without such voxels stay whole."""
+    mask = np.isin(labels, sse)
+    if not mask.any():
+        return
+    for axis in range(3):
+        present = np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != axis)))
+        for side in (0, 1):
+            if rng.random() < 0.5:
+                continue
+            gap = int(round(rng.uniform(*TIGHT_BEYOND) / voxel_size))
+            cut = [slice(None)] * 3
+            cut[axis] = (slice(0, max(present[0] - gap, 0)) if side == 0
+                         else slice(present[-1] + 1 + gap, None))
+            x[tuple(cut)] = fill[tuple(cut)]
 
 
 def smooth_noise(rng: np.random.Generator, shape: tuple[int, ...], sigma: float) -> np.ndarray:

@@ -24,7 +24,7 @@ from ..core.resample import resample, same_step
 from ..core.rotations import ROTATIONS, rotate
 from ..core.sharpness import auto_lowpass
 from .cache import load_npz
-from .context import Context, noise_box, noise_sigma, smooth_noise
+from .context import Context, cut_tight, noise_box, noise_sigma, smooth_noise
 from .labels import resample_labels
 
 CENTRES_PER_CLASS = 4096  # candidate crop centres kept per box and class (memory bound)
@@ -146,8 +146,13 @@ class CropSampler:
             src.append(slice(a, max(a, b)))
             dst.append(slice(a - s, max(a, b) - s))
         if all(d.stop > d.start for d in dst):  # with context, a crop may be all solvent
+            ctx = self.context
+            fill = x.copy() if ctx and ctx.tight_fraction and rng.random() < ctx.tight_fraction \
+                else None
             x[tuple(dst)] = box.density[tuple(src)]
             y[tuple(dst)] = box.labels[tuple(src)]
+            if fill is not None:
+                cut_tight(rng, x, y, fill, self.voxel_size, (HELIX, SHEET))
         k = int(rng.integers(len(ROTATIONS)))
         return np.ascontiguousarray(rotate(x, k)), np.ascontiguousarray(rotate(y, k))
 
