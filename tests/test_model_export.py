@@ -37,7 +37,7 @@ def test_export_parity_and_sidecar(tmp_path):
     assert check_parity(net, onnx_path, side=16, seed=1) <= 1e-4
     spec = load_spec(onnx_path)  # checks the sha256 too
     assert spec.size_multiple == 4 and spec.tile_size == 32
-    assert spec.network == {"name": "unet3d", "base": 4, "depth": 3,
+    assert spec.network == {"name": "unet3d", "base": 4, "depth": 3, "widths": [4, 8, 16],
                             "params": sum(p.numel() for p in net.parameters())}
     assert spec.training["loss"] == "FL_DL"
 
