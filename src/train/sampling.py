@@ -146,9 +146,9 @@ class CropSampler:
             src.append(slice(a, max(a, b)))
             dst.append(slice(a - s, max(a, b) - s))
         if all(d.stop > d.start for d in dst):  # with context, a crop may be all solvent
-            ctx = self.context
-            fill = x.copy() if ctx and ctx.tight_fraction and rng.random() < ctx.tight_fraction \
-                else None
+            ctx = self.context  # the tight-crop draw only where tight crops are configured
+            tight = ctx is not None and ctx.tight_fraction > 0 and rng.random() < ctx.tight_fraction
+            fill = x.copy() if tight else None  # what lies beyond the box, for the cut faces
             x[tuple(dst)] = box.density[tuple(src)]
             y[tuple(dst)] = box.labels[tuple(src)]
             if fill is not None:
