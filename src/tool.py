@@ -68,9 +68,9 @@ class DeepSSETracerTool(ToolInstance):
         self.lowpass_box.setDecimals(1)
         self.lowpass_box.setSuffix(" Å")
         self.lowpass_box.setSpecialValueText("auto")  # shown at 0
-        self.lowpass_box.setToolTip("auto: maps whose spectrum shows them sharper than 4.5 Å "
-                                    "are filtered to 6 Å first (the network learnt 5-10 Å "
-                                    "maps); or filter to a resolution of your choice")
+        self.lowpass_box.setToolTip("auto: every map is filtered to 6 Å first (the network "
+                                    "learnt 5-10 Å maps; a 7-10 Å map is left as it is); or "
+                                    "filter to a resolution of your choice")
         form.addRow("Low-pass", self.lowpass_box)
         self.level_box = w.QDoubleSpinBox()
         self.level_box.setRange(0.05, 0.95)

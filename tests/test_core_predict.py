@@ -34,7 +34,8 @@ def test_tiled_equals_the_function_of_the_whole_map(tiny):
     net, spec = tiny
     dmap = blob_map((40, 37, 52))
     seen = []
-    pred = predict_map(dmap, net, spec, progress=lambda d, t: seen.append((d, t)))
+    pred = predict_map(dmap, net, spec, lowpass=None,  # the function of the map as given
+                       progress=lambda d, t: seen.append((d, t)))
     assert pred.tiles > 1 and seen[-1] == (pred.tiles, pred.tiles)
     h, s = _expected(dmap, spec)
     np.testing.assert_allclose(pred.helix, h, atol=1e-5)
@@ -210,8 +211,10 @@ def test_example_runs_with_trained_weights_if_present():
     assert 0 <= pred.helix.min() and pred.sheet.max() <= 1
 
 
-def test_sharp_map_is_low_passed_automatically(tiny):
-    """White noise holds detail to the grid's limit: 'auto' filters it to 6 Å, None never."""
+def test_every_map_is_low_passed_by_default(tiny):
+    """'auto' filters every map to 6 Å, whatever its spectrum (white noise holds detail to the
+    grid's limit, a blurred map none past 8 Å), so no estimate decides the answer; None never
+    filters."""
     net, spec = tiny
     rng = np.random.default_rng(7)
     dmap = DensityMap(rng.standard_normal((30, 30, 30)).astype(np.float32), 1.0)
@@ -226,6 +229,10 @@ def test_sharp_map_is_low_passed_automatically(tiny):
     assert any("sharper than" in w for w in off.warnings)
     asked = predict_map(dmap, net, spec, lowpass=8.0)
     assert not asked.auto_lowpass and asked.preprocessing() == "low-passed to 8 Å"
+    blurred = predict_map(DensityMap(lowpass(dmap.data, dmap.voxel_size, 9.0), 1.0), net, spec)
+    assert blurred.lowpass == 6.0 and blurred.auto_lowpass and blurred.resolution > 6.0
+    assert blurred.preprocessing() == "low-passed to 6 Å (the default)"
+    assert not any("sharper than" in w for w in blurred.warnings)
 
 
 def test_nothing_above_the_solvent_is_one_input_error(tiny_onnx):

@@ -1,4 +1,4 @@
-"""The spectral resolution estimate and the automatic low-pass it decides."""
+"""The spectral resolution estimate behind the "far sharper than 5 Å" warning."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from chimerax.deepssetracer.core.lowpass import lowpass
 from chimerax.deepssetracer.core.mapio import read_map
 from chimerax.deepssetracer.core.resample import resample
 from chimerax.deepssetracer.core.sharpness import (
-    AUTO_LOWPASS,
     SHARP_LIMIT,
-    auto_lowpass,
     estimate_resolution,
 )
 
@@ -25,13 +23,10 @@ def _atoms(sigma: float, n: int = 48, seed: int = 0) -> np.ndarray:
     return gaussian_filter(grid, sigma).astype(np.float32)
 
 
-def test_sharp_map_is_low_passed_and_blurred_one_is_not():
+def test_sharp_map_is_told_from_a_blurred_one():
     sharp = _atoms(0.4)
     assert estimate_resolution(sharp, 2.0) < SHARP_LIMIT
-    assert auto_lowpass(sharp, 2.0)[1] == AUTO_LOWPASS
-    filtered = lowpass(sharp, (2.0,) * 3, 8.0)
-    assert estimate_resolution(filtered, 2.0) > 6.5
-    assert auto_lowpass(filtered, 2.0)[1] is None
+    assert estimate_resolution(lowpass(sharp, (2.0,) * 3, 8.0), 2.0) > 6.5
 
 
 def test_estimate_follows_the_low_pass():
@@ -53,7 +48,7 @@ def test_tiny_box_is_not_estimated():
 @pytest.mark.parametrize("folder, sharp", [("emd3488_5me2", True), ("emd21457_6vyb_ntd", True),
                                            ("emd8518_5u8s_A", False), ("emd1657_4v5h_AM", False)])
 def test_real_maps(shared_dir, folder, sharp):
-    """The 3.2 Å maps are low-passed as deposited; the 6 Å map and the ribosome are not."""
+    """The 3.2 Å maps read as sharp as deposited; the 6 Å map and the ribosome do not."""
     m = read_map(shared_dir / "data" / "real" / folder / "map.mrc")
     grid = resample(m.data, m.voxel_size, (2.0,) * 3)
-    assert (auto_lowpass(grid, 2.0)[1] is not None) == sharp
+    assert (estimate_resolution(grid, 2.0) < SHARP_LIMIT) == sharp

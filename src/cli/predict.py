@@ -76,10 +76,10 @@ def add_args(parser: argparse.ArgumentParser) -> None:
                              f"{', '.join(map(str, TTA_CHOICES))} (1 is off; N times the run "
                              "time; --tta alone means 4; default: 1)")
     parser.add_argument("--lowpass", type=_lowpass, default="auto", metavar="auto|off|A",
-                        help="low-pass filter the map first: 'auto' (default) filters it to "
-                             "6 Å when its power spectrum shows it sharper than 4.5 Å (the "
-                             "network learnt 5-10 Å maps); 'off' never; a number filters to "
-                             "that many Å (up to 15)")
+                        help="low-pass filter the map first: 'auto' (default) filters every "
+                             "map to 6 Å (the network learnt 5-10 Å maps; a 7-10 Å map is left "
+                             "as it is); 'off' never; a number filters to that many Å (up to "
+                             "15)")
     parser.add_argument("--no-molecule-check", dest="molecule_check", action="store_false",
                         help="predict even a map in which no molecule stands out of the noise "
                              "(by default such a map gets empty outputs and a warning)")

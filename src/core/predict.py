@@ -34,7 +34,7 @@ from .progress import StderrProgress
 from .resample import resample
 from .residues import ModelResidues, check_residues
 from .rotations import SUBGROUPS, rotate, unrotate
-from .sharpness import auto_lowpass
+from .sharpness import AUTO_LOWPASS, estimate_resolution
 from .tiling import TilePlan, predict_tiled
 from .validate import clip_outliers, validate_grid, validate_lowpass, validate_values
 from .weights import ModelSpec
@@ -46,7 +46,7 @@ TTA_DEFAULT = 4
 # unlike solvent, so without it a small box answers differently from the same box padded.
 SOLVENT_MARGIN = 4  # voxels of the model grid (8 Å)
 
-AUTO = "auto"  # the ``lowpass`` argument that lets the map's own spectrum decide
+AUTO = "auto"  # the ``lowpass`` argument for the default filter, `sharpness.AUTO_LOWPASS`
 TEXT_BYTES = 1 << 20  # room check: the most an elements file can take (bytes)
 RESIDUE_BYTES = 64  # and a row of the residues CSV
 OUTPUT_SUFFIXES = {"helix": "_helix.mrc", "sheet": "_sheet.mrc", "labels": "_labels.mrc",
@@ -65,7 +65,7 @@ class Prediction:
         lowpass: the resolution (Å) the map was low-passed to first, or None.
         resolution: the map's resolution as its spectrum shows it (Å; on the network's
             grid, so no finer than twice its step).
-        auto_lowpass: the low-pass was chosen from that spectrum, not asked for.
+        auto_lowpass: the low-pass is the default one (`sharpness.AUTO_LOWPASS`), not asked for.
         warnings: one-line signs that the map is wrong for the tool (`assess.assess_map`);
             when it finds no molecule, both maps are zero and ``tiles`` is 0 (no network pass).
     """
@@ -88,6 +88,8 @@ class Prediction:
             return ""
         if not self.auto_lowpass:
             return f"low-passed to {self.lowpass:g} Å"
+        if self.resolution is None or self.resolution >= self.lowpass:
+            return f"low-passed to {self.lowpass:g} Å (the default)"
         return (f"low-passed to {self.lowpass:g} Å automatically (its spectrum reaches "
                 f"{self.resolution:.1f} Å; the network learnt 5–10 Å maps)")
 
@@ -189,8 +191,7 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
         spec: its sidecar (voxel size, normalisation, tile size, size multiple).
         tta: rotation test-time augmentation (see the module docstring; default off).
         lowpass: filter the map to this resolution (Å) first; None: never; ``"auto"`` (the
-            default): to `sharpness.AUTO_LOWPASS` when the map's spectrum shows it sharper
-            than the 5–10 Å the network learnt (`sharpness.SHARP_LIMIT`).
+            default): to `sharpness.AUTO_LOWPASS`, whatever the map (see `sharpness`).
         progress: ``progress(done, total)`` after each network pass.
         cancel: polled before each network pass; true raises `errors.Cancelled`.
         name: what error messages call the map (default "map").
@@ -213,9 +214,10 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
     data, outliers = clip_outliers(dmap.data)
     grid = resample(data, dmap.voxel_size, model_step)
     del data
-    resolution, auto = auto_lowpass(grid, spec.voxel_size)
-    if lowpass == AUTO:
-        lowpass = auto
+    resolution = estimate_resolution(grid, spec.voxel_size)
+    auto = lowpass == AUTO
+    if auto:
+        lowpass = AUTO_LOWPASS
     if lowpass is not None:
         grid = lowpass_filter(grid, model_step, lowpass)
     try:  # once, for the checks and the normalisation
@@ -225,7 +227,7 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
     found = assess_map(grid, spec.voxel_size, resolution, lowpass, levels)
     warnings = ([outliers] if outliers else []) + found.warnings
     done = dict(lowpass=lowpass, resolution=resolution, warnings=warnings,
-                auto_lowpass=auto is not None and lowpass == auto)
+                auto_lowpass=auto)
     if molecule_check and not found.molecule:  # no answer, not rods and slabs found in noise
         nothing = np.zeros(dmap.data.shape, np.float32)
         return Prediction(nothing, nothing.copy(), dmap.voxel_size, dmap.origin, tiles=0,

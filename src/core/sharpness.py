@@ -1,8 +1,12 @@
-"""How sharp a map is, from its own power spectrum, and the automatic low-pass that follows.
+"""How sharp a map is, from its own power spectrum, and the low-pass every map gets.
 
 The network learnt 5–10 Å maps; a 3–4 Å map (side chains showing) is labelled poorly as it is
-and well once low-passed to 6 Å. Users should not need to know that, so both prediction and
-training measure each map on the model grid and filter the sharp ones the same way.
+and well once low-passed to 6 Å. Users should not need to know that, so prediction and
+training both filter every map to :data:`AUTO_LOWPASS` on the model grid (a no-op on a 7–10 Å
+map). Filtering only the maps estimated sharper than some limit made the answer depend on
+the box: masking, padding or cropping one map moved its estimate across the limit (4.0–4.6 Å
+for one masked 5 Å chain) and its helix F1 by up to 0.6. The estimate now only decides the
+warning that a map is far sharper than the network learnt.
 
 The estimate is the resolution at which the spherically averaged power has fallen
 :data:`DROP` decades below its level at 8–12 Å. It is a spectral falloff, not an FSC: it tells
@@ -15,8 +19,8 @@ import numpy as np
 
 from .lowpass import frequency_grid
 
-SHARP_LIMIT = 4.5  # Å: maps estimated sharper than this are low-passed
-AUTO_LOWPASS = 6.0  # Å: to this resolution
+SHARP_LIMIT = 4.5  # Å: a map estimated sharper than this and not low-passed gets a warning
+AUTO_LOWPASS = 6.0  # Å: what every map is low-passed to unless the user says otherwise
 DROP = 2.0  # decades of power below the 8-12 Å level
 REFERENCE = (12.0, 8.0)  # Å: the band the falloff is measured from
 SHELLS = 24
@@ -52,9 +56,3 @@ def estimate_resolution(grid: np.ndarray, voxel_size: float) -> float:
         if shell.any() and power[shell].mean() < level:
             return float(1.0 / lo)
     return float(1.0 / nyquist)
-
-
-def auto_lowpass(grid: np.ndarray, voxel_size: float) -> tuple[float, float | None]:
-    """``(estimated resolution, low-pass to apply or None)`` for a map on the model grid."""
-    resolution = estimate_resolution(grid, voxel_size)
-    return resolution, (AUTO_LOWPASS if resolution < SHARP_LIMIT else None)

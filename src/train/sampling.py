@@ -22,7 +22,7 @@ from ..core.lowpass import lowpass
 from ..core.normalize import density_levels, normalize
 from ..core.resample import resample, same_step
 from ..core.rotations import ROTATIONS, rotate
-from ..core.sharpness import auto_lowpass
+from ..core.sharpness import AUTO_LOWPASS
 from .cache import load_npz
 from .context import Context, cut_tight, noise_box, noise_sigma, smooth_noise
 from .labels import resample_labels
@@ -46,7 +46,7 @@ class Box:
 def load_training_box(data_dir: Path, entry: dict[str, Any], norm: dict[str, Any],
                       rng: np.random.Generator, data_voxel: float = 1.0,
                       model_voxel: float = 1.0) -> Box:
-    """A box on the network's grid: resampled, low-passed if sharp and normalised, as
+    """A box on the network's grid: resampled, low-passed to 6 Å and normalised, as
     `core.predict.predict_map` does."""
     density, labels = load_npz(data_dir, entry)
     if density.shape != labels.shape:
@@ -55,9 +55,7 @@ def load_training_box(data_dir: Path, entry: dict[str, Any], norm: dict[str, Any
     if not same_step(model_voxel, data_voxel):
         density = resample(density, (data_voxel,) * 3, (model_voxel,) * 3)
         labels = resample_labels(labels, model_voxel / data_voxel, density.shape)
-    _, resolution = auto_lowpass(density, model_voxel)
-    if resolution is not None:
-        density = lowpass(density, (model_voxel,) * 3, resolution)
+    density = lowpass(density, (model_voxel,) * 3, AUTO_LOWPASS)
     levels = density_levels(density, model_voxel) if norm.get("method") == "foreground" else None
     x = normalize(density, norm, model_voxel, levels)
     noise = levels.noise / levels.molecule if levels else 0.0
