@@ -46,6 +46,17 @@ def _zscore(d: np.ndarray) -> np.ndarray:
     return (d - d.mean()) / (d.std() or 1.0)
 
 
+def low_s_normalised(power: np.ndarray) -> np.ndarray:
+    """``power`` over its mean at the three lowest sampled non-zero frequencies.
+
+    Those are bins 1-3 of `simulate.radial_power` for a box of 80 Å or more along every axis;
+    a smaller box leaves some of them unsampled (NaN), and its next sampled bins stand in.
+    """
+    sampled = np.flatnonzero(np.isfinite(power))
+    low = sampled[sampled > 0][:3]
+    return power / power[low].mean()
+
+
 def figure(sim: Path, real: Path, out: Path, n_per_kind: int = 40) -> Path:
     """``out/sim_vs_real.png``: radial power spectra, density histograms, central slices.
 
@@ -107,7 +118,7 @@ def _plot_sim(ax_p, ax_h, sim: Path, sim_index: list[dict[str, Any]], colours: l
         for e in chosen:
             d = np.load(sim / e["file"])["density"]
             s, p = radial_power(d)
-            spectra.append(p / p[1:4].mean())
+            spectra.append(low_s_normalised(p))
             values.append(_zscore(d).ravel()[::7])
         ax_p.semilogy(s, np.median(spectra, axis=0), color=colour, lw=2.5,
                       label=f"sim {label} (median of {len(chosen)})")
@@ -131,7 +142,7 @@ def _plot_real(ax_p, ax_h, real: Path, real_index: list[dict[str, Any]]) -> None
         n = sum(real_group(x) == group for x in real_index)
         label = f"{group} ({n} maps)" if group not in keyed else None
         keyed.add(group)
-        ax_p.semilogy(s, p / p[1:4].mean(), label=label, **style)
+        ax_p.semilogy(s, low_s_normalised(p), label=label, **style)
         ax_h.hist(_zscore(d).ravel(), bins=120, range=(-3, 8), density=True, histtype="step",
                   **style)
     ax_p.set(xlabel="spatial frequency s (1/Å)", ylabel="power / low-s power", ylim=(1e-6, 10),

@@ -244,7 +244,12 @@ def coloured_noise(rng: np.random.Generator, fshape, s: np.ndarray, p: SimParams
 
 
 def radial_power(density: np.ndarray, n_bins: int = 40) -> tuple[np.ndarray, np.ndarray]:
-    """Rotationally averaged power spectrum of a 1 Å map: (s in 1/Å bin centres, power)."""
+    """Rotationally averaged power spectrum of a 1 Å map: (s in 1/Å bin centres, power).
+
+    A bin that no frequency of the box falls in is NaN, not 0: a box under 80 Å along an axis
+    samples s more coarsely than the bins are wide (1/80 Å⁻¹ for 40 bins), so some of its
+    lowest bins hold no measurement at all.
+    """
     d = np.asarray(density, np.float64)
     d = d - d.mean()
     f = np.abs(sfft.rfftn(d)) ** 2
@@ -252,6 +257,8 @@ def radial_power(density: np.ndarray, n_bins: int = 40) -> tuple[np.ndarray, np.
     edges = np.linspace(0.0, 0.5, n_bins + 1)
     which = np.digitize(s.ravel(), edges) - 1
     ok = (which >= 0) & (which < n_bins)
-    power = np.bincount(which[ok], f.ravel()[ok], n_bins) / np.maximum(
-        np.bincount(which[ok], minlength=n_bins), 1)
+    counts = np.bincount(which[ok], minlength=n_bins)
+    sums = np.bincount(which[ok], f.ravel()[ok], n_bins)
+    power = np.full(n_bins, np.nan)
+    np.divide(sums, counts, out=power, where=counts > 0)
     return 0.5 * (edges[1:] + edges[:-1]), power
