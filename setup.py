@@ -131,6 +131,18 @@ dependencies = [
 ]
 packages = _packages()
 
+# What each subcommand needs beyond the runtime dependencies above (numpy, mrcfile,
+# onnxruntime: all that predict and the ChimeraX bundle use). "eval" is what `evaluate`
+# imports (src/cli/extras.py EXTRA_MODULES names its modules, for the message when one is
+# missing); "train" is "eval" plus PyTorch and the rest of training and `data`.
+EVAL = ["scipy>=1.10", "gemmi>=0.6", "mdtraj>=1.9.9"]
+EXTRAS = {
+    "eval": EVAL,
+    "train": ["torch==2.13.0", "onnx>=1.15", *EVAL, "matplotlib>=3.7", "tqdm>=4.60"],
+    "test": ["pytest>=7", "onnx>=1.15"],
+    "model": ["gemmi>=0.6"],  # predict --model (reading PDB/mmCIF files)
+}
+
 if __name__ == "__main__":  # pip and "python setup.py" run it so; tests import it
     setup(
         name=INFO.get("name"),
@@ -146,19 +158,7 @@ if __name__ == "__main__":  # pip and "python setup.py" run it so; tests import 
         package_dir=packages,
         package_data={PACKAGE: _package_data()},
         install_requires=dependencies,
-        extras_require={
-            "train": [
-                "torch==2.13.0",
-                "onnx>=1.15",
-                "scipy>=1.10",
-                "gemmi>=0.6",
-                "mdtraj>=1.9.9",
-                "matplotlib>=3.7",
-                "tqdm>=4.60",
-            ],
-            "test": ["pytest>=7", "onnx>=1.15"],
-            "model": ["gemmi>=0.6"],  # predict --model (reading PDB/mmCIF files)
-        },
+        extras_require=EXTRAS,
         classifiers=[e.text.strip() for e in INFO.iter("PythonClassifier")]
         + [_bundle_classifier()]
         + [e.text.strip() for e in INFO.iter("ChimeraXClassifier")],

@@ -3,6 +3,8 @@ with the parser, and package metadata without placeholders."""
 
 from __future__ import annotations
 
+import importlib.util
+import re
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -25,16 +27,51 @@ def _without(monkeypatch, module: str) -> None:
             monkeypatch.delitem(sys.modules, name)
 
 
-@pytest.mark.parametrize("argv", [["evaluate", "--pairs", "x"], ["data", "real", "--src", "x"],
-                                  ["train", "c.json"]])
-def test_missing_train_extra_is_one_line_with_the_install_command(monkeypatch, capsys, argv):
+@pytest.mark.parametrize("argv, extra", [(["evaluate", "--pairs", "x"], "eval"),
+                                         (["data", "real", "--src", "x"], "train"),
+                                         (["train", "c.json"], "train")])
+def test_missing_extra_is_one_line_with_the_install_command(monkeypatch, capsys, argv, extra):
     _without(monkeypatch, "scipy")
     _without(monkeypatch, "torch")
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
-    assert f"deepssetracer {argv[0]}: needs the 'train' extra" in err
-    assert 'pip install "ChimeraX-DeepSSETracer[train]"' in err
+    assert re.match(rf"deepssetracer {argv[0]}: needs the {extra!r} extra "
+                    r"\(no module '(scipy|torch)'\)", err), err
+    assert f'pip install "ChimeraX-DeepSSETracer[{extra}]"' in err
+    assert f'pip install ".[{extra}]"' in err
+
+
+@pytest.mark.parametrize("module", ["gemmi", "mdtraj"])
+def test_evaluate_names_a_missing_model_reader_before_running(monkeypatch, capsys, module):
+    # gemmi and mdtraj are imported only when the model is read, after the network loaded
+    _without(monkeypatch, module)
+    assert cli.main(["evaluate", "--pairs", "x"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"deepssetracer evaluate: needs the 'eval' extra (no module {module!r}): "
+                   'pip install "ChimeraX-DeepSSETracer[eval]" '
+                   '(from a checkout: pip install ".[eval]")\n')
+
+
+def _setup_module():
+    spec = importlib.util.spec_from_file_location("bundle_setup", ROOT / "setup.py")
+    setup = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(setup)  # defines, builds nothing
+    return setup
+
+
+def _names(requirements: list[str]) -> set[str]:
+    return {re.split(r"[<>=~!\[ ;]", r, maxsplit=1)[0] for r in requirements}
+
+
+def test_eval_extra_is_what_evaluate_imports_and_train_holds_it():
+    setup = _setup_module()
+    assert _names(setup.dependencies) == {"numpy", "mrcfile", "onnxruntime"}
+    assert set(setup.EXTRAS) >= {"eval", "train", "test"}
+    assert _names(setup.EXTRAS["eval"]) == set(extras.EXTRA_MODULES["eval"])
+    assert "torch" not in _names(setup.EXTRAS["eval"])
+    assert set(setup.EXTRAS["eval"]) <= set(setup.EXTRAS["train"])
+    assert "torch" in _names(setup.EXTRAS["train"]) and "pytest" in _names(setup.EXTRAS["test"])
 
 
 def test_the_install_hint_names_the_distribution():
@@ -42,9 +79,10 @@ def test_the_install_hint_names_the_distribution():
     assert extras.DISTRIBUTION == info.get("name")
 
 
-def test_readme_says_evaluate_needs_the_train_extra():
+def test_readme_names_each_subcommands_extra():
     text = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
-    assert "`evaluate`, `train` and `data` need the `train` extra" in text
+    assert "`evaluate` needs the `eval` extra" in text
+    assert "`train` and `data` need the `train` extra" in text
 
 
 def _data_real(tmp_path, src, out=None) -> int:

@@ -16,7 +16,8 @@ from .. import __version__
 
 SUBCOMMANDS = {
     "predict": "label helix and sheet voxels of a map (writes *_helix.mrc, *_sheet.mrc)",
-    "evaluate": "score predictions against atomic models (voxel and residue F1)",
+    "evaluate": "score predictions against atomic models (voxel and residue F1; needs the "
+                "'eval' extra)",
     "train": "train a network from a JSON config (needs the 'train' extra)",
     "data": "build the simulated training dataset (needs the 'train' extra)",
 }

@@ -13,7 +13,7 @@ import logging
 import sys
 
 from ..core.devices import DEVICES
-from .extras import missing_extra
+from .extras import first_missing, missing_extra
 from .predict import TTA_CHOICES
 
 
@@ -57,10 +57,13 @@ def main(args: argparse.Namespace) -> int:
         print("deepssetracer evaluate: give MAP MODEL.pdb, or --pairs DIR, or --dataset DIR",
               file=sys.stderr)
         return 2
+    missing = first_missing("eval")
+    if missing:
+        return missing_extra("evaluate", ModuleNotFoundError(name=missing), "eval")
     try:
         from ..train import evaluate
     except ImportError as e:
-        return missing_extra("evaluate", e)
+        return missing_extra("evaluate", e, "eval")
     from ..core.errors import InputError
 
     try:
