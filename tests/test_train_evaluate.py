@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -100,7 +101,45 @@ def test_cli_on_a_real_pair(weights, tmp_path, capsys):
     assert row["voxel"]["sheet"]["n_true"] == 0
     assert row["map"] == "emd3491_5mdx_X"  # a file named map.mrc is called by its folder
     assert row["shape"] == list(read_map(folder / "map.mrc").data.shape)
-    assert "map" in capsys.readouterr().out
+    # the resolution a --pairs run gives this map, in the JSON and in the table
+    assert row["resolution"] == evaluate.REAL_RESOLUTION["emd3491_5mdx_X"] == 5.3
+    table = capsys.readouterr().out.splitlines()
+    (line,) = [ln for ln in table if ln.startswith("emd3491_5mdx_X")]
+    assert line.split()[1] == "5.3"
+
+
+def test_one_pair_is_named_and_resolved_as_in_pairs():
+    assert evaluate.pair_name(Path("examples/emd8518_5u8s_A.mrc")) == ("emd8518_5u8s_A", 6.1)
+    assert evaluate.pair_name(Path("real/emd3491_5mdx_L/map.mrc")) == ("emd3491_5mdx_L", 5.3)
+    assert evaluate.pair_name(Path("mine/other.map")) == ("other", None)
+
+
+def _counts(f1, n_true):
+    return {"tp": 1, "fp": 1, "fn": 1, "n_true": n_true, "f1": f1}
+
+
+def test_table_header_names_every_column_unambiguously_and_aligned():
+    row = {"map": "emd8518_5u8s_A", "resolution": 6.1,
+           "voxel": {"helix": _counts(0.724, 123456), "sheet": _counts(float("nan"), 0)},
+           "residue": {"helix": _counts(0.5, 30), "sheet": _counts(0.25, 4)}}
+    summary = {level: {k: {"weighted_f1": 0.7, "n_true": 9} for k in ("helix", "sheet")}
+               for level in ("voxel", "residue")}
+    top, sub, rule, line, *_ = evaluate.format_table([row], summary).splitlines()
+    assert set(rule) == {"-"}
+    assert [g.strip() for g in top.split("  ") if g.strip()] == [
+        "resolution", "voxel F1", "residue F1", "true voxels"]
+    assert sub.split() == ["map", "(Å)"] + ["helix", "sheet"] * 3
+    assert not {"res", "vox", "H", "S"} & set(top.split() + sub.split())
+    # every figure ends where its column's header ends, and each group's name lies over its
+    # two columns
+    ends = [m.end() for m in re.finditer(r"\S+", sub)][1:]
+    cells = [m.end() for m in re.finditer(r"\S+", line)][1:]
+    assert ends == cells, (sub, line)
+    assert line.split()[1:] == ["6.1", "0.724", "-", "0.500", "0.250", "123456", "0"]
+    starts = [m.start() for m in re.finditer(r"\S+", sub)][1:]
+    for group, first in (("voxel F1", 1), ("residue F1", 3), ("true voxels", 5)):
+        at = top.index(group)
+        assert starts[first] <= at and at + len(group) <= ends[first + 1], group
 
 
 def test_cli_needs_one_input(capsys):

@@ -62,13 +62,24 @@ def case_from_pair(map_path: Path, model_path: Path, name: str,
     return Case(name, dmap, labels, s.ca[ok], s.ss[ok], resolution)
 
 
+def pair_name(map_path: Path) -> tuple[str, float | None]:
+    """The name ``evaluate MAP MODEL`` gives a map, and its resolution as ``--pairs`` gives it.
+
+    A file called map.mrc is named by its folder (as in a ``--pairs`` folder), any other by its
+    stem; the resolution is `dataset.REAL_RESOLUTION`'s for that name (None if not listed),
+    so the one pair shows the same resolution as in a ``--pairs`` run.
+    """
+    name = map_path.parent.name if map_path.stem == "map" else map_path.stem
+    return name, REAL_RESOLUTION.get(name)
+
+
 def cases_from_pairs(folder: Path) -> list[Case]:
     """Every subfolder of ``folder`` holding map.mrc and model.pdb."""
     subs = sorted(p for p in folder.iterdir() if (p / "map.mrc").is_file()
                   and (p / "model.pdb").is_file()) if folder.is_dir() else []
     if not subs:
         raise ValueError(f"{folder}: no subfolder holds map.mrc and model.pdb")
-    return [case_from_pair(p / "map.mrc", p / "model.pdb", p.name, REAL_RESOLUTION.get(p.name))
+    return [case_from_pair(p / "map.mrc", p / "model.pdb", *pair_name(p / "map.mrc"))
             for p in subs]
 
 
@@ -141,24 +152,53 @@ def _f(x: float | None) -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
 
 
+# the printed table's columns after the map name: (group, sub-header, width); the header is
+# two lines, each group's name centred over its columns, so no two headers run together
+COLUMNS = (("resolution", "(Å)", 10), ("voxel F1", "helix", 7), ("voxel F1", "sheet", 7),
+           ("residue F1", "helix", 7), ("residue F1", "sheet", 7),
+           ("true voxels", "helix", 9), ("true voxels", "sheet", 9))
+NAME_WIDTH = 28
+GAP = "  "
+
+
+def _header() -> list[str]:
+    groups: list[tuple[str, int]] = []  # (group, width of its columns with their gaps)
+    for group, _, width in COLUMNS:
+        if groups and groups[-1][0] == group:
+            groups[-1] = (group, groups[-1][1] + len(GAP) + width)
+        else:
+            groups.append((group, width))
+    top = GAP.join(f"{g:^{w}}" if w > len(g) else f"{g:>{w}}" for g, w in groups)
+    bottom = GAP.join(f"{sub:>{w}}" for _, sub, w in COLUMNS)
+    return [f"{'':<{NAME_WIDTH}}{GAP}{top}".rstrip(), f"{'map':<{NAME_WIDTH}}{GAP}{bottom}"]
+
+
+def _row(name: str, cells: list[str]) -> str:
+    return f"{name[:NAME_WIDTH]:<{NAME_WIDTH}}{GAP}" + GAP.join(
+        f"{c:>{w}}" for c, (_, _, w) in zip(cells, COLUMNS))
+
+
 def format_table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
-    """The printed table: one row per map, then the weighted figures."""
-    head = (f"{'map':<28} {'res':>5} {'vox F1 H':>8} {'vox F1 S':>8} {'res F1 H':>8} "
-            f"{'res F1 S':>8} {'true vox H':>10} {'true vox S':>10}")
-    lines = [head, "-" * len(head)]
+    """The printed table: one row per map, then the weighted figures.
+
+    Two header lines: the column groups (resolution, voxel F1, residue F1, true voxels), then
+    what each column is (the unit, or the class); "-" where a figure is not known or not
+    defined (a resolution not recorded, an F1 without true or predicted members).
+    """
+    head = _header()
+    rule = "-" * len(head[-1])
+    lines = [*head, rule]
     for r in rows:
         v, s = r["voxel"], r["residue"]
         res = "-" if r["resolution"] is None else f"{r['resolution']:.1f}"
-        lines.append(f"{r['map'][:28]:<28} {res:>5} {_f(v['helix']['f1']):>8} "
-                     f"{_f(v['sheet']['f1']):>8} {_f(s['helix']['f1']):>8} "
-                     f"{_f(s['sheet']['f1']):>8} {v['helix']['n_true']:>10} "
-                     f"{v['sheet']['n_true']:>10}")
+        lines.append(_row(r["map"], [res, _f(v["helix"]["f1"]), _f(v["sheet"]["f1"]),
+                                     _f(s["helix"]["f1"]), _f(s["sheet"]["f1"]),
+                                     str(v["helix"]["n_true"]), str(v["sheet"]["n_true"])]))
     v, s = summary["voxel"], summary["residue"]
-    lines += ["-" * len(head),
-              f"{'weighted (by true count)':<28} {'':>5} {_f(v['helix']['weighted_f1']):>8} "
-              f"{_f(v['sheet']['weighted_f1']):>8} {_f(s['helix']['weighted_f1']):>8} "
-              f"{_f(s['sheet']['weighted_f1']):>8} {v['helix']['n_true']:>10} "
-              f"{v['sheet']['n_true']:>10}"]
+    lines += [rule, _row("weighted (by true count)", [
+        "", _f(v["helix"]["weighted_f1"]), _f(v["sheet"]["weighted_f1"]),
+        _f(s["helix"]["weighted_f1"]), _f(s["sheet"]["weighted_f1"]),
+        str(v["helix"]["n_true"]), str(v["sheet"]["n_true"])])]
     return "\n".join(lines)
 
 
@@ -208,9 +248,8 @@ def run(*, map_path: str | os.PathLike[str] | None = None,
     elif dataset:
         cases = cases_from_dataset(Path(dataset), split)
     else:
-        map_path = Path(map_path)
-        name = map_path.parent.name if map_path.stem == "map" else map_path.stem
-        cases = [case_from_pair(map_path, Path(model_path), name)]
+        name, resolution = pair_name(Path(map_path))
+        cases = [case_from_pair(Path(map_path), Path(model_path), name, resolution)]
     cases = with_lowpass(cases, lowpass)
     result = evaluate_cases(cases, net, spec, tta, molecule_check)
     result["weights"] = str(net.path)
