@@ -434,16 +434,27 @@ def _overlay(ax, grey: np.ndarray, labels: np.ndarray, outline: np.ndarray | Non
 
 
 OUTLINE = "#0050ff"
+# type sizes (points; the PNG is saved at 100 dpi, so 11 pt is 15 px): nothing under 11, so the
+# figure reads at the width docs/sheet_failures.md shows it
+FONT = {"small": 11, "text": 12, "title": 13, "case": 14, "suptitle": 16}
 STYLES = {"found": "#008b8b", "called helix": "#c9a000", "missed": "0.45"}
 
 
 def figure(results: list[dict], out: Path) -> None:
+    rc = {"font.size": FONT["text"], "xtick.labelsize": FONT["small"],
+          "ytick.labelsize": FONT["small"], "legend.fontsize": FONT["small"]}
+    with plt.rc_context(rc):
+        _figure(results, out)
+
+
+def _figure(results: list[dict], out: Path) -> None:
     shown = sorted((r for r in results if r["case"].name in FIGURE_CASES),
                    key=lambda r: FIGURE_CASES.index(r["case"].name))
     nrow = math.ceil(len(shown) / 2)
-    fig = plt.figure(figsize=(13, 3.5 * nrow + 3.8))
-    gs = fig.add_gridspec(nrow + 1, 4, height_ratios=[1] * nrow + [1.1], hspace=0.45,
-                          wspace=0.06, top=0.895)
+    height = 4.3 * nrow + 6.0
+    fig = plt.figure(figsize=(15, height))
+    gs = fig.add_gridspec(nrow + 1, 4, height_ratios=[1] * nrow + [1.25], hspace=0.55,
+                          wspace=0.06, top=1 - 2.0 / height)  # inches kept for title and key
     for i, r in enumerate(shown):
         case, pred, dens = r["case"], r["pred_labels"], r["density"]
         a, k = _slice(case)
@@ -460,24 +471,24 @@ def figure(results: list[dict], out: Path) -> None:
         _overlay(ax_t, grey, truth, None, step)
         _overlay(ax_p, grey, pl, truth == SHEET, step)
         m = r["confusion"][1]
-        ax_t.set_title(f"model's DSSP (slice {'zyx'[a]} = {k})", fontsize=9)
+        ax_t.set_title(f"model's DSSP (slice {'zyx'[a]} = {k})", fontsize=FONT["text"])
         ax_p.set_title(f"prediction: sheet F1 {r['voxel']['sheet']['f1']:.2f}\n"
                        f"true sheet → sheet {m[SHEET] / m.sum():.0%}, → helix "
-                       f"{m[HELIX] / m.sum():.0%}", fontsize=9)
+                       f"{m[HELIX] / m.sum():.0%}", fontsize=FONT["text"])
         left, right = ax_t.get_position(), ax_p.get_position()
-        fig.text((left.x0 + right.x1) / 2, left.y1 + 0.032, r["title"], ha="center",
-                 va="bottom", fontsize=10, weight="bold")
+        fig.text((left.x0 + right.x1) / 2, left.y1 + 0.034, r["title"], ha="center",
+                 va="bottom", fontsize=FONT["case"], weight="bold")
     _bottom_panels(fig, gs[nrow, :], results)
     handles = [Patch(color=COLORS["helix"][:3], alpha=0.6, label="helix"),
                Patch(color=COLORS["sheet"][:3], alpha=0.6, label="sheet"),
                plt.Line2D([], [], color=OUTLINE, lw=1.3, label="the model's sheet, outlined "
                           "on the prediction"),
                plt.Line2D([], [], color="0.3", lw=2, label="white bar in each panel: 10 Å")]
-    fig.legend(handles=handles, loc="upper center", ncol=4, fontsize=10, frameon=False,
-               bbox_to_anchor=(0.5, 0.975))
+    fig.legend(handles=handles, loc="upper center", ncol=4, fontsize=FONT["text"],
+               frameon=False, bbox_to_anchor=(0.5, 1 - 0.75 / height))
     fig.suptitle("Shipped weights on β-sheets: density as the network saw it (grey), the "
-                 "model's secondary structure (left) and the prediction (right)", y=0.99,
-                 fontsize=12)
+                 "model's secondary structure (left)\nand the prediction (right)", y=1 - 0.05 / height,
+                 fontsize=FONT["suptitle"])
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100, bbox_inches="tight")
     plt.close(fig)
@@ -498,13 +509,16 @@ def _bottom_panels(fig, slot, results: list[dict]) -> None:
                     ax.plot(t, np.mean(prof, axis=0), color=colour, ls=ls,
                             label=f"{outcome}, {gname} ({len(prof)} strands)")
         ax.axhline(0, color="0.8", lw=0.8)
-        ax.set_xlabel("Å from the strand's Cα, " + ("across the strand in the sheet plane"
-                                                     if key == "across" else
-                                                     "along the sheet normal"), fontsize=9)
-        ax.set_ylabel("density (molecule level = 1)", fontsize=9)
+        ax.set_xlabel("Å from the strand's Cα,\n" + ("across the strand in the sheet plane"
+                                                       if key == "across" else
+                                                       "along the sheet normal"),
+                      fontsize=FONT["text"])
+        ax.set_ylabel("density (molecule level = 1)", fontsize=FONT["text"])
         ax.set_title("mean density across strands" if key == "across"
-                     else "mean density through the sheet", fontsize=10)
-        ax.legend(fontsize=7, loc="best")
+                     else "mean density through the sheet", fontsize=FONT["title"])
+        if j == 0:  # one key for both profile panels, below them
+            ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.3), ncol=2,
+                      fontsize=FONT["small"], frameon=False)
     ax = fig.add_subplot(sub[0, 2])
     for x, r in enumerate(results):
         f = r["facts"]
@@ -517,14 +531,17 @@ def _bottom_panels(fig, slot, results: list[dict]) -> None:
         if q:
             ax.plot(x, q[1], marker="_", color="#7a6000", ms=14, mew=2)
     ax.set_xticks(range(len(results)))
-    ax.set_xticklabels([r["short"] for r in results], rotation=60, ha="right", fontsize=7)
-    ax.set_ylabel("Hessian λ2/λ1 (0 slab, 1 rod)", fontsize=9)
-    ax.set_title("how rod-like the sheet's density is", fontsize=10)
+    ax.set_xticklabels([r["short"] for r in results], rotation=60, ha="right",
+                       fontsize=FONT["small"])
+    ax.set_ylabel("Hessian λ2/λ1 (0 slab, 1 rod)", fontsize=FONT["text"])
+    ax.set_title("how rod-like the sheet's density is", fontsize=FONT["title"])
+    ax.set_ylim(0.0, 1.0)  # the ratio's whole range; the key sits above the points
     ax.legend(handles=[Patch(color=STYLES["found"], label="true sheet voxels found"),
                        Patch(color=STYLES["called helix"], label="true sheet voxels called "
                              "helix"),
                        plt.Line2D([], [], color="#7a6000", marker="_", lw=0, ms=12, mew=2,
-                                  label="true helix voxels found")], fontsize=7)
+                                  label="true helix voxels found")], fontsize=FONT["small"],
+              loc="upper left", ncol=1, frameon=False)
 
 
 # ---------------------------------------------------------------------------------------------

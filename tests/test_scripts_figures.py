@@ -54,3 +54,23 @@ def test_tries_figure_f1_axes_start_at_zero():
         assert [t.get_text() for t in legend.get_texts()] == [tries.label_of(p) for p in runs]
     finally:
         plt.close(fig)
+
+
+def test_sheet_failures_type_is_at_least_11_points():
+    """docs/figures/sheet_failures.png had 7-9 pt legends, ticks and panel titles at 100 dpi."""
+    import ast
+
+    tree = ast.parse((ROOT / "scripts" / "sheet_failures.py").read_text(encoding="utf-8"))
+    sizes = None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "FONT"
+                                                for t in node.targets):
+            sizes = ast.literal_eval(node.value)
+        if isinstance(node, ast.keyword) and node.arg == "fontsize":
+            # every size is one of FONT's, none a number written in place
+            assert not isinstance(node.value, ast.Constant), ast.unparse(node)
+            assert ast.unparse(node.value).startswith("FONT["), ast.unparse(node)
+    assert sizes and min(sizes.values()) >= 11, sizes
+    source = ast.unparse(tree)
+    for key in ("xtick.labelsize", "ytick.labelsize", "legend.fontsize"):
+        assert f"'{key}': FONT[" in source, key
