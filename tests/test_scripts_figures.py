@@ -74,3 +74,27 @@ def test_sheet_failures_type_is_at_least_11_points():
     source = ast.unparse(tree)
     for key in ("xtick.labelsize", "ytick.labelsize", "legend.fontsize"):
         assert f"'{key}': FONT[" in source, key
+
+
+def test_elements_scenes_are_framed_after_their_last_change_and_keyed(tmp_path):
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    render = _script("render_elements")
+    cmds = render.commands(Path("/pair"), tmp_path)
+    saves = [i for i, c in enumerate(cmds) if c.startswith("save ")]
+    assert len(saves) == 2
+    start = 0
+    for i in saves:
+        scene = cmds[start:i]
+        last_change = max(j for j, c in enumerate(scene)
+                          if c.split()[0] in ("volume", "show", "hide", "cartoon", "turn"))
+        view = max(j for j, c in enumerate(scene) if c == "view")
+        assert view > last_change and any(c.startswith("zoom ") for c in scene[view:])
+        start = i + 1
+    assert render.ZOOM > 1
+    scene = tmp_path / "scene.png"
+    plt.imsave(scene, np.ones((70, 56, 3)))
+    out = render.add_key(scene, tmp_path / "keyed.png", "heading",
+                         [("voted helix", (1, 1, 0), "black", "")])
+    assert plt.imread(out).shape[:2] == (70, 56 + render.KEY_WIDTH)
