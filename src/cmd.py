@@ -1,9 +1,18 @@
 """The ``deepssetracer`` command: helix and sheet probability maps of a density map's region.
 
-It has the shape of ChimeraX's own map filters: read the current region (``v.region`` and its
-step, or the ``subregion`` / ``step`` keywords) as a ``[z, y, x]`` array, hand it to the core's
-`predict_map` as a `DensityMap`, and show the probabilities as two new volumes on that region's
-own grid, grouped under one parent model placed where the input map is.
+It has the shape of ChimeraX's own map filters: take the current region (``v.region`` and its
+step, or the ``subregion`` / ``step`` keywords), read it as a ``[z, y, x]`` array at step 1, hand
+it to the core's `predict_map` as a `DensityMap`, and show the probabilities as two new volumes
+on that region's own grid at its shown step, grouped under one parent model placed where the
+input map is.
+
+The shown step is for display only: ChimeraX shows big maps at step 2 or 3, and a network fed
+every second or third voxel sees another map (on EMD-3488, step 3 called half the helix and 73
+times the sheet of step 1 at the same points). So the whole region is read at step 1 and the
+probabilities are shown at the grid points ChimeraX shows: the step-1 answer, subsampled, the
+same at every step. Only a region whose step-1 read would not fit in memory is read at
+`coarse_read_step` (a divisor of the shown step that still samples at least as finely as the
+network's 2 Å grid), saying so in the log.
 
 With ``elements true`` it also shows the helix axes and sheet patches the core extracts
 (`elements_models`); with ``model #N`` it colours that fitted model's residues by their
@@ -48,6 +57,7 @@ from .core.errors import Cancelled, InputError
 from .core.grid import DensityMap
 from .core.inference import DEVICES, load_network
 from .core.predict import Prediction, check_map, find_elements, predict_map
+from .core.validate import validate_grid
 from .core.weights import default_weights_path
 from .elements_models import add_element_models, elements_message
 from .model_check import check_message, colour_by_prediction
@@ -66,7 +76,9 @@ def deepssetracer(session, volume, subregion=None, step=None, device: str = "aut
         volume: the density map (a ChimeraX ``Volume``).
         subregion: ``(ijk_min, ijk_max)``, ``"all"`` or ``"shown"`` (default None: the current
             region, what the user cropped).
-        step: grid step, 1 or 3 integers (default None: the map's current step).
+        step: grid step the result is shown at, 1 or 3 positive integers (default None: the
+            map's current step). The network reads the map at step 1 whatever this step
+            (see `MapRequest.from_volume`).
         device: ``"auto"`` (CUDA when onnxruntime has it), ``"cpu"`` or ``"cuda"``.
         tta: average over 4 proper rotations (4x slower; default off).
         lowpass: filter the map to this resolution (Å) first; ``"off"``: never; ``"auto"``
@@ -101,12 +113,15 @@ def deepssetracer(session, volume, subregion=None, step=None, device: str = "aut
         raise UserError(f"model #{_id_text(model_id)} already exists; choose another modelId")
     if lowpass == "off":
         lowpass = None
-    request = MapRequest.from_volume(volume, subregion, step)
+    _check_step(step)
     net, spec = _network(weights, device)
     try:  # here, not in the job: a bad map is a UserError before a background job starts
+        request = MapRequest.from_volume(volume, subregion, step, spec=spec)
         check_map(request.dmap, spec, lowpass=lowpass, name=request.name)
     except InputError as err:
         raise UserError(str(err)) from None
+    if request.read_note:
+        session.logger.warning(f"DeepSSETracer {request.name}: {request.read_note}")
     job = PredictionJob(session, request, net, spec, tta=tta, lowpass=lowpass, level=level,
                         model_id=model_id, replace=replace, molecule_check=molecule_check,
                         elements=elements, structure=model)
@@ -131,19 +146,51 @@ def running_job(session) -> PredictionJob | None:
     return _jobs.get(session)
 
 
+def _check_step(step) -> None:
+    """A ``step`` keyword of 0 or below is a user's mistake, said as one."""
+    if step is None:
+        return
+    steps = (step,) * 3 if isinstance(step, int) else tuple(step)
+    if any(int(s) < 1 for s in steps):
+        raise UserError(f"step must be a positive whole number of voxels (1: every voxel, 2: "
+                        f"every second one), got {_steps_text(steps)}")
+
+
+def coarse_read_step(shown_step, voxel_size, grid_spacing: float) -> tuple[int, int, int]:
+    """The coarsest step a region shown at `shown_step` may be read at, per axis ``(x, y, z)``.
+
+    The coarsest ``r`` that divides the shown step ``s`` (so the shown grid points are read
+    points) with ``r`` times the map's largest voxel edge no coarser than the network's grid
+    (`grid_spacing`, Å): 1 unless the map's voxels are at most half the network's. Not free: the
+    core smooths a fine map as it resamples it to the network's grid, a map read at step 2
+    not, so 1 Å maps shown at step 2 and read at step 2 agree with their step-1 answer in
+    only 0.88-0.97 of the voxels either calls helix or sheet (four real maps). Only a region
+    too large to read at step 1 is read so.
+    """
+    edge = max(float(v) for v in voxel_size)
+    limit = grid_spacing * (1 + 1e-6)  # a header's rounding does not make 2 x 1 Å too coarse
+    return tuple(max(r for r in range(1, int(s) + 1) if int(s) % r == 0
+                     and (r == 1 or r * edge <= limit)) for s in shown_step)
+
+
 @dataclass
 class MapRequest:
     """What is predicted: the region's array as a `DensityMap`, and where the result goes.
 
     Attributes:
-        dmap: the region's ``[z, y, x]`` float32 copy, its voxel size and corner in the map's
-            own coordinates (Å).
+        dmap: the region's ``[z, y, x]`` float32 copy read at step 1 (at `coarse_read_step`
+            when that would not fit in memory), its voxel size and corner in the map's own
+            coordinates (Å).
+        shown_origin, shown_voxel_size: the corner and voxel size ``(x, y, z)`` of the region
+            at the step ChimeraX shows it at, the grid of the result models.
+        every, shown_size: ``[z, y, x]``: the shown grid takes every ``every``-th point of
+            `dmap`'s grid from its corner on, ``shown_size`` of them.
         name: how messages name the map (``"<name> #<id>"``).
         base_name: the map's name, for the new models' names.
         cell_angles, rotation: the map's grid axes, which the new grids keep.
         scene_position: where the map lay in the scene when asked (a ``Place``).
         volume: a weak reference to the map (None once it is closed).
-        weights: the ``weights`` file asked for, for messages (None: the bundled weights).
+        read_note: "" or, when the region was read coarser than step 1, a line saying so.
     """
 
     dmap: DensityMap
@@ -153,15 +200,28 @@ class MapRequest:
     rotation: tuple
     scene_position: object
     volume: Callable[[], object] = lambda: None
+    shown_origin: tuple = (0.0, 0.0, 0.0)
+    shown_voxel_size: tuple = (1.0, 1.0, 1.0)
+    every: tuple = (1, 1, 1)
+    shown_size: tuple = (1, 1, 1)
+    read_note: str = ""
 
     @classmethod
-    def from_volume(cls, v, subregion=None, step=None) -> MapRequest:
+    def from_volume(cls, v, subregion=None, step=None, spec=None) -> MapRequest:
         """Read `v`'s region (current, or `subregion` / `step` as map_filter takes them).
 
-        The grid is the region's: its corner ``v.region_origin_and_step(region)``, voxels of
-        the map's times the step, and ``v.matrix_size(region=region)`` voxels, what ChimeraX
+        The shown grid is the region's: its corner ``v.region_origin_and_step(region)``, voxels
+        of the map's times the step, and ``v.matrix_size(region=region)`` voxels, what ChimeraX
         shows (and gives the maps its own filters make) for that region at that step. The
-        values are the map's own samples at those points, read from the corner on.
+        values read are the map's own samples of the whole region at step 1, from that corner
+        on: the same box at every shown step, on which every shown point lies. With a `spec`,
+        that read grid is checked (`validate.validate_grid`: voxels, extent, memory) before it
+        is read; when step 1 fails and `coarse_read_step` passes (a map too large for memory
+        at step 1, a finer one than the network needs), the region is read at that step.
+
+        Raises:
+            InputError: the read grid fails `validate.validate_grid` for `spec`, checked
+                before it is read.
         """
         name = f"{v.name} #{v.id_string}"
         asked = v.subregion(step, subregion)
@@ -180,19 +240,64 @@ class MapRequest:
         size = tuple(min(m, (b - a) // t + 1) for m, a, b, t in
                      zip(size, corner, top, ijk_step))
         last = tuple(i + (m - 1) * t for i, m, t in zip(corner, size, ijk_step))
-        origin, voxel_size = v.region_origin_and_step((corner, last, ijk_step))
-        span = tuple(j - i + 1 for i, j in zip(corner, last))
-        data = np.array(v.data.matrix(corner, span, ijk_step), dtype=np.float32)
-        dmap = DensityMap(data, tuple(float(s) for s in voxel_size),
-                          tuple(float(o) for o in origin))
+        shown_origin, shown_voxel = v.region_origin_and_step((corner, last, ijk_step))
+        r, note = (1, 1, 1), ""
+        read_size, read_last, origin, voxel_size = _read_grid(v, corner, top, r)
+        if spec is not None:  # before the read: a map too large must not fill the memory
+            check = functools.partial(validate_grid, model_voxel_size=spec.voxel_size,
+                                      tile_size=spec.tile_size)
+            try:
+                check(read_size[::-1], voxel_size, name)
+            except InputError as step1_err:
+                r = coarse_read_step(ijk_step, v.data.step, spec.voxel_size)
+                if r == (1, 1, 1):
+                    raise
+                read_size, read_last, origin, voxel_size = _read_grid(v, corner, top, r)
+                try:
+                    check(read_size[::-1], voxel_size, name)
+                except InputError:
+                    raise step1_err from None
+                note = (f"read at step {_steps_text(r)} ({_voxel_text(voxel_size)} Å voxels), "
+                        f"not step 1 ({step1_err.problem}); the answer may differ a little "
+                        "from the step-1 one")
+        span = tuple(j - i + 1 for i, j in zip(corner, read_last))
+        data = np.array(v.data.matrix(corner, span, r), dtype=np.float32)
+        dmap = DensityMap(data, voxel_size, tuple(float(o) for o in origin))
         d = v.data
+        every = tuple(t // s for t, s in zip(ijk_step, r))[::-1]
         return cls(dmap, name, v.name, d.cell_angles, d.rotation, v.scene_position,
-                   weakref.ref(v))
+                   weakref.ref(v), tuple(float(o) for o in shown_origin),
+                   tuple(float(s) for s in shown_voxel), every, size[::-1], note)
+
+    def shown(self, values: np.ndarray) -> np.ndarray:
+        """`values` on `dmap`'s grid at the shown grid's points (float32, C-contiguous)."""
+        return np.ascontiguousarray(values[tuple(slice(0, k * (n - 1) + 1, k) for k, n in
+                                                 zip(self.every, self.shown_size))],
+                                    dtype=np.float32)
 
     def live_volume(self):
         """The map, or None when it has been closed since."""
         v = self.volume()
         return None if v is None or v.deleted else v
+
+
+def _read_grid(v, corner, top, r):
+    """Size, last point (i, j, k), corner and voxel size (x, y, z; Å) of region `corner`-`top`
+    read at step `r` from the corner on."""
+    size = tuple((j - i) // t + 1 for i, j, t in zip(corner, top, r))
+    last = tuple(i + (n - 1) * t for i, n, t in zip(corner, size, r))
+    origin, voxel_size = v.region_origin_and_step((corner, last, r))
+    return size, last, tuple(float(o) for o in origin), tuple(float(s) for s in voxel_size)
+
+
+def _steps_text(steps) -> str:
+    return ",".join(str(int(s)) for s in steps) if len(set(steps)) > 1 else str(int(steps[0]))
+
+
+def _voxel_text(voxel) -> str:
+    if len({round(s, 3) for s in voxel}) == 1:
+        return f"{voxel[0]:.3g}"
+    return " x ".join(f"{s:.3g}" for s in voxel)
 
 
 class PredictionJob:
@@ -401,8 +506,9 @@ def add_prediction_models(session, request: MapRequest, prediction: Prediction, 
                           level: float = 0.5, model_id: tuple[int, ...] | None = None) -> list:
     """Add ``"<map> helix"`` and ``"<map> sheet"`` under one parent placed with the map.
 
-    Each is a transparent surface at `level` on the region's own grid (voxel size, corner and
-    axes of the region that was predicted). Returns ``[helix, sheet]``.
+    Each is a transparent surface at `level` on the region's own grid at its shown step (voxel
+    size, corner and axes of the region that was predicted; `prediction`, on the grid read,
+    taken at the shown points). Returns ``[helix, sheet]``.
     """
     from chimerax.core.models import Model
     from chimerax.map import volume_from_grid_data
@@ -417,10 +523,9 @@ def add_prediction_models(session, request: MapRequest, prediction: Prediction, 
         else:
             parent.id = tuple(model_id)
     volumes = []
-    dmap = request.dmap
     for cls in ("helix", "sheet"):
-        grid = ArrayGridData(getattr(prediction, cls), dmap.origin, dmap.voxel_size,
-                             request.cell_angles, request.rotation,
+        grid = ArrayGridData(request.shown(getattr(prediction, cls)), request.shown_origin,
+                             request.shown_voxel_size, request.cell_angles, request.rotation,
                              name=f"{request.base_name} {cls}")
         v = volume_from_grid_data(grid, session, style="surface", open_model=False,
                                   show_dialog=False)

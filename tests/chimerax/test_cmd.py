@@ -69,19 +69,27 @@ def test_subregion_and_step_keywords(cx, cropped, weights_kw):
     assert_output(v, [helix, sheet], *expected_grid(v, (5, 5, 5), (44, 44, 34), (2, 2, 2)))
     assert v.region == crop  # the map's own crop is untouched
 
-    # the network saw exactly that region's voxels: predicting them directly gives the same maps
+    # the network saw that whole region at step 1 (not every second voxel): predicting it
+    # directly gives the same maps at the shown points, every second voxel from the corner on
     from chimerax.deepssetracer.core.grid import DensityMap
     from chimerax.deepssetracer.core.inference import load_network
     from chimerax.deepssetracer.core.predict import predict_map
 
-    nx, ny, nz = helix.data.size  # from the region's corner (5, 5, 5) on, every second voxel
-    data = v.full_matrix()[5:5 + 2 * nz - 1:2, 5:5 + 2 * ny - 1:2, 5:5 + 2 * nx - 1:2]
-    data = data.astype(np.float32)
+    nx, ny, nz = helix.data.size
+    data = v.full_matrix()[5:35, 5:45, 5:45].astype(np.float32)  # [z, y, x] of 5-44, 5-44, 5-34
     weights = weights_kw.split()[1] if weights_kw else None
     net, spec = load_network(weights, device="cpu")
-    expected = predict_map(DensityMap(data, helix.data.step, helix.data.origin), net, spec)
-    np.testing.assert_allclose(helix.full_matrix(), expected.helix, atol=1e-5)
-    np.testing.assert_allclose(sheet.full_matrix(), expected.sheet, atol=1e-5)
+    expected = predict_map(DensityMap(data, v.data.step, helix.data.origin), net, spec)
+    shown = (slice(0, 2 * nz - 1, 2), slice(0, 2 * ny - 1, 2), slice(0, 2 * nx - 1, 2))
+    np.testing.assert_allclose(helix.full_matrix(), expected.helix[shown], atol=1e-5)
+    np.testing.assert_allclose(sheet.full_matrix(), expected.sheet[shown], atol=1e-5)
+
+
+def test_a_step_coarser_than_the_network_allows_is_only_shown(cx, cropped, weights_kw):
+    """Step 5 of a 1 Å map (5 Å voxels, refused when the network read them) reads step 1."""
+    helix, sheet = run(cx, f"deepssetracer #1 step 5{weights_kw}")
+    assert helix.data.step == pytest.approx((5.0, 5.0, 5.0))
+    assert tuple(helix.data.size) == expected_grid(cropped, *cropped.region[:2], (5, 5, 5))[0]
 
 
 def test_subregion_all_and_options(cx, cropped, weights_kw):
@@ -94,7 +102,9 @@ def test_subregion_all_and_options(cx, cropped, weights_kw):
 
 @pytest.mark.parametrize("command, message", [
     ("deepssetracer #1 subregion 0,0,0,5,5,5", r"only 6 Å along x"),
-    ("deepssetracer #1 step 5", r"voxels are 5 Å"),
+    ("deepssetracer #1 step 0", r"^step must be a positive whole number .*got 0$"),
+    ("deepssetracer #1 step -1", r"^step must be a positive whole number .*got -1$"),
+    ("deepssetracer #1 step 2,0,2", r"^step must be a positive whole number .*got 2,0,2$"),
     ("deepssetracer #1 subregion 200,200,200,300,300,300", r"outside the map's grid"),
     ("deepssetracer #1 level 1.5", r"level must lie between 0 and 1"),
     ("deepssetracer #1 lowpass 0.5", r"low-pass resolution must be at least \d+ Å"),

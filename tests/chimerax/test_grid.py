@@ -2,7 +2,7 @@
 
 For each crop and step the helix and sheet maps must have ``v.matrix_size()`` voxels, their
 corner at ``v.region_origin_and_step(v.region)`` and voxels of the map's times the step, and
-hold what the network makes of the map's own samples at those points.
+hold what the network makes of the whole region read at step 1, at those points.
 """
 
 from __future__ import annotations
@@ -36,11 +36,9 @@ def real_map(cx, example_map):
     return v
 
 
-def samples(v, corner, size, step):
-    """The map's values at ``corner + n * step`` for ``n < size`` (i, j, k order), [z, y, x]."""
-    full = v.full_matrix()
-    return full[tuple(slice(c, c + s * (n - 1) + 1, s)
-                      for c, n, s in zip(corner[::-1], size[::-1], step[::-1]))]
+def at_points(values, size, step):
+    """``values[z, y, x]`` at ``n * step`` for ``n < size`` (i, j, k order), [z, y, x]."""
+    return values[tuple(slice(0, s * (n - 1) + 1, s) for n, s in zip(size[::-1], step[::-1]))]
 
 
 def assert_on_region(v, models, region, tiny_kw):
@@ -50,18 +48,21 @@ def assert_on_region(v, models, region, tiny_kw):
 
     size = tuple(v.matrix_size(region=region))
     origin, voxel = v.region_origin_and_step(region)
-    corner, step = tuple(region[0]), tuple(region[2])
+    corner, top, step = tuple(region[0]), tuple(region[1]), tuple(region[2])
     for m in models:
         assert tuple(m.data.size) == size
         assert m.data.origin == pytest.approx(tuple(origin), abs=1e-6)
         assert m.data.step == pytest.approx(tuple(voxel), abs=1e-6)
         assert m.matrix_size() == list(size)  # the whole result is shown
-    data = samples(v, corner, size, step).astype(np.float32)
-    assert data.shape == size[::-1]
+    # the network reads the whole region at step 1, whatever the step it is shown at
+    data = v.full_matrix()[tuple(slice(c, t + 1) for c, t in zip(corner[::-1], top[::-1]))]
     net, spec = load_network(tiny_kw.split()[1], device="cpu")
-    expected = predict_map(DensityMap(data, tuple(voxel), tuple(origin)), net, spec)
-    np.testing.assert_allclose(models[0].full_matrix(), expected.helix, atol=1e-5)
-    np.testing.assert_allclose(models[1].full_matrix(), expected.sheet, atol=1e-5)
+    expected = predict_map(DensityMap(data.astype(np.float32), tuple(v.data.step),
+                                      tuple(origin)), net, spec)
+    np.testing.assert_allclose(models[0].full_matrix(), at_points(expected.helix, size, step),
+                               atol=1e-5)
+    np.testing.assert_allclose(models[1].full_matrix(), at_points(expected.sheet, size, step),
+                               atol=1e-5)
 
 
 @pytest.mark.parametrize("region", [
