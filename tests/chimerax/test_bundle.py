@@ -130,10 +130,10 @@ def test_command_line_chimerax_runs_the_command(cx_session, example_map, weights
     assert done.returncode == 0, done.stderr
     assert re.search(r"#2\.1 type Volume name .*helix", done.stdout)
     assert re.search(r"#2\.2 type Volume name .*sheet", done.stdout)
-    failed = chimerax_nogui(f"open {example_map}", f"deepssetracer #1 step 5{weights_kw}",
+    failed = chimerax_nogui(f"open {example_map}", f"deepssetracer #1 step 0{weights_kw}",
                             cwd=tmp_path)
     assert failed.returncode == 70  # EX_SOFTWARE: a command failed
-    assert "voxels are 5 Å" in failed.stdout + failed.stderr
+    assert "step must be a positive whole number" in failed.stdout + failed.stderr
 
 
 def test_startup_and_registration_import_neither_onnxruntime_nor_qt(cx_session, tmp_path):
