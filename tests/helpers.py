@@ -70,12 +70,13 @@ def tiny_expected(x: np.ndarray, a: float = 2.0) -> tuple[np.ndarray, np.ndarray
 
 def blob_map(shape=(24, 20, 28), voxel_size=(1.0, 1.0, 1.0), origin=(0.0, 0.0, 0.0),
              seed: int = 0) -> DensityMap:
-    """A smooth random [z, y, x] density: a few Gaussian blobs plus a little noise."""
+    """A smooth random [z, y, x] density: a few Gaussian blobs plus a little noise, the blobs
+    off the faces (a molecule in its box)."""
     rng = np.random.default_rng(seed)
     zz, yy, xx = np.meshgrid(*[np.arange(n, dtype=np.float32) for n in shape], indexing="ij")
     data = 0.05 * rng.standard_normal(shape).astype(np.float32)
     for _ in range(6):
-        c = [rng.uniform(0, n) for n in shape]
+        c = [rng.uniform(0.3 * n, 0.7 * n) for n in shape]  # inside the box, off its faces
         data += np.exp(-((zz - c[0]) ** 2 + (yy - c[1]) ** 2 + (xx - c[2]) ** 2) / 18.0)
     return DensityMap(data.astype(np.float32), voxel_size, origin)
 

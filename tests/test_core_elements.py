@@ -215,6 +215,7 @@ def test_find_elements_traces_helices_through_the_map_as_the_network_saw_it():
     from chimerax.deepssetracer.core.grid import DensityMap
     from chimerax.deepssetracer.core.lowpass import lowpass
     from chimerax.deepssetracer.core.predict import Prediction, find_elements
+    from chimerax.deepssetracer.core.prepare import Preparation
 
     helix = np.where(_rods(*PACKED, radius=5.5), 0.95, 0.05).astype(np.float32)
     noise = np.random.default_rng(0).normal(0, 0.01, SHAPE)  # as real maps (outliers clipped)
@@ -225,7 +226,8 @@ def test_find_elements_traces_helices_through_the_map_as_the_network_saw_it():
     assert len(found) == 2
     assert found == E.extract_elements(helix, pred.sheet, (1, 1, 1), (0, 0, 0),
                                        density=dmap.data).helices
-    pred.lowpass = 9.0  # the network saw the map filtered: so do the elements
+    pred.preparation = Preparation(lowpass=9.0)  # the network saw the map filtered: so do
+    # the elements
     assert find_elements(dmap, pred).helices == E.extract_elements(
         helix, pred.sheet, (1, 1, 1), (0, 0, 0),
         density=lowpass(dmap.data, (1, 1, 1), 9.0)).helices

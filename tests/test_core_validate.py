@@ -68,27 +68,6 @@ def test_spread_below_float_precision_is_refused(make):
         validate_map(DensityMap(make().astype(np.float32), 1.0), "m.mrc")
 
 
-def test_outliers_are_one_warning_and_real_maps_have_none(shared_dir):
-    from chimerax.deepssetracer.core.mapio import read_map
-
-    for path in sorted(shared_dir.glob("data/real/*/map.mrc")):
-        dmap = read_map(path)
-        data, warning = validate.clip_outliers(dmap.data)
-        assert warning is None and data is dmap.data, path
-    spiked = dmap.data.copy()
-    spiked[3, 4, 5], spiked[10, 11, 12] = 1e30, -1e30
-    data, warning = validate.clip_outliers(spiked)
-    assert "2 voxels lie more than 1000 robust spreads" in warning and "\n" not in warning
-    assert np.abs(data).max() < 1e3 * np.abs(dmap.data).max()
-    np.testing.assert_array_equal(data[20:30, 20:30, 20:30], dmap.data[20:30, 20:30, 20:30])
-
-
-def test_masked_map_has_no_outlier_warning():
-    m = blob_map((30, 30, 30))
-    m.data[m.data < 0.3] = 0.0
-    assert validate.clip_outliers(m.data)[1] is None
-
-
 def test_a_huge_sidecar_tile_costs_only_the_map():
     assert memory.prediction_bytes((12, 12, 12), (1, 1, 1), 2.0, 4096) < 2**23  # was 27 TiB
 

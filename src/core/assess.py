@@ -1,9 +1,9 @@
 """Signs that a map is wrong for the tool, found before the network runs.
 
-Most are one-line warnings: the prediction still runs, but the user learns why its answer may
-be nonsense (``warning:`` on stderr, a warning in the ChimeraX log). One is a decision: a map
-in which no molecule stands out of the noise gets no answer at all, since the network, shown
-smooth noise scaled like a molecule, finds rods and slabs in it.
+Each is a one-line warning: the prediction still runs, but the user learns why its answer may
+be doubtful (``warning:`` on stderr, a warning in the ChimeraX log). One case alone gets no
+answer: a map as symmetric about its solvent level as noise (:data:`NOISE_BLANK`), since the
+network, shown smooth noise scaled like a molecule, finds rods and slabs in 10-20 % of it.
 
 The no-molecule test asks two things of the map as the network would see it (on its grid,
 low-passed if it is to be): its densest voxels rise less than :data:`MIN_CONTRAST` times the
@@ -13,12 +13,15 @@ molecule's typical density of `normalize.density_levels`; the noise is the sprea
 voxels below the solvent level.) Measured on the real
 maps of ../shared (6 maps, 8 crops from inside them down to 20 Å): contrast ≥ 2.9 and symmetry
 ≤ 0.46; Gaussian-smoothed noise of 2-6 Å grain in 80-200 Å boxes: contrast 1.6-2.7, symmetry
-0.82-1.23. A quarter of the simulated training boxes (the most crowded) look like noise by
-this test too; no real map or crop does.
+0.82-1.23. But crowded central crops of real maps with smooth noise of the map's own spread
+added measure contrast 2.0-3.0 and symmetry 0.54-0.73 (the VP6 head's: 2.0 and 0.71), as
+small boxes of coarse noise can (0.67-0.87 in 40-44 Å cubes): those are predicted, with the
+warning; larger noise boxes measure 0.96-1.11 and get no answer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,7 +31,13 @@ from .sharpness import SHARP_LIMIT
 
 MIN_CONTRAST = 3.0  # molecule density over solvent noise: smooth noise 1.6-2.7, real ≥ 2.9
 NOISE_SYMMETRY = 0.7  # depth below / height above the solvent: noise ~1, real maps ≤ 0.46
+NOISE_BLANK = 0.9  # as symmetric as this, it is noise: noisy crowded real crops ≤ 0.73
 INVERTED_RATIO = 1.5  # the darkest volume this much deeper than the densest is high: inverted
+COARSE_LIMIT = 10.0  # Å: a map estimated coarser than this is outside the range the network learnt
+NO_MOLECULE = "no molecule stands out of the noise"  # how that warning begins
+FACE_SHARE = 0.04  # of the box faces' area in the molecule: it runs into them (whole real
+# maps in ../shared: 0-0.01, the map segment and tight crop 0.05-0.10, central crops 0.06-0.38)
+FACE_DEPTH = 10.0  # Å from a face within which a crop's answer degrades (docs/crops.md)
 
 
 @dataclass
@@ -40,8 +49,8 @@ class Assessment:
 
 
 def assess_map(grid: np.ndarray, voxel_size: float, resolution: float | None = None,
-               lowpass: float | None = None,
-               levels: DensityLevels | None = None) -> Assessment:
+               lowpass: float | None = None, levels: DensityLevels | None = None,
+               map_voxel: Sequence[float] | None = None) -> Assessment:
     """Check a map as the network will see it (model grid of ``voxel_size`` Å).
 
     Args:
@@ -49,6 +58,7 @@ def assess_map(grid: np.ndarray, voxel_size: float, resolution: float | None = N
         resolution: its spectral resolution estimate (Å) before any low-pass, if measured.
         lowpass: the low-pass applied, if any.
         levels: ``normalize.density_levels(grid, voxel_size)`` when the caller has them.
+        map_voxel: the map's own ``(x, y, z)`` voxel size (Å), when known.
     """
     out = Assessment()
     try:
@@ -61,13 +71,35 @@ def assess_map(grid: np.ndarray, voxel_size: float, resolution: float | None = N
                             "solvent than the densest above it): protein should be bright; "
                             "negate it first")
     elif levels.contrast < MIN_CONTRAST and symmetry > NOISE_SYMMETRY:
-        out.molecule = False
+        out.molecule = symmetry <= NOISE_BLANK
+        then = ("nothing is called" if not out.molecule else
+                "it is predicted, but if this is only noise, what is called is noise")
         out.warnings.append(
-            f"no molecule stands out of the noise (density {levels.contrast:.1f} times the "
-            f"noise above the solvent, under {MIN_CONTRAST:g}, and as deep below it as above): "
-            "nothing is called; if there is protein, crop a box with some solvent")
+            f"{NO_MOLECULE} (density {levels.contrast:.1f} times the noise above the "
+            f"solvent, under {MIN_CONTRAST:g}, and {symmetry:.2f} times as deep below it as "
+            f"above): {then}; with protein, a box with some solvent reads better")
+    faces = face_share(grid, levels)
+    if faces > FACE_SHARE:
+        out.warnings.append(
+            f"the molecule runs into the box's faces ({faces:.0%} of their area is density): "
+            f"helices and sheets within about {FACE_DEPTH:g} Å of a face may be missed; crop "
+            f"with {FACE_DEPTH:g} Å or more of solvent around the region")
     if lowpass is None and resolution is not None and resolution < SHARP_LIMIT:
         out.warnings.append(f"the map looks sharper than {SHARP_LIMIT:g} Å (spectrum to "
                             f"{resolution:.1f} Å) and is not low-passed: the network learnt "
                             "5–10 Å maps")
+    if resolution is not None and resolution > COARSE_LIMIT:
+        out.warnings.append(f"the map looks coarser than {COARSE_LIMIT:g} Å (spectrum to "
+                            f"{resolution:.1f} Å): the network learnt 5–10 Å maps, and helices "
+                            "and sheets are hard to tell apart at this resolution")
+    if map_voxel is not None and max(map_voxel) > voxel_size * 1.001:
+        out.warnings.append(f"the map's voxels ({max(map_voxel):.3g} Å) are coarser than the "
+                            f"network's {voxel_size:g} Å grid: it sees them interpolated")
     return out
+
+
+def face_share(grid: np.ndarray, levels: DensityLevels) -> float:
+    """The share of the box faces' voxels that lie in the molecule (above half its density)."""
+    cut = levels.solvent + 0.5 * levels.molecule
+    faces = [grid[0], grid[-1], grid[:, 0], grid[:, -1], grid[:, :, 0], grid[:, :, -1]]
+    return float(sum(np.count_nonzero(f > cut) for f in faces) / sum(f.size for f in faces))

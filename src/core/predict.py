@@ -1,8 +1,8 @@
 """`predict_map`: the one entry point of the CLI and the ChimeraX command; `predict_file` for files.
 
-Steps: validate; resample to the network's voxel size; optionally low-pass (for maps sharper
-than the 5–10 Å the network learnt); normalise the whole map once; tiled inference (optionally
-averaged over proper rotations); probabilities resampled back onto the input grid.
+Steps: validate; the map as the network sees it (`prepare`: scaled, outliers clipped, on the
+network's grid, low-passed, checked, normalised once); tiled inference (optionally averaged
+over proper rotations); probabilities resampled back onto the input grid.
 
 Test-time augmentation (``tta``) runs the network once per rotation, so it costs that many
 times the plain prediction: ``True`` means the 4 rotations of `rotations.SUBGROUPS` (identity
@@ -20,23 +20,21 @@ from pathlib import Path
 
 import numpy as np
 
-from .assess import assess_map
+from .assess import NO_MOLECULE
 from .classes import BACKGROUND, HELIX, SHEET
 from .elements import Elements, extract_elements
 from .errors import InputError, OutputExists
 from .grid import DensityMap
 from .inference import Network, load_network
-from .lowpass import lowpass as lowpass_filter
 from .mapio import map_stem, read_map, write_maps
-from .normalize import density_levels, normalize
 from .outputs import check_names, check_space, output_lock, prepare_outdir
+from .prepare import AUTO, Preparation, density_as_seen, prepare
 from .progress import StderrProgress
 from .resample import resample
 from .residues import ModelResidues, check_residues
 from .rotations import SUBGROUPS, rotate, unrotate
-from .sharpness import AUTO_LOWPASS, estimate_resolution
 from .tiling import TilePlan, predict_tiled
-from .validate import clip_outliers, validate_grid, validate_lowpass, validate_values
+from .validate import validate_grid, validate_lowpass, validate_values
 from .weights import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -45,8 +43,8 @@ TTA_DEFAULT = 4
 # Normalised solvent (0) added a side before the network: its convolutions treat the tile's edge
 # unlike solvent, so without it a small box answers differently from the same box padded.
 SOLVENT_MARGIN = 4  # voxels of the model grid (8 Å)
+PAD_MODE = "reflect"
 
-AUTO = "auto"  # the ``lowpass`` argument for the default filter, `sharpness.AUTO_LOWPASS`
 TEXT_BYTES = 1 << 20  # room check: the most an elements file can take (bytes)
 RESIDUE_BYTES = 64  # and a row of the residues CSV
 OUTPUT_SUFFIXES = {"helix": "_helix.mrc", "sheet": "_sheet.mrc", "labels": "_labels.mrc",
@@ -67,7 +65,8 @@ class Prediction:
             grid, so no finer than twice its step).
         auto_lowpass: the low-pass is the default one (`sharpness.AUTO_LOWPASS`), not asked for.
         warnings: one-line signs that the map is wrong for the tool (`assess.assess_map`);
-            when it finds no molecule, both maps are zero and ``tiles`` is 0 (no network pass).
+            only a map as symmetric as noise gets zero maps and ``tiles`` 0 (no network pass).
+        preparation: the record of what was done to the map (`prepare.Preparation`).
     """
 
     helix: np.ndarray
@@ -80,6 +79,7 @@ class Prediction:
     resolution: float | None = None
     auto_lowpass: bool = False
     warnings: list[str] = field(default_factory=list)
+    preparation: Preparation = field(default_factory=Preparation)
 
     def preprocessing(self) -> str:
         """What was done to the map before the network saw it, for result lines ("" if
@@ -197,9 +197,9 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
         name: what error messages call the map (default "map").
         checked: the caller has already run `check_map` with this `spec`, `lowpass` and
             `name` (default False: `predict_map` runs it).
-        molecule_check: give no answer (zero maps, no network pass) for a map in which no
-            molecule stands out of the noise (`assess.assess_map`); False runs the network
-            anyway (training validation scores the network alone; a user's override).
+        molecule_check: give no answer (zero maps, no network pass) for a map as symmetric
+            about its solvent as noise, and warn about any in which no molecule stands out
+            (`assess.assess_map`); False runs the network anyway, without that warning.
 
     Raises:
         InputError: the map fails `check_map` (`validate_map`, or `lowpass` is finer than the
@@ -211,38 +211,25 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
         check_map(dmap, spec, lowpass=lowpass, name=name)
     ks = rotation_set(tta)
     model_step = (float(spec.voxel_size),) * 3
-    data, outliers = clip_outliers(dmap.data)
-    grid = resample(data, dmap.voxel_size, model_step)
-    del data
-    resolution = estimate_resolution(grid, spec.voxel_size)
-    auto = lowpass == AUTO
-    if auto:
-        lowpass = AUTO_LOWPASS
-    if lowpass is not None:
-        grid = lowpass_filter(grid, model_step, lowpass)
-    try:  # once, for the checks and the normalisation
-        levels = density_levels(grid, spec.voxel_size)
-    except ValueError:
-        levels = None  # `foreground` refuses such a map below; `zscore` does not need them
-    found = assess_map(grid, spec.voxel_size, resolution, lowpass, levels)
-    warnings = ([outliers] if outliers else []) + found.warnings
-    done = dict(lowpass=lowpass, resolution=resolution, warnings=warnings,
-                auto_lowpass=auto)
-    if molecule_check and not found.molecule:  # no answer, not rods and slabs found in noise
-        nothing = np.zeros(dmap.data.shape, np.float32)
-        return Prediction(nothing, nothing.copy(), dmap.voxel_size, dmap.origin, tiles=0,
-                          rotations=0, **done)
     try:
-        volume = normalize(grid, spec.normalization, spec.voxel_size, levels)
+        volume, record = prepare(dmap.data, dmap.voxel_size, spec.voxel_size,
+                                 spec.normalization, lowpass=lowpass)
     except ValueError as err:
         raise InputError(name, f"{err} (is the map inverted, protein darker than solvent?)"
                          ) from None
-    del grid
+    if molecule_check and not record.molecule:  # no answer, not rods and slabs found in noise
+        nothing = np.zeros(dmap.data.shape, np.float32)
+        return Prediction(nothing, nothing.copy(), dmap.voxel_size, dmap.origin, tiles=0,
+                          rotations=0, lowpass=record.lowpass, resolution=record.resolution,
+                          auto_lowpass=record.auto_lowpass, warnings=record.warnings,
+                          preparation=record)
+    if not molecule_check:
+        record.warnings = [w for w in record.warnings if not w.startswith(NO_MOLECULE)]
     m = SOLVENT_MARGIN
     if max(volume.shape) <= spec.tile_size:  # a map that fits one pass keeps one pass
         m = max(min(m, (spec.tile_size - max(volume.shape)) // 2), 0)
     shape = volume.shape
-    volume = np.pad(volume, m)
+    volume = np.pad(volume, m, mode=PAD_MODE)
     # One plan per rotated shape (a rotation permutes the axes, never the number of tiles).
     plans = {volume.shape: TilePlan.make(volume.shape, spec.tile_size, spec.size_multiple)}
     tiles = plans[volume.shape].n_tiles
@@ -267,16 +254,15 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
     helix, sheet = (_clipped(resample(np.ascontiguousarray(p), model_step, dmap.voxel_size,
                                       shape=dmap.data.shape)) for p in acc[inner])
     return Prediction(helix, sheet, dmap.voxel_size, dmap.origin, tiles=tiles,
-                      rotations=len(ks), **done)
+                      rotations=len(ks), lowpass=record.lowpass, resolution=record.resolution,
+                      auto_lowpass=record.auto_lowpass, warnings=record.warnings,
+                      preparation=record)
 
 
 def find_elements(dmap: DensityMap, pred: Prediction) -> Elements:
     """The helix axes and sheet patches of `pred`, a prediction of `dmap`: traced through the
-    density as the network saw it (outliers clipped, low-passed on the map's own grid when it
-    was)."""
-    density = clip_outliers(dmap.data)[0].astype(np.float32, copy=False)
-    if pred.lowpass is not None:
-        density = lowpass_filter(density, dmap.voxel_size, pred.lowpass)
+    density as the network saw it (`prepare.density_as_seen`, on the map's own grid)."""
+    density = density_as_seen(dmap.data, dmap.voxel_size, pred.preparation)
     return extract_elements(pred.helix, pred.sheet, pred.voxel_size, pred.origin,
                             density=density)
 

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .lowpass import frequency_grid
+from .lowpass import frequency_grid, lowpass
 
 SHARP_LIMIT = 4.5  # Å: a map estimated sharper than this and not low-passed gets a warning
 AUTO_LOWPASS = 6.0  # Å: what every map is low-passed to unless the user says otherwise
 DROP = 2.0  # decades of power below the 8-12 Å level
 REFERENCE = (12.0, 8.0)  # Å: the band the falloff is measured from
 SHELLS = 24
+SUPPORT = 0.02  # of the molecule's density: further from the solvent level is not solvent
+TAPER = 12.0  # Å: the envelope weight's edge
 
 
 def _window(shape: tuple[int, ...]) -> np.ndarray:
@@ -35,15 +37,35 @@ def _window(shape: tuple[int, ...]) -> np.ndarray:
     return w
 
 
-def estimate_resolution(grid: np.ndarray, voxel_size: float) -> float:
+def envelope_weight(grid: np.ndarray, solvent: float, molecule: float,
+                    voxel_size: float) -> np.ndarray:
+    """A smooth weight, 0 outside what is not solvent and rising to 1 over :data:`TAPER` Å
+    inside it: a mask's edge, where density steps to the exact solvent value, then adds no
+    power of its own. An unmasked map, whose solvent is noise, is weighted 1 throughout."""
+    support = (np.abs(grid - np.float32(solvent)) > SUPPORT * molecule).astype(np.float32)
+    if support.all():
+        return support
+    smooth = lowpass(support, (voxel_size,) * 3, max(TAPER, 2.0 * voxel_size))
+    return np.clip(2.0 * smooth - 1.0, 0.0, 1.0).astype(np.float32)
+
+
+def estimate_resolution(grid: np.ndarray, voxel_size: float,
+                        weight: np.ndarray | None = None) -> float:
     """The map's effective resolution (Å) on a cubic grid of ``voxel_size`` Å.
+
+    ``weight`` (`envelope_weight`) confines the measure to the molecule's envelope; the box's
+    faces are tapered in any case.
 
     Returns the grid's Nyquist resolution (twice the step) when the power has not fallen by
     :data:`DROP` decades by then: the map is at least that sharp. Returns ``inf`` for a
     map with no power in the reference band (a box too small to hold 12 Å).
     """
     data = grid.astype(np.float32, copy=False)
-    power = np.abs(np.fft.rfftn((data - data.mean()) * _window(data.shape))) ** 2
+    window = _window(data.shape) if weight is None else _window(data.shape) * weight
+    if not window.any():
+        return float("inf")
+    centre = float(np.average(data, weights=window))
+    power = np.abs(np.fft.rfftn((data - np.float32(centre)) * window)) ** 2
     s = frequency_grid(data.shape, (voxel_size,) * 3)
     ref = (s >= 1.0 / REFERENCE[0]) & (s < 1.0 / REFERENCE[1])
     if not ref.any() or not power[ref].mean() > 0:

@@ -34,7 +34,6 @@ MAX_VOXEL = 4.0
 TOLERANCE = 1e-5  # relative: float32 header fields round 4 Å to 4.0000005
 MIN_SPREAD = 1e-30  # max - min below this underflows the normalisation's statistics to 0 (NaN)
 MIN_RELATIVE_SPREAD = 1e-4  # max - min over max |value| below this: fewer than ~1000 float32 levels
-OUTLIER_SPREADS = 1e3  # voxels this many robust spreads from the median are not density
 AXES = "xyz"
 
 
@@ -87,43 +86,6 @@ def validate_values(data: np.ndarray, name: str | os.PathLike[str]) -> None:
     if hi - lo < max(MIN_SPREAD, MIN_RELATIVE_SPREAD * max(abs(lo), abs(hi))):
         raise InputError(name, f"map values span only {lo:.7g} to {hi:.7g}, below float32 "
                                "precision: scale the map (multiply it by a large factor)")
-
-
-def outlier_bounds(data: np.ndarray) -> tuple[float, float] | None:
-    """``(lo, hi)`` beyond which voxels lie absurdly far from the rest, or None if none do.
-
-    The spread is the median distance from the median of the voxels that differ from it (so
-    masked solvent, one repeated value, is left out), taken from a strided sample.
-    """
-    flat = data.reshape(-1)
-    sample = flat[:: max(1, flat.size // 400_000)].astype(np.float64)
-    median = float(np.median(sample))
-    dev = np.abs(sample - median)
-    dev = dev[dev > 0]
-    if not dev.size:
-        return None
-    limit = OUTLIER_SPREADS * float(np.median(dev))
-    lo, hi = median - limit, median + limit
-    if float(flat.min()) >= lo and float(flat.max()) <= hi:
-        return None
-    return lo, hi
-
-
-def clip_outliers(data: np.ndarray) -> tuple[np.ndarray, str | None]:
-    """``data`` with absurd outliers clipped (a corrupt voxel of 1e30 would otherwise spread
-    through resampling and swamp the statistics), and a one-line warning naming them."""
-    bounds = outlier_bounds(data)
-    if bounds is None:
-        return data, None
-    lo, hi = bounds
-    far = (data < lo) | (data > hi)
-    n = int(np.count_nonzero(far))
-    values = data[far].astype(np.float64)
-    worst = float(values[np.argmax(np.abs(values - 0.5 * (lo + hi)))])
-    warning = (f"{n} voxel{'s' * (n != 1)} lie more than {OUTLIER_SPREADS:g} robust spreads "
-               f"from the median (the worst is {worst:.3g}): outliers or a corrupt file; they "
-               "were clipped, but check the map")
-    return np.clip(data, lo, hi).astype(np.float32, copy=False), warning
 
 
 def validate_lowpass(resolution: float | None, model_voxel_size: float,

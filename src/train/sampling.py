@@ -18,11 +18,9 @@ import numpy as np
 import torch
 
 from ..core.classes import BACKGROUND, HELIX, IGNORE, SHEET
-from ..core.lowpass import lowpass
-from ..core.normalize import density_levels, normalize
+from ..core.prepare import prepare
 from ..core.resample import resample, same_step
 from ..core.rotations import ROTATIONS, rotate
-from ..core.sharpness import AUTO_LOWPASS
 from .cache import load_npz
 from .context import Context, cut_tight, noise_box, noise_sigma, smooth_noise
 from .labels import resample_labels
@@ -46,8 +44,8 @@ class Box:
 def load_training_box(data_dir: Path, entry: dict[str, Any], norm: dict[str, Any],
                       rng: np.random.Generator, data_voxel: float = 1.0,
                       model_voxel: float = 1.0) -> Box:
-    """A box on the network's grid: resampled, low-passed to 6 Å and normalised, as
-    `core.predict.predict_map` does."""
+    """A box on the network's grid, prepared as `core.predict.predict_map` prepares a map
+    (`core.prepare`: scaled, clipped, low-passed to 6 Å, normalised)."""
     density, labels = load_npz(data_dir, entry)
     if density.shape != labels.shape:
         raise ValueError(f"{entry['file']}: density {density.shape} and labels "
@@ -55,9 +53,8 @@ def load_training_box(data_dir: Path, entry: dict[str, Any], norm: dict[str, Any
     if not same_step(model_voxel, data_voxel):
         density = resample(density, (data_voxel,) * 3, (model_voxel,) * 3)
         labels = resample_labels(labels, model_voxel / data_voxel, density.shape)
-    density = lowpass(density, (model_voxel,) * 3, AUTO_LOWPASS)
-    levels = density_levels(density, model_voxel) if norm.get("method") == "foreground" else None
-    x = normalize(density, norm, model_voxel, levels)
+    x, record = prepare(density, (model_voxel,) * 3, model_voxel, norm, assess=False)
+    levels = record.levels if norm.get("method") == "foreground" else None
     noise = levels.noise / levels.molecule if levels else 0.0
     centres = {}
     for k in (HELIX, SHEET):

@@ -1,0 +1,185 @@
+"""The map as the network sees it: every step between a user's map and the network's input.
+
+Prediction, element tracing and training all call this module, so a fix lands once:
+
+1. **Scale.** The values are divided by their largest magnitude, so no statistic below depends
+   on the map's units (a map times any positive factor float32 holds gives the same answer).
+2. **Outliers.** Voxels absurdly far from the rest (a corrupt 1e30) are clipped. The bounds come
+   from the molecule, never from the solvent: :data:`OUTLIER_FACTOR` times the deviation from
+   the median of the densest :data:`normalize.TOP_VOLUME` Å³. A masked map whose near-flat
+   solvent has a spread of 1e-6 keeps its molecule whole.
+3. **Grid.** Resampled to the network's voxel size.
+4. **Low-pass.** To `sharpness.AUTO_LOWPASS` (6 Å) by default, every map, so no estimate of the
+   map's sharpness can switch the filter with the box; a user's resolution, or none.
+5. **Levels and checks.** The solvent and molecule levels (`normalize.density_levels`), the
+   resolution estimate inside the molecule's envelope (`sharpness`) and the one-line warnings
+   of `assess`. A check that doubts the map warns; it never blanks or refuses it.
+6. **Normalisation** as the weights' sidecar names it.
+
+`prepare` returns the network's input and a `Preparation`, the record of what was done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .assess import assess_map
+from .lowpass import lowpass as lowpass_filter
+from .lowpass import nyquist_resolution
+from .normalize import TOP_VOLUME, DensityLevels, density_levels, normalize
+from .resample import resample
+from .sharpness import AUTO_LOWPASS, envelope_weight, estimate_resolution
+
+AUTO = "auto"  # the ``lowpass`` argument for the default filter, `sharpness.AUTO_LOWPASS`
+OUTLIER_FACTOR = 50.0  # times the densest volume's deviation: beyond it a voxel is not density
+SAMPLE = 400_000  # voxels of the strided sample that decides whether the exact scan is needed
+
+
+@dataclass
+class Preparation:
+    """What was done to a map before the network saw it.
+
+    Attributes:
+        scale: the map was divided by this (its largest magnitude).
+        clip: ``(lo, hi)`` in the map's own units the values were clipped to, or None.
+        clipped: how many voxels that clip changed.
+        lowpass: the resolution (Å) the map was low-passed to, or None.
+        auto_lowpass: that low-pass is the default one, not asked for.
+        resolution: the map's resolution as its spectrum shows it inside the molecule's
+            envelope (Å), never finer than its own grid holds; None where not measured.
+        levels: the solvent and molecule levels on the network's grid (scaled units).
+        warnings: one-line signs that the map is wrong for the tool.
+        molecule: whether a molecule stands out of the noise (`assess`); informative only.
+    """
+
+    scale: float = 1.0
+    clip: tuple[float, float] | None = None
+    clipped: int = 0
+    lowpass: float | None = None
+    auto_lowpass: bool = False
+    resolution: float | None = None
+    levels: DensityLevels | None = None
+    warnings: list[str] = field(default_factory=list)
+    molecule: bool = True
+
+
+def magnitude(data: np.ndarray) -> float:
+    """The largest |value| of a finite, non-constant map (> 0)."""
+    return float(max(abs(float(data.min())), abs(float(data.max()))))
+
+
+def outlier_bounds(data: np.ndarray, voxel_size: Sequence[float]) -> tuple[float, float] | None:
+    """``(lo, hi)`` beyond which voxels lie absurdly far from the molecule, or None if none do.
+
+    The bounds are the median ± :data:`OUTLIER_FACTOR` times the deviation from the median of
+    the :data:`normalize.TOP_VOLUME` Å³ furthest from it: the molecule's own density (or depth,
+    for an inverted map). A strided sample tells whether the exact scan is needed at all.
+    """
+    flat = data.reshape(-1)
+    n = flat.size
+    k = int(min(max(TOP_VOLUME / float(np.prod(voxel_size)), 1.0), max(n // 20, 1)))
+    sample = flat[:: max(1, n // SAMPLE)].astype(np.float64)
+    median = float(np.median(sample))
+    far = max(abs(float(flat.min()) - median), abs(float(flat.max()) - median))
+    dev = np.abs(sample - median)
+    ks = max(1, int(round(k * sample.size / n)))
+    if far <= OUTLIER_FACTOR * float(np.partition(dev, dev.size - ks)[dev.size - ks]):
+        return None  # the common case: no voxel is near the bounds, no full scan
+    full = np.abs(flat.astype(np.float64) - median)
+    top = float(np.partition(full, n - k)[n - k])
+    del full
+    if far <= OUTLIER_FACTOR * top:
+        return None
+    return median - OUTLIER_FACTOR * top, median + OUTLIER_FACTOR * top
+
+
+def clip_outliers(data: np.ndarray, voxel_size: Sequence[float],
+                  bounds: tuple[float, float] | None = None
+                  ) -> tuple[np.ndarray, tuple[float, float] | None, int]:
+    """``(data clipped, bounds, voxels changed)``: `outlier_bounds` (or the given ``bounds``)
+    applied; ``data`` itself when nothing is clipped."""
+    bounds = bounds if bounds is not None else outlier_bounds(data, voxel_size)
+    if bounds is None:
+        return data, None, 0
+    lo, hi = bounds
+    n = int(np.count_nonzero((data < lo) | (data > hi)))
+    if not n:
+        return data, bounds, 0
+    return np.clip(data, lo, hi).astype(np.float32, copy=False), bounds, n
+
+
+def _outlier_warning(n: int, bounds: tuple[float, float]) -> str:
+    return (f"{n} voxel{'s' * (n != 1)} lie more than {OUTLIER_FACTOR:g} times the molecule's "
+            f"density from the median (beyond {bounds[0]:.3g} to {bounds[1]:.3g}): outliers "
+            "or a corrupt file; they were clipped, but check the map")
+
+
+def effective_lowpass(lowpass: float | str | None) -> tuple[float | None, bool]:
+    """``(resolution to filter to or None, is it the default)`` for a ``lowpass`` argument."""
+    if lowpass == AUTO:
+        return AUTO_LOWPASS, True
+    return (None if lowpass is None else float(lowpass)), False
+
+
+def prepare(data: np.ndarray, voxel_size: Sequence[float], model_voxel: float,
+            normalization: Mapping[str, object], *, lowpass: float | str | None = AUTO,
+            assess: bool = True) -> tuple[np.ndarray, Preparation]:
+    """The network's input for a map (``[z, y, x]``, steps ``voxel_size`` (x, y, z) Å) and the
+    record of what was done (see the module docstring).
+
+    Args:
+        model_voxel: the network's voxel size (Å).
+        normalization: the sidecar's ``normalization`` entry.
+        lowpass: ``"auto"`` (the default filter), None (none) or a resolution in Å.
+        assess: measure the resolution and run the checks (training boxes skip them).
+
+    Raises:
+        ValueError: the normalisation cannot take the map (nothing above the solvent).
+    """
+    record = Preparation(scale=magnitude(data))
+    data = (np.asarray(data, np.float64) / record.scale).astype(np.float32)
+    data, bounds, record.clipped = clip_outliers(data, voxel_size)
+    if bounds is not None:
+        record.clip = (bounds[0] * record.scale, bounds[1] * record.scale)
+    step = (float(model_voxel),) * 3
+    grid = resample(data, voxel_size, step)
+    del data
+    record.lowpass, record.auto_lowpass = effective_lowpass(lowpass)
+    sharp = grid
+    if record.lowpass is not None:
+        grid = lowpass_filter(grid, step, record.lowpass)
+    try:
+        record.levels = density_levels(grid, model_voxel)
+    except ValueError:
+        record.levels = None  # `foreground` refuses such a map below; `zscore` does not need them
+    if assess:
+        if record.levels is not None:
+            weight = envelope_weight(sharp, record.levels.solvent, record.levels.molecule,
+                                     model_voxel)
+            record.resolution = max(estimate_resolution(sharp, model_voxel, weight),
+                                    nyquist_resolution(voxel_size))
+        found = assess_map(grid, model_voxel, record.resolution, record.lowpass, record.levels,
+                           map_voxel=voxel_size)
+        record.warnings = found.warnings
+        record.molecule = found.molecule
+    if record.clipped:
+        record.warnings.insert(0, _outlier_warning(record.clipped, record.clip))
+    del sharp
+    volume = normalize(grid, normalization, model_voxel, record.levels)
+    return volume, record
+
+
+def density_as_seen(data: np.ndarray, voxel_size: Sequence[float],
+                    record: Preparation) -> np.ndarray:
+    """The map on its own grid as the network saw it: scaled, clipped and low-passed as
+    `record` says (the low-pass no finer than this grid holds), for tracing elements."""
+    out = (np.asarray(data, np.float64) / record.scale).astype(np.float32)
+    if record.clip is not None:
+        out = np.clip(out, record.clip[0] / record.scale, record.clip[1] / record.scale)
+    if record.lowpass is not None:
+        out = lowpass_filter(out, voxel_size, max(record.lowpass,
+                                                  nyquist_resolution(voxel_size)))
+    return out

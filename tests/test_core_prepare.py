@@ -1,0 +1,66 @@
+"""The map as the network sees it: scale-free, outliers clipped from the molecule's density."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from chimerax.deepssetracer.core.lowpass import lowpass
+from chimerax.deepssetracer.core.mapio import read_map
+from chimerax.deepssetracer.core.prepare import (
+    clip_outliers,
+    density_as_seen,
+    outlier_bounds,
+    prepare,
+)
+from helpers import blob_map
+
+NORM = {"method": "foreground", "clip": [-3.0, 5.0]}
+
+
+def test_real_maps_have_no_outliers_and_a_spike_is_clipped(shared_dir):
+    for path in sorted(shared_dir.glob("data/real/*/map.mrc")):
+        dmap = read_map(path)
+        assert outlier_bounds(dmap.data, dmap.voxel_size) is None, path
+    spiked = dmap.data.copy()
+    spiked[3, 4, 5], spiked[10, 11, 12] = 1e30, -1e30
+    data, bounds, n = clip_outliers(spiked, dmap.voxel_size)
+    assert n == 2 and np.abs(data).max() < 100 * np.abs(dmap.data).max()
+    np.testing.assert_array_equal(data[20:30, 20:30, 20:30], dmap.data[20:30, 20:30, 20:30])
+    _, record = prepare(spiked, dmap.voxel_size, 2.0, NORM)
+    assert record.clipped == 2 and "2 voxels lie more than 50 times" in record.warnings[0]
+
+
+def test_a_masked_filtered_map_keeps_its_molecule(shared_dir):
+    """Zero-padded by 60 Å and low-passed: the near-flat solvent's spread is ~1e-6 of the
+    molecule's, and bounds from that spread clipped 101,448 voxels of molecule."""
+    m = read_map(shared_dir / "data/real/emd8518_5u8s_A/map.mrc")
+    data = lowpass(np.pad(m.data, 60), m.voxel_size, 7.0)
+    assert outlier_bounds(data, m.voxel_size) is None
+    _, record = prepare(data, m.voxel_size, 2.0, NORM)
+    assert record.clipped == 0 and not record.warnings
+
+
+def test_masked_map_has_no_outlier_warning():
+    m = blob_map((30, 30, 30))
+    m.data[m.data < 0.3] = 0.0
+    assert outlier_bounds(m.data, m.voxel_size) is None
+
+
+@pytest.mark.parametrize("scale", [1e-24, 1e-6, 1e6, 1e30])
+def test_the_same_map_at_any_scale_is_the_same_input(scale):
+    m = blob_map((30, 28, 26))
+    ref, rec = prepare(m.data, m.voxel_size, 2.0, NORM)
+    got, rec2 = prepare((m.data.astype(np.float64) * scale).astype(np.float32), m.voxel_size,
+                        2.0, NORM)
+    np.testing.assert_allclose(got, ref, atol=1e-4)
+    assert rec2.resolution == pytest.approx(rec.resolution) and rec2.warnings == rec.warnings
+
+
+def test_elements_see_the_map_clipped_and_low_passed_no_finer_than_its_grid():
+    """A 2.7 Å grid cannot hold a 5 Å low-pass: the elements get the finest it holds."""
+    m = blob_map((30, 30, 30), voxel_size=(2.7, 2.7, 2.7))
+    _, record = prepare(m.data, m.voxel_size, 2.0, NORM, lowpass=5.0)
+    seen = density_as_seen(m.data, m.voxel_size, record)
+    assert seen.shape == m.data.shape and np.isfinite(seen).all()
+    np.testing.assert_allclose(seen, lowpass(m.data / record.scale, m.voxel_size, 5.4),
+                               atol=1e-5)
