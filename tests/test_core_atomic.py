@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import numpy as np
 import pytest
-from chimerax.deepssetracer.core.atomic import atomic_path, hidden_name
+from chimerax.deepssetracer.core.atomic import SignalHold, atomic_path, hidden_name, signals_held
+from chimerax.deepssetracer.core.errors import Interrupted, terminate_as_interrupt
 
 
 def test_replaces_the_target_only_when_the_block_ends(tmp_path):
@@ -39,3 +43,42 @@ def test_training_writers_use_it(tmp_path):
     write_json(tmp_path / "m.json", {"a": 1})
     assert (tmp_path / "m.json").read_text() == '{\n "a": 1\n}\n'
     assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
+
+
+# --- issue 29: a signal waits for the commit, in every thread -----------------------------------
+
+
+def test_a_held_signal_is_delivered_when_the_block_ends():
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with signals_held():
+            os.kill(os.getpid(), signal.SIGINT)
+            done.append("the renames finish")
+    assert done == ["the renames finish"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_signal_hold_keeps_it_until_released_and_can_drop_it():
+    hold = SignalHold()
+    with terminate_as_interrupt():
+        with hold.over_commits():
+            with signals_held():
+                os.kill(os.getpid(), signal.SIGTERM)
+            reported = "the map is reported"  # nothing raised yet: the hold outlives the block
+        assert hold.held and reported
+        with pytest.raises(Interrupted):
+            hold.release()
+        hold.take()
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert hold.release(deliver=False) == [signal.SIGTERM]
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_handlers_set_during_a_hold_are_the_ones_put_back():
+    hold = SignalHold()
+    hold.take()
+    with terminate_as_interrupt():  # sets and restores SIGTERM's handler inside the hold
+        pass
+    hold.release()
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -415,6 +415,50 @@ def test_a_dangling_symlink_is_an_existing_output(tmp_path):
     assert link.is_symlink() and not (tmp_path / "a_sheet.mrc").exists()
 
 
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_a_folder_at_an_output_name_is_never_moved(tmp_path, kind):
+    """``overwrite=True`` used to move a folder aside as the backup, then fail to delete it."""
+    target = tmp_path / "a_sheet.mrc"
+    if kind == "folder":
+        target.mkdir()
+        (target / "keep.txt").write_text("mine")
+    else:
+        os.mkfifo(target)
+    with pytest.raises(InputError, match=r"a_sheet\.mrc: is a (folder|FIFO).* never replaced"):
+        write_maps(_pair(tmp_path, 2.0), overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_sheet.mrc"]
+    assert kind != "folder" or (target / "keep.txt").read_text() == "mine"
+    # in `remove`, a folder (or link to one) is left alone, as before
+    write_maps({tmp_path / "b.mrc": _pair(tmp_path, 1.0)[tmp_path / "a_helix.mrc"]},
+               remove=[target])
+    assert target.exists() or target.is_symlink()
+
+
+def test_a_kill_that_reaches_another_thread_waits_for_the_backups_to_go(tmp_path,
+                                                                        monkeypatch):
+    """Blocking the signals in the main thread only let a kill delivered to another thread
+    raise between the renames or while the backups were deleted: the new set, plus backups."""
+    import threading
+
+    write_maps(_pair(tmp_path, 1.0))
+    real = Path.unlink
+
+    def unlink(self, *args, **kw):
+        real(self, *args, **kw)
+        if self.name.endswith(".bak"):
+            t = threading.Thread(target=os.kill, args=(os.getpid(), signal.SIGTERM))
+            t.start()
+            t.join()
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    with pytest.raises(Interrupted):  # delivered once the set is in, no backup left
+        write_maps(_pair(tmp_path, 2.0), overwrite=True)
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_helix.mrc", "a_sheet.mrc"]
+    assert _values([tmp_path / "a_helix.mrc", tmp_path / "a_sheet.mrc"]) == [2.0, 2.0]
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
 # --- issue 16: gzipped maps, as EMDB distributes them ----------------------------------------
 
 

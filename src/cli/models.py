@@ -7,6 +7,9 @@ _struct_sheet_range included); it is an optional extra (``pip install gemmi``, o
 
 from __future__ import annotations
 
+import gzip
+import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +34,11 @@ def read_model(path: str | Path) -> ModelResidues:
     if not path.is_file():
         raise InputError(path, "no such file")
     try:
-        st = gemmi.read_structure(str(path))
-    except (RuntimeError, ValueError) as err:
+        st = _read_structure(gemmi, path)
+    except (RuntimeError, ValueError, TypeError) as err:
         raise InputError(path, f"cannot read the model ({err})") from None
+    except OSError as err:
+        raise InputError(path, f"cannot read the model ({err.strerror or err})") from None
     st.remove_alternative_conformations()
     if len(st) == 0:
         raise InputError(path, "no model in the file")
@@ -53,6 +58,28 @@ def read_model(path: str | Path) -> ModelResidues:
         raise InputError(path, "no protein residue in the model")
     model = _assignment(st, keys) if (len(st.helices) or len(st.sheets)) else None
     return ModelResidues(chain, number, name, np.asarray(ca, dtype=np.float64), model)
+
+
+def _read_structure(gemmi, path: Path):
+    """gemmi's structure of `path`. gemmi takes a name only as UTF-8 text, so a name that is not
+    (its bytes as Python's surrogate escapes) is read here, unzipped if ``.gz``, and handed to
+    gemmi as the file's content, the format told from it."""
+    try:
+        os.fspath(path).encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        return gemmi.read_structure(str(path))
+    if not hasattr(gemmi, "read_structure_string"):  # an older gemmi
+        raise InputError(path, "cannot read the model: its name is not UTF-8 text, which this "
+                               "gemmi cannot open; rename the file")
+    data = path.read_bytes()
+    if path.suffix.lower() == ".gz":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as err:
+            raise InputError(path, f"corrupt gzip file ({err})") from None
+    return gemmi.read_structure_string(data, format=gemmi.CoorFormat.Detect)
 
 
 def _assignment(st, keys: list[tuple[str, int, str]]) -> list[str]:

@@ -3,7 +3,8 @@
 One record per input map, in the order given: a map that was refused carries its one-line
 ``error`` instead of results. The file is written once, at the end (also after Ctrl-C, with
 the maps done so far), atomically (`mapio.write_maps`, as a one-file set), so a script never
-reads half of it.
+reads half of it. A file name that is not UTF-8 is recorded with its odd bytes as ``\\xff``
+escapes, as the error lines print it (JSON text is UTF-8).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..core.errors import InputError
+from ..core.errors import InputError, printable, unescaped
 from ..core.mapio import write_maps
 from ..core.predict import OUTPUT_SUFFIXES, FileResult
 
@@ -71,7 +72,7 @@ def map_record(result: FileResult, *, lowpass_asked: float | str | None,
 
 def failure_record(map_path: Path, message: str) -> dict[str, Any]:
     """The JSON record of a map that was refused or failed (`message`: its error line)."""
-    return {"input": str(map_path), "ok": False, "error": message}
+    return {"input": str(map_path), "ok": False, "error": printable(message)}
 
 
 def write_report(path: Path, records: list[dict[str, Any]], *, interrupted: bool = False) -> None:
@@ -79,4 +80,17 @@ def write_report(path: Path, records: list[dict[str, Any]], *, interrupted: bool
     doc = {"format": FORMAT, "tool": "deepssetracer predict", "version": __version__,
            "maps": records, "failed": sum(not r["ok"] for r in records),
            "interrupted": interrupted}
-    write_maps({Path(path): json.dumps(doc, indent=1, ensure_ascii=False) + "\n"}, overwrite=True)
+    write_maps({Path(path): json.dumps(_encodable(doc), indent=1, ensure_ascii=False) + "\n"},
+               overwrite=True)
+
+
+def _encodable(value: Any) -> Any:
+    """`value` with every string UTF-8 can hold: a file name's bytes that are not UTF-8 (its
+    surrogate escapes) as ``\\xff`` (`errors.unescaped`), as the error lines print them."""
+    if isinstance(value, str):
+        return unescaped(value)
+    if isinstance(value, dict):
+        return {_encodable(k): _encodable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_encodable(v) for v in value]
+    return value

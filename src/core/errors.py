@@ -13,12 +13,33 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 
+def unescaped(text: str) -> str:
+    """`text` with its surrogate escapes (the bytes of a file name that are not UTF-8) shown as
+    ``\\xff``: a str that any UTF-8 stream or JSON file can hold. Nothing else changes."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no file name decodes to
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def printable(text: str | os.PathLike[str]) -> str:
+    """`text` (a name, or a line holding names) safe to print as one line: `unescaped`, and
+    control and other unprintable characters (newline, tab, ESC, U+2028) as ``\\n``,
+    ``\\t``, ``\\x1b``, ``\\u2028``."""
+    text = unescaped(os.fspath(text) if isinstance(text, os.PathLike) else str(text))
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " "
+                   else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 class InputError(ValueError):
-    """A map, weights file or output folder that cannot be used, with the reason in one line."""
+    """A map, weights file or output folder that cannot be used, with the reason in one line
+    (`printable`: a newline or undecodable byte in a file name cannot break it)."""
 
     def __init__(self, path: str | os.PathLike[str], problem: str):
-        self.path = str(path)
-        self.problem = " ".join(str(problem).split())  # always one line
+        self.path = printable(path)
+        self.problem = printable(" ".join(str(problem).split()))  # always one line
         super().__init__(f"{self.path}: {self.problem}")
 
 
@@ -60,16 +81,17 @@ def terminate_as_interrupt() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    from .atomic import set_handler  # a hold (`atomic.signals_held`) keeps its recorder
+
     names = [n for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
-    previous = {n: signal.getsignal(getattr(signal, n)) for n in names}
 
     def handler(signum, frame):
         raise Interrupted(signum)
 
-    for n in names:
-        signal.signal(getattr(signal, n), handler)
+    previous = {n: set_handler(getattr(signal, n), handler) for n in names}
     try:
         yield
     finally:
         for n, old in previous.items():
-            signal.signal(getattr(signal, n), old)
+            if old is not None:  # None: not set from Python, nothing to put back
+                set_handler(getattr(signal, n), old)

@@ -377,42 +377,80 @@ def write_maps(maps: Mapping[Path, DensityMap | str], *, overwrite: bool = False
 
     `remove` names files of the same set that this write replaces by nothing (an earlier
     run's labels map, say): they go with the swap, so a failure puts them back too (folders
-    among them are left alone).
+    and other special files among them are left alone).
 
     Every output is first written in full to a hidden temporary file in its folder; only then are
     they moved into place with `os.replace`, each existing file first renamed to a backup that
-    is put back if any later step fails. Signals are held off while the files are being
-    swapped, and SIGTERM meanwhile raises like Ctrl-C (`errors.terminate_as_interrupt`), so
-    neither a full disk, nor Ctrl-C, nor ``kill`` leaves a new file beside an old one or a
-    temporary file behind (only SIGKILL can).
+    is put back if any later step fails. Signals are held while the files are being swapped and
+    the backups deleted (`atomic.signals_held`: recorded, delivered after; a block, not a
+    handler, so a kill that reaches another thread waits too), and SIGTERM meanwhile raises
+    like Ctrl-C (`errors.terminate_as_interrupt`), so neither a full disk, nor Ctrl-C, nor
+    ``kill`` leaves a new file beside an old one, a backup or a temporary file behind (only
+    SIGKILL can): the set is all new with no backup, or all old.
+
+    Only a regular file (or a symbolic link, even dangling, not to a folder or other special
+    file) is ever replaced: a folder, FIFO, socket or device at an output name is refused, and
+    in `remove` left alone, never moved aside.
 
     Raises:
         FileExistsError: an output exists and `overwrite` is false.
-        InputError: a file cannot be written, naming the output it was for.
+        InputError: a file cannot be written, naming the output it was for; an output name is
+            held by a folder or another special file.
     """
     paths = [Path(p) for p in maps]
-    removed = [Path(p) for p in remove if Path(p) not in paths and not _is_folder(Path(p))]
+    for p in paths:
+        kind = special_kind(p)
+        if kind:
+            raise InputError(p, f"is {kind}, not a file: it is never replaced")
+    removed = [Path(p) for p in remove if Path(p) not in paths and not special_kind(Path(p))]
     if not overwrite:
         for p in paths:
             if os.path.lexists(p):
                 raise FileExistsError(f"{p} exists")
     temps: dict[Path, Path] = {}
-    try:
-        with terminate_as_interrupt():
+    with terminate_as_interrupt():
+        try:
             for p, content in maps.items():
                 temps[Path(p)] = tmp = hidden_name(Path(p), "tmp")
                 _write_file(tmp, content, Path(p))
-            with signals_held():
+        except BaseException:
+            _unlink_all(temps.values())
+            raise
+        with signals_held():
+            try:
                 _swap_in(temps, removed)
-    finally:
-        for tmp in temps.values():
-            tmp.unlink(missing_ok=True)
+            finally:
+                _unlink_all(temps.values())
     return paths
 
 
-def _is_folder(path: Path) -> bool:
-    """A real folder (not a link to one): `write_maps` never removes those."""
-    return path.is_dir() and not path.is_symlink()
+def special_kind(path: Path) -> str:
+    """What `path` is when it is something `write_maps` never replaces or removes: "a folder",
+    "a FIFO (named pipe)", ..., "a symbolic link to a folder" ("" for a regular file, a link to
+    one, a dangling link, or nothing)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return ""
+    link = stat.S_ISLNK(st.st_mode)
+    if link:
+        try:
+            st = os.stat(path)
+        except OSError:  # dangling (or a loop): replacing the link loses nothing it points to
+            return ""
+    if stat.S_ISREG(st.st_mode):
+        return ""
+    kind = next((k for test, k in FILE_KINDS if test(st.st_mode)), "not a regular file")
+    kind = "a folder" if kind == "a directory" else kind
+    return f"a symbolic link to {kind}" if link else kind
+
+
+def _unlink_all(paths: Iterable[Path]) -> None:
+    for p in paths:
+        try:
+            p.unlink(missing_ok=True)
+        except OSError:
+            log.warning("%s: could not remove this temporary file", p)
 
 
 def _write_file(tmp: Path, content: DensityMap | str, path: Path) -> None:
@@ -471,5 +509,4 @@ def _swap_in(temps: Mapping[Path, Path], removed: Iterable[Path] = ()) -> None:
         if isinstance(err, OSError):
             raise InputError(current, f"cannot write ({err.strerror or err})") from None
         raise
-    for backup in backups.values():
-        backup.unlink(missing_ok=True)
+    _unlink_all(backups.values())  # the set is in: a backup that stays is no reason to fail

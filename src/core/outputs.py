@@ -29,20 +29,73 @@ NAME_MAX = 255  # bytes in a file name where the folder does not say
 
 
 def prepare_outdir(outdir: Path) -> bool:
-    """Create `outdir` if needed (True when this call created it).
+    """Create `outdir` if needed (True when this call created it; see `make_outdir`).
 
     Raises:
         InputError: it is a file, or it cannot be created.
     """
-    if outdir.exists() and not outdir.is_dir():
-        raise InputError(outdir, "output folder is an existing file")
-    if outdir.is_dir():
-        return False
+    return Path(outdir) in make_outdir(outdir)
+
+
+def make_outdir(outdir: Path) -> list[Path]:
+    """Create `outdir` and any missing folders above it, one level at a time; the levels this
+    call created, top first (for `remove_created`).
+
+    A level that another process creates meanwhile (two runs given the same new ``-o``) is
+    taken as it is, not an error, and not counted as this call's.
+
+    Raises:
+        InputError: it, or a level above it, is a file, or it cannot be created.
+    """
+    outdir = Path(outdir)
+    missing = []
+    level = outdir
+    while not level.is_dir():
+        if os.path.lexists(level) and not level.is_symlink():
+            raise InputError(outdir, "output folder is an existing file" if level == outdir
+                             else f"cannot create the output folder ({level} is a file)")
+        missing.append(level)
+        if level.parent == level:
+            break
+        level = level.parent
+    created: list[Path] = []
+    for level in reversed(missing):
+        try:
+            os.mkdir(level)
+        except FileExistsError:
+            if level.is_dir():  # another run made it first: fine, but it is not ours
+                continue
+            remove_created(created)
+            raise InputError(outdir, "output folder is an existing file" if level == outdir
+                             else f"cannot create the output folder ({level} is a file)") from None
+        except OSError as err:
+            remove_created(created)
+            raise InputError(outdir, f"cannot create the output folder ({err.strerror})") from None
+        created.append(level)
+    return created
+
+
+def remove_created(created: list[Path]) -> None:
+    """Remove the folders `make_outdir` created (deepest first) that are still empty; a folder
+    that is not (another run wrote into it) is kept, with everything above it."""
+    for level in reversed(created):
+        try:
+            level.rmdir()
+        except OSError:
+            return
+
+
+def file_keys(path: Path) -> set:
+    """What makes two names one file: the path with every symbolic link resolved, and, if it
+    exists, its device and inode (a hard link, a bind mount). Two paths whose keys meet are the
+    same file, so writing one loses the other."""
+    keys: set = {("path", os.path.normcase(os.path.realpath(path)))}
     try:
-        outdir.mkdir(parents=True)
-    except OSError as err:
-        raise InputError(outdir, f"cannot create the output folder ({err.strerror})") from None
-    return True
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return keys
+    keys.add(("inode", st.st_dev, st.st_ino))
+    return keys
 
 
 def check_names(paths: Iterable[Path]) -> None:

@@ -13,6 +13,8 @@ import sys
 import time
 from typing import TextIO
 
+from .errors import printable
+
 MIN_SECONDS = 1.0
 
 
@@ -29,7 +31,7 @@ class StderrProgress:
 
     def __init__(self, label: str = "predicting", width: int = 30, stream: TextIO | None = None,
                  rotations: int = 1, min_seconds: float = MIN_SECONDS):
-        self.label = label
+        self.label = printable(label)  # a newline in a map's name must not split the line
         self.width = width
         self.stream = stream if stream is not None else sys.stderr
         self.rotations = max(1, rotations)
