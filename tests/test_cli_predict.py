@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 
 import mrcfile
 import numpy as np
@@ -700,3 +701,213 @@ def test_ctrl_c_still_writes_the_report_of_the_maps_done(tmp_path, weights, caps
     assert capsys.readouterr().err.strip() == f"deepssetracer: error: {b}: interrupted"
     doc = json.loads(report.read_text())
     assert doc["interrupted"] and [m["ok"] for m in doc["maps"]] == [True, False]
+
+
+# --- issue 29: never write over an input, never move a folder, signals and odd names ------------
+
+
+def _listing(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def _hashes(folder):
+    return {p.name: _sha(p) for p in folder.iterdir() if p.is_file()}
+
+
+@pytest.mark.parametrize("target", ["map", "output", "model", "sidecar", "symlink", "hardlink"])
+def test_json_never_names_an_input_or_another_output(tmp_path, map_path, weights, capsys,
+                                                     target):
+    """``--json a.mrc`` used to replace the input map with JSON text (exit 0); the report is
+    now checked against every input and output, through symbolic and hard links."""
+    out = tmp_path / "out"
+    out.mkdir()
+    model = tmp_path / "in" / "model.pdb"
+    model.write_text("not read: refused before\n")
+    names = {"map": map_path, "output": out / "emd_1_sheet.mrc", "model": model,
+             "sidecar": weights.with_suffix(".json"), "symlink": tmp_path / "in" / "link.json",
+             "hardlink": tmp_path / "in" / "hard.json"}
+    (tmp_path / "in" / "link.json").symlink_to(map_path)
+    os.link(map_path, tmp_path / "in" / "hard.json")
+    before = {**_hashes(tmp_path / "in"), **_hashes(weights.parent)}
+    code = run([map_path, "-o", out, "--weights", weights, "--model", model, "--force",
+                "--json", names[target]])
+    _expect_refusal(capsys, code, names[target], out, contains="the --json report would "
+                                                               "overwrite")
+    assert {**_hashes(tmp_path / "in"), **_hashes(weights.parent)} == before
+    assert _listing(out) == []
+
+
+@pytest.mark.parametrize("other", ["x_helix.mrc", "x_labels.mrc"])
+def test_force_never_overwrites_or_removes_another_input(tmp_path, weights, capsys, other):
+    """``x.mrc x_helix.mrc -o . --force`` used to replace the user's x_helix.mrc by x's helix
+    map and then predict that; ``x_labels.mrc`` was removed, then failed on."""
+    x, y = _maps(tmp_path, "x.mrc", other)
+    before = _hashes(x.parent)
+    code = run([x, y, "-o", x.parent, "--weights", weights, "-q", "--force"])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == "" and captured.err.count("\n") == 1
+    assert f"input map {y}" in captured.err and "even with --force" in captured.err
+    assert _hashes(x.parent) == before and _listing(x.parent) == sorted(["x.mrc", other])
+
+
+@pytest.mark.parametrize("kind", ["folder", "link_to_folder", "fifo"])
+def test_a_folder_at_an_output_name_is_refused_even_with_force(tmp_path, map_path, weights,
+                                                               capsys, kind):
+    """A folder at an output name used to be moved to a hidden backup by --force, and the run
+    then failed ("...bak: Is a directory") with the folder hidden."""
+    out = tmp_path / "out"
+    out.mkdir()
+    target = out / "emd_1_sheet.mrc"
+    if kind == "folder":
+        target.mkdir()
+        (target / "keep.txt").write_text("mine")
+    elif kind == "link_to_folder":
+        (tmp_path / "elsewhere").mkdir()
+        target.symlink_to(tmp_path / "elsewhere")
+    else:
+        os.mkfifo(target)
+    code = run([map_path, "-o", out, "--weights", weights, "-q", "--force"])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.err.count("\n") == 1 and captured.out == ""
+    assert f"{target}: is a " in captured.err and "never replaced or moved" in captured.err
+    assert _listing(out) == ["emd_1_sheet.mrc"]  # no backup, no other output
+    if kind == "folder":
+        assert (target / "keep.txt").read_text() == "mine"
+
+
+def _signal_at_rename(monkeypatch, signum, when):
+    """Send `signum` to this process, from another thread (which, unlike the main one, does not
+    block it), right after the rename `when(src, dst)` picks."""
+    import threading
+
+    real = os.replace
+
+    def replace(src, dst):
+        real(src, dst)
+        if when(str(src), str(dst)):
+            t = threading.Thread(target=os.kill, args=(os.getpid(), signum))
+            t.start()
+            t.join()
+
+    monkeypatch.setattr(os, "replace", replace)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_in_the_last_rename_leaves_the_new_set_reported_done(
+        tmp_path, weights, capsys, monkeypatch, signum):
+    """A kill in the last milliseconds of the swap used to leave backups beside the new set, or
+    the new set reported as interrupted (ok: false): now the map is done, the next one not run."""
+    a, b = _maps(tmp_path, "a.mrc", "b.mrc")
+    out, report = tmp_path / "out", tmp_path / "r.json"
+    assert run([a, b, "-o", out, "--weights", weights, "-q", "--lowpass", "off"]) == 0
+    old = _hashes(out)
+    capsys.readouterr()
+    _signal_at_rename(monkeypatch, signum, lambda src, dst: dst.endswith("a_sheet.mrc"))
+    code = run([a, b, "-o", out, "--weights", weights, "-q", "--force", "--json", report])
+    monkeypatch.undo()
+    captured = capsys.readouterr()
+    assert code == 128 + signum
+    assert captured.out.startswith("a.mrc: ") and captured.out.count("\n") == 1
+    assert captured.err == f"deepssetracer: error: {b}: interrupted\n"
+    doc = json.loads(report.read_text())
+    assert doc["interrupted"] and [m["ok"] for m in doc["maps"]] == [True, False]
+    assert doc["maps"][1] == {"input": str(b), "ok": False, "error": "interrupted"}
+    new = _hashes(out)
+    assert _listing(out) == ["a_helix.mrc", "a_sheet.mrc", "b_helix.mrc", "b_sheet.mrc"]
+    assert new["a_sheet.mrc"] != old["a_sheet.mrc"] and new["b_sheet.mrc"] == old["b_sheet.mrc"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+@pytest.mark.parametrize("last", ["emd_1_sheet.mrc", "r.json"])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_while_the_last_map_or_the_report_commits_is_too_late(
+        tmp_path, map_path, weights, capsys, monkeypatch, signum, last):
+    """Ctrl-C after the JSON was written used to print a KeyboardInterrupt traceback; a signal
+    in the last map's (or the report's) commit now comes too late to stop anything."""
+    out, report = tmp_path / "out", tmp_path / "r.json"
+    _signal_at_rename(monkeypatch, signum, lambda src, dst: dst.endswith(last))
+    assert run([map_path, "-o", out, "--weights", weights, "-q", "--json", report]) == 0
+    monkeypatch.undo()
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out.startswith("emd_1.mrc: ")
+    doc = json.loads(report.read_text())
+    assert not doc["interrupted"] and doc["maps"][0]["ok"]
+    assert _listing(out) == ["emd_1_helix.mrc", "emd_1_sheet.mrc"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_names_that_are_not_utf8_are_printed_and_recorded_escaped(tmp_path, weights, capsys):
+    """A map (and model) name that is not UTF-8 used to end in UnicodeEncodeError after the
+    outputs were written, with the whole report lost; --model gave gemmi's TypeError."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    name = os.fsdecode(b"emd\xff.mrc")
+    path = write_map(folder / name, blob_map((20, 18, 26)))
+    bad = folder / os.fsdecode(b"bad\xfe.mrc")
+    bad.write_bytes(b"")
+    out, report = tmp_path / "out", tmp_path / "r.json"
+    argv = [path, bad, "-o", out, "--weights", weights, "-q", "--json", report]
+    try:
+        import gemmi  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        model = folder / os.fsdecode(b"model\xfd.pdb")
+        model.write_text("ATOM      1  CA  ALA A   1       3.000   4.000   5.000  1.00  0.00"
+                         "           C\nEND\n")
+        argv += ["--model", model]
+    assert run(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out.startswith("emd\\xff.mrc: ") and captured.out.count("\n") == 1
+    assert captured.err == f"deepssetracer: error: {folder}/bad\\xfe.mrc: empty file\n"
+    assert sorted(os.listdir(os.fsencode(out)))[0] == b"emd\xff_helix.mrc"
+    doc = json.loads(report.read_text(encoding="utf-8"))
+    assert doc["maps"][0]["input"] == f"{folder}/emd\\xff.mrc" and doc["maps"][0]["ok"]
+    assert doc["maps"][1]["input"] == f"{folder}/bad\\xfe.mrc"
+    if "--model" in argv:
+        assert doc["maps"][0]["model"]["path"] == f"{folder}/model\\xfd.pdb"
+
+
+def test_two_runs_creating_one_new_outdir_both_run(tmp_path, map_path, weights, capsys,
+                                                   monkeypatch):
+    """The second of two runs that create the same new -o folder used to fail ("cannot create
+    the output folder (File exists)")."""
+    out = tmp_path / "new"
+    real = os.mkdir
+
+    def other_run_first(path, *args, **kw):
+        if os.fspath(path) == os.fspath(out) and not out.exists():
+            real(path)  # the other run wins the race
+        return real(path, *args, **kw)
+
+    monkeypatch.setattr(os, "mkdir", other_run_first)
+    assert run([map_path, "-o", out, "--weights", weights, "-q"]) == 0
+    assert _listing(out) == ["emd_1_helix.mrc", "emd_1_sheet.mrc"]
+
+
+def test_a_refused_map_leaves_no_folder_level_it_created(tmp_path, weights, capsys):
+    bad = tmp_path / "bad.mrc"
+    bad.write_bytes(b"")
+    out = tmp_path / "n1" / "n2" / "n3"
+    _expect_refusal(capsys, run([bad, "-o", out, "--weights", weights]), bad, out,
+                    contains="empty file")
+    assert _listing(tmp_path) == ["bad.mrc", "weights"]
+    (tmp_path / "n1").mkdir()  # a level that was there stays
+    _expect_refusal(capsys, run([bad, "-o", out, "--weights", weights]), bad, out)
+    assert _listing(tmp_path / "n1") == []
+
+
+def test_control_characters_in_names_keep_every_line_one_line(tmp_path, weights, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    good = write_map(folder / "a\nb\x1b.mrc", blob_map((20, 18, 26)))
+    bad = folder / "c\nd.mrc"
+    bad.write_bytes(b"")
+    assert run([good, bad, "-o", tmp_path / "out", "--weights", weights, "--tta", "4"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.count("\n") == 1 and captured.out.startswith("a\\nb\\x1b.mrc: ")
+    err = captured.err.splitlines()
+    assert len(err) == 2 and err[0].startswith("predicting a\\nb\\x1b.mrc: ")
+    assert err[1] == f"deepssetracer: error: {folder}/c\\nd.mrc: empty file"

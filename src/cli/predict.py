@@ -9,6 +9,12 @@ and the model's own; the one model is read once and checked against every map), 
 Prints one summary line per map on stdout; a bad map gets one ``deepssetracer: error: FILE:
 PROBLEM`` line on stderr and nothing written, the other maps still run, and the exit code is 2
 if any map failed. The network is loaded once, at the first map that passes its checks.
+
+Before anything is read, the whole run is refused (one line, exit 2, nothing written, also with
+``--force``) when a file it would write (or, as an earlier run's labels, remove), ``--json``
+included, is one of its inputs or another of its outputs (through links too), or when a folder
+or other special file sits at an output name. A signal during a map's commit waits until the
+map is reported done (`atomic.SignalHold`). Printed names are escaped (`errors.printable`).
 """
 
 from __future__ import annotations
@@ -98,7 +104,7 @@ def add_args(parser: argparse.ArgumentParser) -> None:
                         help="overwrite existing outputs; without --labels an earlier run's "
                              "<stem>_labels.mrc is removed with them, in the same atomic swap "
                              "(without --force it is refused), so no stale labels stay beside "
-                             "the new pair")
+                             "the new pair; never an input of the run, nor a folder")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", type=Path, default=None, metavar="FILE",
                         help="also write, for scripts, each map's input, outputs (the "
@@ -110,7 +116,9 @@ def add_args(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..core.errors import InputError, terminate_as_interrupt
+    from ..core.atomic import SignalHold
+    from ..core.errors import InputError, printable, terminate_as_interrupt
+    from ..core.outputs import make_outdir, remove_created
     from . import report  # numpy, mrcfile, onnxruntime: not for --help
 
     threads = _capped_threads(args.threads)
@@ -119,35 +127,60 @@ def main(args: argparse.Namespace) -> int:
         _check_stems(maps, args.outdir)
         if args.json is not None:
             report.check_target(args.json)
+        _check_targets(maps, args)
         model = None
         if args.model is not None:  # read first: a bad model costs no prediction
             from .models import read_model
 
             model = read_model(args.model)
+        created = make_outdir(args.outdir)  # its new levels go again if nothing is written
     except InputError as err:
         return _fail(str(err), EXIT_INPUT)
     network = _NetworkOnce(args.weights, args.device, threads)
     records: list[dict] = []
     code, path = 0, maps[0]
-    try:
-        with terminate_as_interrupt():  # kill: clean up as for Ctrl-C
-            for i, path in enumerate(maps):
-                message, status = _predict_one(path, args, threads, network, model, records)
-                if status:
-                    code = max(code, status)
-                    _fail(message, status)
-                if network.error is not None:  # the weights: every other map would fail alike
-                    records += [report.failure_record(p, network.error) for p in maps[i + 1:]]
-                    break
-    except KeyboardInterrupt as err:
-        signum = getattr(err, "signum", None)
-        records.append(report.failure_record(path, "interrupted"))
-        code = _fail(f"{path}: interrupted", 128 + signum if signum else EXIT_INTERRUPTED)
-    if args.json is not None:
+    # From a map's commit (`mapio.write_maps`) until its result is printed and recorded, a
+    # signal waits: the map is reported done with its new set, and the signal stops the batch
+    # before the next map. After the last map nothing is left to stop: one that comes then is
+    # dropped, and the report is still written (no traceback after it).
+    hold = SignalHold()
+    with terminate_as_interrupt():  # kill: clean up as for Ctrl-C
         try:
-            report.write_report(args.json, records, interrupted=code >= 128)
-        except InputError as err:
-            code = max(code, _fail(str(err), EXIT_INPUT))
+            with hold.over_commits():
+                for i, path in enumerate(maps):
+                    hold.release()  # delivers a signal held over the previous map's commit
+                    message, status = _predict_one(path, args, threads, network, model,
+                                                   records)
+                    if status:
+                        code = max(code, status)
+                        _fail(message, status)
+                    if network.error is not None:  # the weights: every other map fails alike
+                        records += [report.failure_record(p, network.error)
+                                    for p in maps[i + 1:]]
+                        break
+        except KeyboardInterrupt as err:
+            hold.take()
+            signum = getattr(err, "signum", None)
+            if len(records) == maps.index(path):  # not recorded yet (records[i] is map i's)
+                records.append(report.failure_record(path, "interrupted"))
+            code = _fail(f"{path}: interrupted", 128 + signum if signum else EXIT_INTERRUPTED)
+        except Exception as err:  # a bug: its traceback follows the report, written below
+            if len(records) == maps.index(path):
+                records.append(report.failure_record(
+                    path, f"{printable(path)}: internal error ({type(err).__name__})"))
+            code = 1
+            raise
+        finally:  # also after a bug's exception: the report of the maps done is written
+            hold.take()
+            try:
+                if args.json is not None:
+                    try:
+                        report.write_report(args.json, records, interrupted=code >= 128)
+                    except InputError as err:
+                        code = max(code, _fail(str(err), EXIT_INPUT))
+                remove_created(created)  # the levels still empty: nothing was written there
+            finally:
+                hold.release(deliver=False)
     return code
 
 
@@ -178,8 +211,8 @@ def _predict_one(path: Path, args: argparse.Namespace, threads: int | None,
         message, status = f"{err.filename or path}: {err.strerror or err}", 1
     else:
         for warning in result.warnings:
-            print(f"warning: {result.map_path.name}: {warning}", file=sys.stderr)
-        print(result.summary(), flush=True)
+            _say(f"warning: {result.map_path.name}: {warning}", sys.stderr)
+        _say(result.summary(), sys.stdout)
         records.append(report.map_record(result, lowpass_asked=args.lowpass, threads=threads,
                                          model=args.model))
         return "", 0
@@ -241,5 +274,75 @@ def _check_stems(maps: list[Path], outdir: Path) -> None:
 
 def _fail(message: str, code: int) -> int:
     """Print the one error line; `code` back, for ``return _fail(...)``."""
-    print(f"deepssetracer: error: {message}", file=sys.stderr)
+    _say(f"deepssetracer: error: {message}", sys.stderr)
     return code
+
+
+def _say(line: str, stream) -> None:
+    """Print one line of names and figures as one line that `stream` can encode: a file name's
+    undecodable bytes and control characters (a newline) come out as backslash escapes
+    (`errors.printable`)."""
+    from ..core.errors import printable
+
+    line = printable(line)
+    try:
+        print(line, file=stream, flush=True)
+    except UnicodeEncodeError:  # an ASCII-only stream: Å³ and the like escaped too
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        print(line.encode(encoding, "backslashreplace").decode(encoding), file=stream,
+              flush=True)
+
+
+def _check_targets(maps: list[Path], args: argparse.Namespace) -> None:
+    """Refuse, before anything is read, a run that would write over (or, as an earlier run's
+    labels, remove) one of its own inputs (maps, ``--model``, weights and their sidecar), or
+    write one file twice (``--json`` naming an output, say), or replace a folder or another
+    special file: `outputs.file_keys` tells one file by its resolved path and its inode, so
+    symbolic and hard links count. ``--force`` changes none of this.
+
+    Raises:
+        InputError: naming the output (or ``--json``) file and what it clashes with.
+    """
+    from ..core.errors import InputError
+    from ..core.mapio import special_kind
+    from ..core.outputs import file_keys
+    from ..core.predict import output_paths
+    from ..core.weights import default_weights_path, sidecar_path
+
+    weights = args.weights if args.weights is not None else default_weights_path()
+    inputs = [(m, f"the input map {m}") for m in maps]
+    if args.model is not None:
+        inputs.append((args.model, f"the --model file {args.model}"))
+    inputs += [(weights, f"the weights {weights}"),
+               (sidecar_path(weights), f"the weights sidecar {sidecar_path(weights)}")]
+    seen: dict = {}
+    for path, what in inputs:
+        for key in file_keys(path):
+            seen.setdefault(key, what)
+    rename = "choose another -o folder or rename the map"
+    move = "move it or choose another -o folder"
+    targets = []  # (path, what it is, what the run would do to a clashing file, how to avoid)
+    for m in maps:
+        paths = output_paths(m, args.outdir, args.labels, args.elements, args.model is not None)
+        targets += [(p, f"an output of {m}", (f"an output of {m} would overwrite", ""),
+                     (rename, move)) for p in paths.values()]
+        if not args.labels:
+            targets.append((output_paths(m, args.outdir, labels=True)["labels"],
+                            f"the earlier labels map that the run of {m} removes",
+                            (f"the run of {m}, which writes no labels, would remove",
+                             " as an earlier run's labels map"), (rename, move)))
+    if args.json is not None:
+        targets.append((args.json, "the --json report", ("the --json report would overwrite", ""),
+                        ("give --json another name",) * 2))
+    for path, what, (verb, tail), (hint, special_hint) in targets:
+        kind = special_kind(path)
+        if kind and not (kind.endswith("folder") and tail):  # the labels' name: a folder is kept
+            raise InputError(path, f"is {kind}, at the name of {what}; it is never replaced "
+                                   f"or moved, even with --force ({special_hint})")
+        keys = file_keys(path)
+        clash = next((seen[k] for k in keys if k in seen), None)
+        if clash is not None:
+            raise InputError(path, f"{verb} {clash}{tail} (the same file); refused, even with "
+                                   f"--force ({hint})")
+        for key in keys:
+            seen.setdefault(key, what)
