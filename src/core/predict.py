@@ -40,10 +40,12 @@ from .weights import ModelSpec
 log = logging.getLogger(__name__)
 
 TTA_DEFAULT = 4
-# Normalised solvent (0) added a side before the network: its convolutions treat the tile's edge
-# unlike solvent, so without it a small box answers differently from the same box padded.
-SOLVENT_MARGIN = 4  # voxels of the model grid (8 Å)
-PAD_MODE = "reflect"
+# A margin added a side before the network: its convolutions treat the tile's edge unlike the
+# map, so without it a small box answers differently from the same box padded. Mirrored, not
+# solvent: a masked or padded map's faces are solvent either way, while a crop through the
+# molecule is continued as the molecule goes on rather than walled off (the VP6 head's tight
+# crop: helix 0.204 -> 0.256, sheet 0.380 -> 0.425 voxel F1; docs/crops.md).
+MARGIN = 4  # voxels of the model grid (8 Å)
 
 TEXT_BYTES = 1 << 20  # room check: the most an elements file can take (bytes)
 RESIDUE_BYTES = 64  # and a row of the residues CSV
@@ -225,11 +227,11 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
                           preparation=record)
     if not molecule_check:
         record.warnings = [w for w in record.warnings if not w.startswith(NO_MOLECULE)]
-    m = SOLVENT_MARGIN
+    m = MARGIN
     if max(volume.shape) <= spec.tile_size:  # a map that fits one pass keeps one pass
         m = max(min(m, (spec.tile_size - max(volume.shape)) // 2), 0)
     shape = volume.shape
-    volume = np.pad(volume, m, mode=PAD_MODE)
+    volume = np.pad(volume, m, mode="reflect")
     # One plan per rotated shape (a rotation permutes the axes, never the number of tiles).
     plans = {volume.shape: TilePlan.make(volume.shape, spec.tile_size, spec.size_multiple)}
     tiles = plans[volume.shape].n_tiles
