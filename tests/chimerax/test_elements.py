@@ -32,12 +32,15 @@ def pair(cx):
 
 
 def core_elements(v, helix_volume, sheet_volume):
-    """The core's elements of the whole map `v` (not low-passed: EMD-8518 is a 6.1 Å map)."""
+    """The core's elements of the whole map `v`, prepared as the command prepares it."""
     from chimerax.deepssetracer.core.grid import DensityMap
     from chimerax.deepssetracer.core.predict import Prediction, find_elements
+    from chimerax.deepssetracer.core.prepare import prepare
 
     d = helix_volume.data
-    pred = Prediction(helix_volume.full_matrix(), sheet_volume.full_matrix(), d.step, d.origin)
+    _, record = prepare(v.full_matrix(), d.step, 2.0, {"method": "foreground"})
+    pred = Prediction(helix_volume.full_matrix(), sheet_volume.full_matrix(), d.step, d.origin,
+                      preparation=record)
     return find_elements(DensityMap(v.full_matrix(), d.step, d.origin), pred)
 
 
@@ -56,7 +59,6 @@ def test_elements_are_cylinders_and_patches_where_the_map_is(cx, pair, weights_k
     assert isinstance(axes, MarkerSet) and axes.name == f"{v.name} helix axes"
     assert isinstance(patches, Surface) and patches.name == f"{v.name} sheet patches"
 
-    assert not any("low-passed" in ln for ln in log_lines)
     found = core_elements(v, helix, sheet)
     assert found.helices and found.sheets  # this map has both
     ends = np.array([p for h in found.helices for p in (h.start, h.end)])
