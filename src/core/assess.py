@@ -37,7 +37,7 @@ COARSE_LIMIT = 10.0  # Å: a map estimated coarser than this is outside the rang
 NO_MOLECULE = "no molecule stands out of the noise"  # how that warning begins
 FACE_SHARE = 0.04  # of the box faces' area in the molecule: it runs into them (whole real
 # maps in ../shared: 0-0.01, the map segment and tight crop 0.05-0.10, central crops 0.06-0.38)
-FACE_DEPTH = 10.0  # Å from a face within which a crop's answer degrades (docs/crops.md)
+FACE_DEPTH = 12.0  # Å from a face within which a crop's answer degrades (docs/crops.md)
 
 
 @dataclass
