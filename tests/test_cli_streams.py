@@ -1,0 +1,67 @@
+"""The console script as a user's shell runs it: streams that are not UTF-8 (28.4) and an
+address-space limit too small to load the numerics (29.9), in subprocesses."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from chimerax.deepssetracer.core.mapio import write_map
+from helpers import blob_map
+
+
+def deepssetracer(*argv, env=None, preexec_fn=None, timeout=120):
+    """``python -m chimerax.deepssetracer.cli ARGV``: (exit code, stdout bytes, stderr bytes)."""
+    full = {**os.environ, **(env or {})}
+    proc = subprocess.run([sys.executable, "-m", "chimerax.deepssetracer.cli",
+                           *map(str, argv)], capture_output=True, env=full,
+                          preexec_fn=preexec_fn, timeout=timeout)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture
+def setup(tmp_path, tiny_onnx):
+    weights = tiny_onnx(tile_size=16)
+    path = write_map(tmp_path / "emd_1.mrc", blob_map((20, 18, 26)))
+    return path, weights
+
+
+ENCODINGS = [({"PYTHONIOENCODING": "latin-1"}, "latin-1"),
+             ({"PYTHONIOENCODING": "ascii"}, "ascii"),
+             ({"LANG": "C", "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0",
+               "PYTHONIOENCODING": ""}, "ascii")]
+
+
+@pytest.mark.parametrize("env, encoding", ENCODINGS, ids=["latin-1", "ascii", "LANG=C"])
+def test_streams_that_are_not_utf8_take_every_line(tmp_path, setup, env, encoding):
+    path, weights = setup
+    out = tmp_path / "out"
+    code, stdout, stderr = deepssetracer("predict", path, "-o", out, "--weights", weights,
+                                         "--lowpass", "8", env=env)
+    assert code == 0, stderr
+    assert sorted(p.name for p in out.iterdir()) == ["emd_1_helix.mrc", "emd_1_sheet.mrc"]
+    line = stdout.decode(encoding)  # every byte is the stream's own encoding
+    assert "Traceback" not in stderr.decode(encoding)
+    assert line.count("\n") == 1
+    # Å³ where the stream holds it (latin-1), its ASCII look-alike where not
+    assert ("Å³ at p" if encoding == "latin-1" else "A3 at p") in line
+    # an error line with Å, and the help page (Å, –)
+    code, _, stderr = deepssetracer("predict", path, "-o", tmp_path / "o2", "--weights",
+                                    weights, "--lowpass", "1", env=env)
+    err = stderr.decode(encoding)
+    assert code == 2 and err.count("\n") == 1 and err.startswith("deepssetracer: error:")
+    assert "at least 2 " in err and "Traceback" not in err
+    code, stdout, stderr = deepssetracer("predict", "--help", env=env)
+    assert code == 0 and b"--lowpass" in stdout and stderr == b""
+    stdout.decode(encoding)
+
+
+def test_lookalikes_then_escapes():
+    from chimerax.deepssetracer.cli import FALLBACK_ERRORS
+
+    text = "6 Å, 40 Å³, 5–10 Å, p ≥ 0.5, \u4e00, bad \udcff byte"
+    assert text.encode("ascii", FALLBACK_ERRORS) == \
+        b"6 A, 40 A3, 5-10 A, p >= 0.5, \\u4e00, bad \\xff byte"
+    assert text.encode("latin-1", FALLBACK_ERRORS).decode("latin-1").startswith("6 Å, 40 Å³")
