@@ -65,3 +65,49 @@ def test_lookalikes_then_escapes():
     assert text.encode("ascii", FALLBACK_ERRORS) == \
         b"6 A, 40 A3, 5-10 A, p >= 0.5, \\u4e00, bad \\xff byte"
     assert text.encode("latin-1", FALLBACK_ERRORS).decode("latin-1").startswith("6 Å, 40 Å³")
+
+
+def _address_space(mib):
+    def limit():
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (mib * 2**20, mib * 2**20))
+    return limit
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS as Linux counts it")
+@pytest.mark.parametrize("mib", [60, 120, 150, 200])
+def test_an_address_space_too_small_for_the_libraries_is_one_line(tmp_path, setup, mib):
+    """29.9: under ``ulimit -v`` of 200 MB or less, numpy's OpenBLAS exits from C while it
+    loads (refused before it does) or onnxruntime fails to load (caught): one line, exit 2,
+    nothing written; the help page still shows."""
+    from chimerax.deepssetracer.cli import blas_threads
+
+    path, weights = setup
+    env = {"OPENBLAS_NUM_THREADS": "2"} if blas_threads() < 2 else {}  # as tested: 2+ threads
+    code, stdout, stderr = deepssetracer("predict", path, "-o", tmp_path / "out", "--weights",
+                                         weights, env=env, preexec_fn=_address_space(mib))
+    err = stderr.decode()
+    assert code == 2, err
+    assert err.count("\n") == 1 and err.startswith("deepssetracer: error: "), err
+    assert "ulimit -v" in err and f"{mib} MiB" in err
+    assert "Traceback" not in err and not (tmp_path / "out").exists() and stdout == b""
+    code, stdout, _ = deepssetracer("predict", "--help", preexec_fn=_address_space(mib))
+    assert code == 0 and b"--lowpass" in stdout
+
+
+def test_load_failures_are_one_line():
+    from chimerax.deepssetracer.cli import load_failure
+
+    try:
+        try:
+            raise ImportError("/x/site-packages/onnxruntime/capi/_state.so: failed to map "
+                              "segment from shared object")
+        except ImportError as inner:
+            raise ImportError("\nIMPORTANT: PLEASE READ THIS\n...") from inner
+    except ImportError as err:
+        line = load_failure(err)
+    assert "\n" not in line and line.startswith("out of memory loading onnxruntime (failed to map")
+    assert load_failure(MemoryError()).startswith("out of memory")
+    line = load_failure(ModuleNotFoundError("No module named 'onnxruntime'", name="onnxruntime"))
+    assert line.startswith("cannot import onnxruntime (No module named")

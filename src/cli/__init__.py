@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import codecs
 import importlib
+import os
+import re
 import sys
 from collections.abc import Sequence
 
@@ -84,8 +86,99 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ascii_fallback()
-    args = build_parser().parse_args(argv)
-    return int(args._main(args) or 0)
+    args = build_parser().parse_args(argv)  # standard library only: numerics come in _main
+    too_small = address_space_too_small()
+    if too_small:  # OpenBLAS would exit(1) from C while numpy loads, past any except clause
+        print(f"deepssetracer: error: {too_small}", file=sys.stderr)
+        return 2
+    try:
+        return int(args._main(args) or 0)
+    except (MemoryError, ImportError) as err:  # numpy, onnxruntime under a small ulimit -v
+        print(f"deepssetracer: error: {load_failure(err)}", file=sys.stderr)
+        return 2
+
+
+MEMORY_SIGNS = ("failed to map segment", "cannot allocate memory", "bad_alloc",
+                "out of memory", "memory allocation")
+
+
+def load_failure(err: BaseException) -> str:
+    """One line for a library (numpy, onnxruntime) that could not be loaded, or memory that ran
+    out: the module, the reason (an import error's own, often pages long, cut to its last
+    line) and, when memory is the cause, the address-space limit (``ulimit -v``) if one is set.
+    """
+    chain, seen = [], err
+    while seen is not None and seen not in chain:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    reasons = [line.strip() for e in chain for line in str(e).splitlines() if line.strip()]
+    packages = [m.group(1) for r in reasons
+                for m in [re.search(r"site-packages[/\\]([A-Za-z0-9_]+)", r)] if m]
+    module = next(iter(packages), None) or next(
+        (e.name.split(".")[0] for e in chain if isinstance(e, ImportError) and e.name), None)
+    memory = isinstance(err, MemoryError) or any(
+        sign in r.lower() for r in reasons for sign in MEMORY_SIGNS)
+    reason = next((r for r in reversed(reasons)
+                   if any(sign in r.lower() for sign in MEMORY_SIGNS)), None) if memory \
+        else (reasons[-1] if reasons else type(err).__name__)
+    if reason:
+        reason = reason.rsplit(": ", 1)[-1] if ".so" in reason else reason  # no long path
+    where = f"loading {module}" if module else "loading its libraries"
+    if not memory:
+        return f"cannot import {module or 'a library'} ({reason}); reinstall the package"
+    limit = _address_space_limit()
+    hint = (f"; the address-space limit (ulimit -v) is {limit // 2**20} MiB: raise it"
+            if limit else "; free some memory")
+    return f"out of memory {where}{f' ({reason})' if reason else ''}{hint}"
+
+
+# Address space that loading numpy (OpenBLAS: a buffer and a stack per thread) and onnxruntime
+# takes, at the least: below it numpy's OpenBLAS prints its own line and exits while loading
+# (measured with ``ulimit -v``: 1 thread fails under ~130 MiB, 2 under ~175 MiB; the whole
+# of a small prediction needs ~200 and ~240 MiB).
+LOAD_BASE_MIB, LOAD_PER_BLAS_THREAD_MIB = 100, 40
+OPENBLAS_MAX_THREADS = 64  # numpy's wheels build OpenBLAS for at most 64
+
+
+def blas_threads() -> int:
+    """Threads numpy's OpenBLAS starts with: its environment variables, else the CPUs this
+    process may run on."""
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        try:
+            n = int(os.environ.get(name, "").split(",")[0])
+        except ValueError:
+            continue
+        if n > 0:
+            return min(n, OPENBLAS_MAX_THREADS)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return min(cores, OPENBLAS_MAX_THREADS)
+
+
+def address_space_too_small() -> str | None:
+    """The one-line reason why the address-space limit (``ulimit -v``) cannot even hold the
+    libraries, checked before any of them loads; None when there is room (or no limit)."""
+    limit = _address_space_limit()
+    threads = blas_threads()
+    floor = (LOAD_BASE_MIB + LOAD_PER_BLAS_THREAD_MIB * threads) * 2**20
+    if limit is None or limit >= floor:
+        return None
+    hint = (f"raise it, or set OPENBLAS_NUM_THREADS=1 ({threads} BLAS threads now)"
+            if threads > 1 else "raise it")
+    return (f"the address-space limit (ulimit -v) of {limit // 2**20} MiB is below the "
+            f"{floor // 2**20} MiB that loading numpy and onnxruntime takes here; {hint}")
+
+
+def _address_space_limit() -> int | None:
+    """``RLIMIT_AS`` in bytes, or None when there is none (or the system does not say)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    return None if soft in (resource.RLIM_INFINITY, -1) else soft
 
 
 if __name__ == "__main__":

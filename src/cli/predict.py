@@ -121,6 +121,8 @@ def main(args: argparse.Namespace) -> int:
     from ..core.outputs import make_outdir, remove_created
     from . import report  # numpy, mrcfile, onnxruntime: not for --help
 
+    _load_onnxruntime()
+
     threads = _capped_threads(args.threads)
     maps: list[Path] = list(args.map)
     try:
@@ -242,6 +244,13 @@ class _NetworkOnce:
                 self.error = str(err)
                 raise
         return self.loaded
+
+
+def _load_onnxruntime() -> None:
+    """Import onnxruntime now, after numpy (whose OpenBLAS, loaded second under a tight
+    ``ulimit -v``, would exit from C): a library that cannot load is one line before any map
+    (`cli.load_failure`), not an error at the first map's network."""
+    import onnxruntime  # noqa: F401
 
 
 def _capped_threads(threads: int | None) -> int | None:
