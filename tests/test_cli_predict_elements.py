@@ -175,3 +175,27 @@ def test_a_bad_model_refuses_every_map_up_front(tmp_path, inputs, capsys):
                 "--quiet"]) == 2
     assert capsys.readouterr().err.count("deepssetracer: error:") == 1
     assert not out.exists()
+
+
+def test_a_model_that_misses_the_map_is_a_warning(tmp_path, inputs, capsys):
+    """28.7a: every Cα off the map's grid gives an empty vote: a ``warning:`` line (and in
+    ``--json``), not only a note in the result line; the run still succeeds."""
+    pytest.importorskip("gemmi")
+    m, _, weights = inputs
+    far = tmp_path / "far.pdb"
+    far.write_text(PDB.replace("   4.000   5.000", " 904.000 905.000"))
+    out, report = tmp_path / "out", tmp_path / "r.json"
+    assert run([m, "-o", out, "--weights", weights, "--model", far, "--quiet",
+                "--json", report]) == 0
+    captured = capsys.readouterr()
+    warnings = [line for line in captured.err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "no residue of the model lies on the map" in warnings[0]
+    assert warnings[0].startswith("warning: emd_1.mrc: ")
+    record = json.loads(report.read_text())["maps"][0]
+    assert record["ok"] and record["model"]["voted"] == 0
+    assert any("no residue of the model" in w for w in record["warnings"])
+    # a model on the map gets no such warning
+    _, model, _ = inputs
+    assert run([m, "-o", tmp_path / "o2", "--weights", weights, "--model", model,
+                "--quiet"]) == 0
+    assert "no residue of the model" not in capsys.readouterr().err

@@ -49,6 +49,8 @@ MARGIN = 4  # voxels of the model grid (8 Å)
 
 TEXT_BYTES = 1 << 20  # room check: the most an elements file can take (bytes)
 RESIDUE_BYTES = 64  # and a row of the residues CSV
+MODEL_OFF_MAP = ("no residue of the model lies on the map: its residues CSV holds no vote (the "
+                 "model of another map, or placed in another frame?)")
 OUTPUT_SUFFIXES = {"helix": "_helix.mrc", "sheet": "_sheet.mrc", "labels": "_labels.mrc",
                    "elements": "_elements.json", "elements_pdb": "_elements.pdb",
                    "residues": "_residues.csv"}
@@ -409,6 +411,8 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
             outputs: dict[Path, DensityMap | str] = {
                 paths[k]: m for k, m in pred.maps(labels).items()}
             texts, notes, model_check = _text_outputs(dmap, pred, elements, model, clock)
+            warnings = pred.warnings + [MODEL_OFF_MAP] * (model_check is not None
+                                                          and not model_check["voted"])
             outputs.update((paths[k], text) for k, text in texts.items())
             removed = [p for p in stale if os.path.lexists(p) and not p.is_dir()]
             written = write_maps(outputs, overwrite=force, remove=removed)
@@ -419,7 +423,7 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
     path = getattr(net, "path", None)
     return FileResult(map_path, written, pred.volumes_A3(0.5), time.perf_counter() - start,
                       getattr(net, "device", "cpu"), pred.tiles, pred.rotations,
-                      pred.preprocessing(), pred.warnings, removed, pred.lowpass,
+                      pred.preprocessing(), warnings, removed, pred.lowpass,
                       pred.auto_lowpass, pred.resolution, Path(path) if path else None,
                       spec.onnx_sha256, clock.laps, notes, model_check)
 
