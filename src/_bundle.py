@@ -25,5 +25,14 @@ class _DeepSSETracerAPI(BundleAPI):
 
         return DeepSSETracerTool(session, ti.name)
 
+    @staticmethod
+    def get_class(class_name):
+        # what session files name: the state manager that keeps which models are results
+        if class_name == "ResultLinks":
+            from .results import ResultLinks
+
+            return ResultLinks
+        return None
+
 
 bundle_api = _DeepSSETracerAPI()

@@ -61,6 +61,7 @@ from .core.validate import validate_grid
 from .core.weights import default_weights_path
 from .elements_models import add_element_models, elements_message
 from .model_check import check_message, colour_by_prediction
+from .results import earlier_results, is_result, mark_result, result_parent, result_source
 
 _jobs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # session -> running job
 
@@ -108,9 +109,8 @@ def deepssetracer(session, volume, subregion=None, step=None, device: str = "aut
     if running_job(session) is not None:
         raise UserError("a DeepSSETracer prediction is already running; wait for it or stop it "
                         "with 'deepssetracer cancel'")
-    if model_id is not None and session.models.have_id(model_id) and not (
-            replace and tuple(model_id) in {p.id for p in earlier_results(volume)}):
-        raise UserError(f"model #{_id_text(model_id)} already exists; choose another modelId")
+    if model_id is not None:
+        _check_model_id(session, volume, tuple(model_id), replace)
     if lowpass == "off":
         lowpass = None
     _check_step(step)
@@ -154,6 +154,39 @@ def _check_step(step) -> None:
     if any(int(s) < 1 for s in steps):
         raise UserError(f"step must be a positive whole number of voxels (1: every voxel, 2: "
                         f"every second one), got {_steps_text(steps)}")
+
+
+def _check_model_id(session, volume, model_id: tuple[int, ...], replace: bool) -> None:
+    """A ``modelId`` the result cannot take is a user's mistake, said as one.
+
+    A result is a top-level model. Under the map it predicts it would be part of the map (which
+    would then be refused as holding a result), under another model it would close and move
+    with that model, and ChimeraX cannot add a model whose parent is not open. A top-level id in
+    use is refused too, unless it is an earlier result of this map that the rerun replaces.
+    """
+    text = _id_text(model_id)
+    used = {m.id[0] for m in session.models.list()}
+    free = min(set(range(1, len(used) + 2)) - used)
+    hint = f"a result is a top-level model: give one number not in use (e.g. modelId {free})"
+    map_id = tuple(volume.id)
+    if model_id[:len(map_id)] == map_id and model_id != map_id:
+        raise UserError(f"modelId {text} lies inside {volume.name} #{volume.id_string}, the map "
+                        f"being predicted; {hint}")
+    if len(model_id) > 1:
+        inside = [m for k in range(len(model_id) - 1, 0, -1)
+                  for m in session.models.list(model_id=model_id[:k])][:1]
+        if not inside:
+            raise UserError(f"modelId {text}: model #{model_id[0]} does not exist; {hint}")
+        (outer,) = inside
+        if is_result(outer):
+            top = result_parent(outer) or outer
+            raise UserError(f"modelId {text} lies inside the DeepSSETracer result "
+                            f"#{top.id_string}; {hint}")
+        raise UserError(f"modelId {text} lies inside model {outer.name} #{outer.id_string}, "
+                        f"which is not a DeepSSETracer result; {hint}")
+    if session.models.have_id(model_id) and not (
+            replace and model_id in {p.id for p in earlier_results(volume)}):
+        raise UserError(f"model #{text} already exists; choose another modelId")
 
 
 def coarse_read_step(shown_step, voxel_size, grid_spacing: float) -> tuple[int, int, int]:
@@ -224,6 +257,7 @@ class MapRequest:
                 before it is read.
         """
         name = f"{v.name} #{v.id_string}"
+        _check_axes(v, name)
         asked = v.subregion(step, subregion)
         grid = v.data.size
         ijk_step = tuple(int(t) for t in asked[2])
@@ -279,6 +313,30 @@ class MapRequest:
         """The map, or None when it has been closed since."""
         v = self.volume()
         return None if v is None or v.deleted else v
+
+
+def _check_axes(v, name: str) -> None:
+    """Refuse a map whose grid axes are not at right angles, as the CLI refuses a skewed cell.
+
+    The network reads the array as a cubic grid; a skewed one (crystallographic cell angles, read
+    from CELLB or set in ChimeraX) would be predicted as another shape. ChimeraX has already
+    taken invalid header angles for 90 degrees, as `core.mapio` does. A rotated grid is fine:
+    the result keeps its axes.
+
+    Raises:
+        InputError: naming the map, with the message `core.mapio` gives for a skewed cell.
+    """
+    angles = tuple(float(a) for a in v.data.cell_angles)
+    if max(abs(a - 90.0) for a in angles) > 1e-3:
+        raise InputError(name, f"cell angles CELLB = {angles} are not 90 degrees (skewed grids "
+                         "are not supported)")
+    axes = np.array(v.data.ijk_to_xyz_transform.matrix, dtype=float)[:, :3]
+    unit = axes / np.linalg.norm(axes, axis=0)
+    between = tuple(round(float(np.degrees(np.arccos(np.clip(unit[:, a] @ unit[:, b], -1, 1)))),
+                          3) for a, b in ((1, 2), (0, 2), (0, 1)))
+    if max(abs(a - 90.0) for a in between) > 1e-3:
+        raise InputError(name, f"grid axes at {between} degrees to each other (its rotation is "
+                         "not a rotation): skewed grids are not supported")
 
 
 def _read_grid(v, corner, top, r):
@@ -515,7 +573,8 @@ def add_prediction_models(session, request: MapRequest, prediction: Prediction, 
     from chimerax.map_data import ArrayGridData
 
     parent = Model(f"{request.base_name} DeepSSETracer", session)
-    parent.deepssetracer_source = request.volume  # a weak reference to the map
+    source = request.live_volume()
+    mark_result(parent, source)  # kept in session files (`results.ResultLinks`)
     if model_id is not None:
         if session.models.have_id(model_id):  # taken while the prediction ran
             session.logger.warning(f"DeepSSETracer: model #{_id_text(model_id)} exists now; "
@@ -531,36 +590,14 @@ def add_prediction_models(session, request: MapRequest, prediction: Prediction, 
                                   show_dialog=False)
         v.set_parameters(surface_levels=[level], surface_colors=[COLORS[cls]])
         v.show(style="surface")
-        v.deepssetracer_source = request.volume
+        mark_result(v, source)
         volumes.append(v)
     parent.add(volumes)
     session.models.add([parent])
-    source = request.live_volume()  # where the map is now: it may have moved meanwhile
+    # where the map is now (it may have moved while the prediction ran)
     parent.scene_position = (source.scene_position if source is not None
                              else request.scene_position)
     return volumes
-
-
-def result_source(model):
-    """For a model of a DeepSSETracer result (the parent or its maps): ``(True, map)``, the map
-    it was predicted from, or None once that is closed. For any other model: ``(False, None)``."""
-    for m in (model, getattr(model, "parent", None)):
-        ref = getattr(m, "deepssetracer_source", None)
-        if ref is not None:
-            source = ref()
-            return True, (None if source is None or source.deleted else source)
-    return False, None
-
-
-def earlier_results(volume) -> list:
-    """The parent models of the DeepSSETracer results of `volume` still open, in id order."""
-    from chimerax.core.models import Model
-
-    found = [m for m in volume.session.models.list(type=Model)
-             if getattr(m, "deepssetracer_source", None) is not None
-             and m.deepssetracer_source() is volume
-             and getattr(m.parent, "deepssetracer_source", None) is None]
-    return sorted(found, key=lambda m: m.id)
 
 
 @functools.lru_cache(maxsize=2)

@@ -389,3 +389,142 @@ def test_weights_of_another_shape_are_refused_naming_the_file(cx, cropped, tmp_p
     if job is not None:  # the same one line when it shows only while running
         ui_thread(lambda: job.state != "running")
         assert job.state == "failed" and job.message == text and text in log_lines
+
+
+# -- issue 29 item 12: results across sessions, modelId placement, skewed cells ----------------
+
+
+def _top_ids(session):
+    return sorted(m.id for m in session.models.list() if len(m.id) == 1)
+
+
+def test_results_keep_their_map_across_a_session_save_and_open(cx, cropped, weights_kw,
+                                                               tmp_path, log_lines):
+    first = run(cx, f"deepssetracer #1{weights_kw}")
+    path = tmp_path / "s.cxs"
+    run(cx, f"save {path}")
+    run(cx, "close")
+    run(cx, f"open {path}")
+    assert _top_ids(cx) == [(1,), (2,)] and all(m.deleted for m in first)
+    for spec, what in (("#2.1", "#2.1 is a DeepSSETracer result"),
+                       ("#2", "#2 holds DeepSSETracer results (#2.1, #2.2)")):
+        assert _user_error(cx, f"deepssetracer {spec}{weights_kw}") == (
+            f"{what}, a probability map, not a density map; run it on the map it came from: "
+            "deepssetracer #1")
+    log_lines.clear()
+    again = run(cx, f"deepssetracer #1{weights_kw}")  # replaces the restored result
+    assert again[0].parent.id == (2,) and _top_ids(cx) == [(1,), (2,)]
+    summary = [line for line in log_lines if line.startswith("DeepSSETracer ") and " → " in line]
+    assert len(summary) == 1 and "replaced the earlier result #2" in summary[0]
+
+    # opened beside what is open ('combine true', ids shifted): the copy is the copy's map's
+    run(cx, f"open {path} combine true")
+    assert _top_ids(cx) == [(1,), (2,), (3,), (4,)]
+    assert _user_error(cx, f"deepssetracer #4.1{weights_kw}").endswith("deepssetracer #3")
+    assert _user_error(cx, f"deepssetracer #2.1{weights_kw}").endswith("deepssetracer #1")
+    run(cx, "close #3,4")
+
+    # saved again from the restored session, with the map closed: still a result, of a closed map
+    run(cx, "close #1")
+    second = tmp_path / "s2.cxs"
+    run(cx, f"save {second}")
+    run(cx, "close")
+    run(cx, f"open {second}")
+    assert _top_ids(cx) == [(2,)]
+    assert _user_error(cx, f"deepssetracer #2.2{weights_kw}") == (
+        "#2.2 is a DeepSSETracer result, a probability map, not a density map; run deepssetracer "
+        "on the map it came from (it has been closed)")
+
+
+def _session_bundles(session, path) -> str:
+    """What a ChimeraX session file lists as the bundles it needs to open (``sdump``'s text)."""
+    from chimerax.core.session import sdump
+
+    sdump(session, str(path), output=str(path))
+    text = path.with_name(path.name + ".txt").read_text(encoding="utf-8")
+    return text.split("==== bundle info:")[1].split("====")[0]
+
+
+def test_only_a_session_holding_results_needs_the_bundle(cx, cropped, weights_kw, tmp_path,
+                                                        monkeypatch):
+    from chimerax.core.session import _UniqueName
+
+    # as in a fresh ChimeraX: 1.7.1 lists every bundle any earlier save in the process needed
+    monkeypatch.setattr(_UniqueName, "_bundle_infos", set())
+    run(cx, f"save {tmp_path / 'map.cxs'}")
+    assert "ChimeraX-DeepSSETracer" not in _session_bundles(cx, tmp_path / "map.cxs")
+    run(cx, f"deepssetracer #1{weights_kw}")
+    run(cx, f"save {tmp_path / 'result.cxs'}")
+    assert "ChimeraX-DeepSSETracer" in _session_bundles(cx, tmp_path / "result.cxs")
+
+
+@pytest.mark.parametrize("model_id, message", [
+    ("1", r"^model #1 already exists; choose another modelId$"),
+    ("1.5", r"^modelId 1\.5 lies inside .* #1, the map being predicted; .*modelId 2\)$"),
+    ("1.1", r"^modelId 1\.1 lies inside .* #1, the map being predicted; .*modelId 2\)$"),
+    ("1.2.3", r"^modelId 1\.2\.3 lies inside .* #1, the map being predicted; "),
+    ("9.1", r"^modelId 9\.1: model #9 does not exist; a result is a top-level model: give one "
+            r"number not in use \(e\.g\. modelId 2\)$"),
+])
+def test_a_model_id_inside_the_map_is_refused(cx, cropped, weights_kw, model_id, message):
+    text = _user_error(cx, f"deepssetracer #1 modelId {model_id}{weights_kw}")
+    assert re.search(message, text), text
+
+
+def test_a_model_id_inside_another_model_is_refused(cx, cropped, weights_kw):
+    run(cx, "volume new other size 20 gridSpacing 1.5")  # #2, another map
+    from chimerax.core.models import Model
+
+    group = Model("group", cx)
+    cx.models.add([group])  # #3, an empty group
+    for model_id, inside in (("2.4", "other #2"), ("3.1", "group #3")):
+        text = _user_error(cx, f"deepssetracer #1 modelId {model_id}{weights_kw}")
+        assert text == (f"modelId {model_id} lies inside model {inside}, which is not a "
+                        "DeepSSETracer result; a result is a top-level model: give one number "
+                        "not in use (e.g. modelId 4)"), text
+    run(cx, f"deepssetracer #1 modelId 5{weights_kw}")
+    text = _user_error(cx, f"deepssetracer #1 modelId 5.3{weights_kw}")  # inside a result
+    assert text.startswith("modelId 5.3 lies inside the DeepSSETracer result #5; a result is a "
+                           "top-level model"), text
+    assert run(cx, f"deepssetracer #1 modelId 5{weights_kw}")[0].parent.id == (5,)
+    assert run(cx, "deepssetracer #1" + weights_kw)[0].parent.id == (5,)  # still not its map
+
+
+def _skewed_mrc(path, angles=(90.0, 110.0, 90.0)):
+    import mrcfile
+
+    data = np.random.default_rng(1).random((24, 24, 24), dtype=np.float32)
+    with mrcfile.new(path) as m:
+        m.set_data(data)
+        m.voxel_size = 1.5
+        m.header.cellb.alpha, m.header.cellb.beta, m.header.cellb.gamma = angles
+    return path
+
+
+def test_a_skewed_cell_is_refused_as_the_cli_refuses_it(cx, weights_kw, tmp_path):
+    from chimerax.deepssetracer.core.errors import InputError
+    from chimerax.deepssetracer.core.mapio import read_map
+
+    path = _skewed_mrc(tmp_path / "skewed.mrc")
+    with pytest.raises(InputError) as cli:
+        read_map(path)
+    (v,) = run(cx, f"open {path}")
+    assert v.data.cell_angles == pytest.approx((90.0, 110.0, 90.0))
+    text = _user_error(cx, f"deepssetracer #1{weights_kw}")
+    assert text == f"skewed.mrc #1: {cli.value.problem}", text
+    assert "CELLB = (90.0, 110.0, 90.0) are not 90 degrees" in text
+
+
+def test_a_grid_skewed_in_chimerax_is_refused(cx, cropped, weights_kw):
+    """Cell angles set in ChimeraX (Map Coordinates panel) skew the grid as CELLB does."""
+    cropped.data.set_cell_angles((90.0, 90.0, 75.0))
+    text = _user_error(cx, f"deepssetracer #1{weights_kw}")
+    assert text.endswith("#1: cell angles CELLB = (90.0, 90.0, 75.0) are not 90 degrees "
+                         "(skewed grids are not supported)"), text
+    cropped.data.set_cell_angles((90.0, 90.0, 90.0))
+    from chimerax.geometry import rotation
+
+    r = rotation((1, 1, 0), 35).matrix[:, :3]  # a rotated grid is not skewed: predicted
+    cropped.data.set_rotation(r)
+    helix, _ = run(cx, f"deepssetracer #1{weights_kw}")
+    assert np.allclose(helix.data.rotation, r)
