@@ -911,3 +911,60 @@ def test_control_characters_in_names_keep_every_line_one_line(tmp_path, weights,
     err = captured.err.splitlines()
     assert len(err) == 2 and err[0].startswith("predicting a\\nb\\x1b.mrc: ")
     assert err[1] == f"deepssetracer: error: {folder}/c\\nd.mrc: empty file"
+
+
+def _folder_per_map(tmp_path, *folders, name="map.mrc"):
+    paths = []
+    for i, folder in enumerate(folders):
+        (tmp_path / "data" / folder).mkdir(parents=True)
+        paths.append(write_map(tmp_path / "data" / folder / name, blob_map((20, 18, 26),
+                                                                            seed=i)))
+    return paths
+
+
+def test_folder_per_map_layouts_are_named_after_their_folders(tmp_path, weights, capsys,
+                                                              monkeypatch):
+    """28.5: ``data/*/map.mrc`` (../shared, EMDB mirrors): every stem is ``map``, refused with
+    a hint; ``--name-from parent`` names each map's outputs after its folder."""
+    a, b = _folder_per_map(tmp_path, "emd_1", "emd_2")
+    out, report = tmp_path / "out", tmp_path / "r.json"
+    code = run([a, b, "-o", out, "--weights", weights, "-q"])
+    _expect_refusal(capsys, code, b, out, contains="same stem 'map'")
+    assert run([a, b, "-o", out, "--weights", weights, "-q"]) == 2
+    assert "--name-from parent" in capsys.readouterr().err
+    assert run([a, b, "-o", out, "--weights", weights, "-q", "--name-from", "parent",
+                "--labels", "--json", report]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "emd_1_helix.mrc", "emd_1_labels.mrc", "emd_1_sheet.mrc",
+        "emd_2_helix.mrc", "emd_2_labels.mrc", "emd_2_sheet.mrc"]
+    lines = capsys.readouterr().out.splitlines()
+    assert "emd_1_helix.mrc" in lines[0] and "emd_2_helix.mrc" in lines[1]
+    records = json.loads(report.read_text())["maps"]
+    assert [r["outputs"]["helix"] for r in records] == [
+        str(out / "emd_1_helix.mrc"), str(out / "emd_2_helix.mrc")]
+    # a relative map path in the working folder takes that folder's name
+    monkeypatch.chdir(a.parent)
+    assert run(["map.mrc", "-o", tmp_path / "o2", "--weights", weights, "-q",
+                "--name-from", "parent"]) == 0
+    assert sorted(p.name for p in (tmp_path / "o2").iterdir()) == [
+        "emd_1_helix.mrc", "emd_1_sheet.mrc"]
+
+
+def test_name_from_parent_keeps_the_clash_checks(tmp_path, weights, capsys):
+    """Two maps of one folder, or two folders of one name, still clash; so does an output that
+    is another input of the run."""
+    a, b = _folder_per_map(tmp_path / "x", "emd_1", "emd_2")
+    (c,) = _folder_per_map(tmp_path / "y", "emd_1")
+    out = tmp_path / "out"
+    code = run([a, c, "-o", out, "--weights", weights, "--name-from", "parent"])
+    _expect_refusal(capsys, code, c, out, contains="same folder name 'emd_1'")
+    twin = write_map(a.parent / "half.mrc", blob_map((20, 18, 26)))
+    code = run([a, twin, "-o", out, "--weights", weights, "--name-from", "parent"])
+    _expect_refusal(capsys, code, twin, out, contains="same folder name 'emd_1'")
+    write_map(a.parent / "emd_1_helix.mrc", blob_map((20, 18, 26)))
+    (tmp_path / "alias").symlink_to(a.parent)  # the same file, under a folder of another name
+    victim = tmp_path / "alias" / "emd_1_helix.mrc"
+    code = run([a, victim, "-o", a.parent, "--weights", weights, "--name-from", "parent",
+                "--force"])
+    err = capsys.readouterr().err
+    assert code == 2 and "would overwrite the input map" in err, err

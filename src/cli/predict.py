@@ -32,7 +32,8 @@ if TYPE_CHECKING:  # numpy: not for --help
 
 EXIT_INPUT = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT; SIGTERM gives 143
-TTA_CHOICES = (1, 4, 12, 24)  # sorted(rotations.SUBGROUPS), not imported: --help stays light
+TTA_CHOICES = (1, 4, 12, 24)
+NAME_FROM = ("stem", "parent")  # sorted(rotations.SUBGROUPS), not imported: --help stays light
 
 
 def _positive_int(text: str) -> int:
@@ -65,10 +66,15 @@ def add_args(parser: argparse.ArgumentParser) -> None:
                         help="input maps (.mrc, .map or .ccp4, or gzipped as EMDB serves them: "
                              ".map.gz, .mrc.gz; outputs drop both suffixes); several run one "
                              "after another with the network loaded once, a bad one skipped "
-                             "with its error line (exit code 2 at the end); two with the same "
-                             "stem are refused")
+                             "with its error line (exit code 2 at the end); two whose outputs "
+                             "would have the same name are refused (see --name-from)")
     parser.add_argument("-o", "--outdir", type=Path, default=Path("."),
                         help="folder for the outputs (created if missing; default: .)")
+    parser.add_argument("--name-from", choices=NAME_FROM, default="stem",
+                        help="what each map's outputs are named after: 'stem' (default), the "
+                             "file's name without its suffixes (emd_1234.map.gz gives "
+                             "emd_1234_helix.mrc); 'parent', its folder's name, for one folder "
+                             "per map (data/emd_1234/map.mrc gives emd_1234_helix.mrc)")
     parser.add_argument("--weights", type=Path, default=None,
                         help="ONNX weights with their .json sidecar beside them "
                              "(default: the weights shipped with the package)")
@@ -126,7 +132,7 @@ def main(args: argparse.Namespace) -> int:
     threads = _capped_threads(args.threads)
     maps: list[Path] = list(args.map)
     try:
-        _check_stems(maps, args.outdir)
+        _check_stems(maps, args.outdir, args.name_from)
         if args.json is not None:
             report.check_target(args.json)
         _check_targets(maps, args)
@@ -196,7 +202,8 @@ def _predict_one(path: Path, args: argparse.Namespace, threads: int | None,
     from . import report
 
     try:
-        result = predict_file(path, args.outdir, weights=args.weights, device=args.device,
+        result = predict_file(path, args.outdir, stem=output_stem(path, args.name_from),
+                              weights=args.weights, device=args.device,
                               threads=threads, tta=args.tta, lowpass=args.lowpass,
                               labels=args.labels, force=args.force, quiet=args.quiet,
                               network=network, elements=args.elements, model=model,
@@ -212,8 +219,9 @@ def _predict_one(path: Path, args: argparse.Namespace, threads: int | None,
     except OSError as err:
         message, status = f"{err.filename or path}: {err.strerror or err}", 1
     else:
-        for warning in result.warnings:
-            _say(f"warning: {result.map_path.name}: {warning}", sys.stderr)
+        name = result.map_path.name if args.name_from == "stem" else result.map_path
+        for warning in result.warnings:  # with --name-from parent, names alike: the path
+            _say(f"warning: {name}: {warning}", sys.stderr)
         _say(result.summary(), sys.stdout)
         records.append(report.map_record(result, lowpass_asked=args.lowpass, threads=threads,
                                          model=args.model))
@@ -262,22 +270,46 @@ def _capped_threads(threads: int | None) -> int | None:
     return threads
 
 
-def _check_stems(maps: list[Path], outdir: Path) -> None:
+def output_stem(path: Path, name_from: str = "stem") -> str:
+    """What `path`'s outputs are named after: its stem (`mapio.map_stem`), or with
+    ``name_from="parent"`` the name of its folder (``data/emd_1234/map.mrc``: ``emd_1234``).
+
+    Raises:
+        InputError: the folder has no name (the file system's root).
+    """
+    from ..core.errors import InputError
+    from ..core.mapio import map_stem
+
+    if name_from == "stem":
+        return map_stem(path)
+    parent = Path(os.path.abspath(path)).parent.name
+    if not parent:
+        raise InputError(path, "--name-from parent: the map's folder has no name (it is the "
+                               "root); use --name-from stem")
+    return parent
+
+
+def _check_stems(maps: list[Path], outdir: Path, name_from: str = "stem") -> None:
     """Refuse, before any work, two maps whose outputs would have the same names.
 
     Raises:
         InputError: naming the second map and the first.
     """
     from ..core.errors import InputError
-    from ..core.mapio import map_stem
 
     seen: dict[str, Path] = {}
     for path in maps:
-        stem = map_stem(path)
+        stem = output_stem(path, name_from)
         if stem in seen:
-            raise InputError(path, f"has the same stem {stem!r} as {seen[stem]}: both would "
-                                   f"write {outdir / (stem + '_helix.mrc')}; give them "
-                                   "different -o folders (one run each) or rename one")
+            first = seen[stem]
+            folders = {Path(os.path.abspath(p)).parent.name for p in (path, first)}
+            hint = ("give them different -o folders (one run each) or rename one" if
+                    name_from == "parent" or len(folders) == 1 or "" in folders else
+                    "name the outputs after their folders (--name-from parent), give them "
+                    "different -o folders (one run each) or rename one")
+            what = "stem" if name_from == "stem" else "folder name"
+            raise InputError(path, f"has the same {what} {stem!r} as {first}: both would "
+                                   f"write {outdir / (stem + '_helix.mrc')}; {hint}")
         seen[stem] = path
 
 
@@ -332,11 +364,13 @@ def _check_targets(maps: list[Path], args: argparse.Namespace) -> None:
     move = "move it or choose another -o folder"
     targets = []  # (path, what it is, what the run would do to a clashing file, how to avoid)
     for m in maps:
-        paths = output_paths(m, args.outdir, args.labels, args.elements, args.model is not None)
+        stem = output_stem(m, args.name_from)
+        paths = output_paths(m, args.outdir, args.labels, args.elements, args.model is not None,
+                             stem=stem)
         targets += [(p, f"an output of {m}", (f"an output of {m} would overwrite", ""),
                      (rename, move)) for p in paths.values()]
         if not args.labels:
-            targets.append((output_paths(m, args.outdir, labels=True)["labels"],
+            targets.append((output_paths(m, args.outdir, labels=True, stem=stem)["labels"],
                             f"the earlier labels map that the run of {m} removes",
                             (f"the run of {m}, which writes no labels, would remove",
                              " as an earlier run's labels map"), (rename, move)))

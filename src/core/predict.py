@@ -331,13 +331,14 @@ NetworkLoader = Callable[[], tuple[Network, ModelSpec]]
 
 def output_paths(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str],
                  labels: bool = False, elements: bool = False,
-                 residues: bool = False) -> dict[str, Path]:
+                 residues: bool = False, stem: str | None = None) -> dict[str, Path]:
     """``OUTDIR/<map stem>_helix.mrc``, ``_sheet.mrc`` and, if asked, ``_labels.mrc``,
     ``_elements.json`` + ``_elements.pdb`` and ``_residues.csv``.
 
-    The stem drops ``.gz`` too: ``emd_1234.map.gz`` gives ``emd_1234_helix.mrc``.
+    The stem drops ``.gz`` too: ``emd_1234.map.gz`` gives ``emd_1234_helix.mrc``; `stem`,
+    when given, names the outputs instead (``predict --name-from parent``).
     """
-    stem = map_stem(map_path)
+    stem = map_stem(map_path) if stem is None else stem
     kinds = ["helix", "sheet"] + ["labels"] * labels + ["elements", "elements_pdb"] * elements \
         + ["residues"] * residues
     return {k: Path(outdir) / f"{stem}{OUTPUT_SUFFIXES[k]}" for k in kinds}
@@ -349,8 +350,10 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                  lowpass: float | str | None = AUTO, labels: bool = False, force: bool = False,
                  quiet: bool = False, network: NetworkLoader | None = None,
                  elements: bool = False, model: ModelResidues | None = None,
-                 molecule_check: bool = True) -> FileResult:
+                 molecule_check: bool = True, stem: str | None = None) -> FileResult:
     """Predict a map file and write its probability maps into `outdir` (the CLI's work).
+
+    `stem` names the outputs (default: the map's, `mapio.map_stem`; see `output_paths`).
 
     With ``elements`` also writes the helix axes and sheet patches (`find_elements`)
     as ``_elements.json`` and ``_elements.pdb``; with ``model`` (its residues, read by the
@@ -376,11 +379,12 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
     """
     start = time.perf_counter()
     map_path, outdir = Path(map_path), Path(outdir)
-    paths = output_paths(map_path, outdir, labels, elements, model is not None)
-    stale = [] if labels else [output_paths(map_path, outdir, labels=True)["labels"]]
+    stem = map_stem(map_path) if stem is None else stem
+    paths = output_paths(map_path, outdir, labels, elements, model is not None, stem=stem)
+    stale = [] if labels else [output_paths(map_path, outdir, labels=True, stem=stem)["labels"]]
     created = prepare_outdir(outdir)
     try:
-        with output_lock(outdir, map_stem(map_path), paths["helix"]):
+        with output_lock(outdir, stem, paths["helix"]):
             check_names(paths.values())
             if not force:
                 for p in paths.values():
