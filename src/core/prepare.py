@@ -8,13 +8,15 @@ Prediction, element tracing and training all call this module, so a fix lands on
    from the molecule, never from the solvent: :data:`OUTLIER_FACTOR` times the deviation from
    the median of the densest :data:`normalize.TOP_VOLUME` Å³. A masked map whose near-flat
    solvent has a spread of 1e-6 keeps its molecule whole.
-3. **Grid.** Resampled to the network's voxel size.
-4. **Low-pass.** To `sharpness.AUTO_LOWPASS` (6 Å) by default, every map, so no estimate of the
-   map's sharpness can switch the filter with the box; a user's resolution, or none.
-5. **Levels and checks.** The solvent and molecule levels (`normalize.density_levels`), the
+3. **Low-pass and grid.** To `sharpness.AUTO_LOWPASS` (6 Å) by default, every map, so no
+   estimate of the map's sharpness can switch the filter with the box; a user's resolution, or
+   none. A map finer than the network's grid is filtered on its own grid before it is
+   resampled (and again on the network's, as the grid holds it): a sharpened map's amplified
+   detail between the two grids' limits would otherwise fold into the 6-10 Å the network reads.
+4. **Levels and checks.** The solvent and molecule levels (`normalize.density_levels`), the
    resolution estimate inside the molecule's envelope (`sharpness`) and the one-line warnings
    of `assess`. A check that doubts the map warns; it never blanks or refuses it.
-6. **Normalisation** as the weights' sidecar names it.
+5. **Normalisation** as the weights' sidecar names it.
 
 `prepare` returns the network's input and a `Preparation`, the record of what was done.
 """
@@ -145,12 +147,14 @@ def prepare(data: np.ndarray, voxel_size: Sequence[float], model_voxel: float,
     if bounds is not None:
         record.clip = (bounds[0] * record.scale, bounds[1] * record.scale)
     step = (float(model_voxel),) * 3
-    grid = resample(data, voxel_size, step)
-    del data
     record.lowpass, record.auto_lowpass = effective_lowpass(lowpass)
-    sharp = grid
+    sharp = resample(data, voxel_size, step)
+    grid = sharp
     if record.lowpass is not None:
+        if min(voxel_size) < model_voxel * (1 - 1e-6):  # filtered first: nothing aliases
+            grid = resample(lowpass_filter(data, voxel_size, record.lowpass), voxel_size, step)
         grid = lowpass_filter(grid, step, record.lowpass)
+    del data
     try:
         record.levels = density_levels(grid, model_voxel)
     except ValueError:
