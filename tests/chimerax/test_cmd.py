@@ -56,7 +56,8 @@ def test_predicts_the_cropped_region_where_the_map_is(cx, cropped, weights_kw, l
     assert_output(v, models, size, origin, voxel)
     assert models[0].parent.id == (2,)
     assert [m.id for m in models] == [(2, 1), (2, 2)]
-    summary = [line for line in log_lines if line.startswith("DeepSSETracer ")]
+    summary = [line for line in log_lines  # the result line, not a warning about the crop
+               if line.startswith("DeepSSETracer ") and "Å³" in line]
     assert len(summary) == 1
     assert "helix" in summary[0] and "sheet" in summary[0] and "Å³" in summary[0]
     assert " on cpu" in summary[0] or " on cuda" in summary[0]
@@ -256,7 +257,7 @@ def test_a_rerun_replaces_the_earlier_result_of_the_same_map(cx, cropped, weight
     assert all(m.deleted for m in first) and not any(m.deleted for m in again)
     assert again[0].parent.id == (2,)  # in the place of the one it replaced
     assert sorted(m.id for m in cx.models.list() if len(m.id) == 1) == [(1,), (2,), (3,), (4,)]
-    summary = [line for line in log_lines if line.startswith("DeepSSETracer ")]
+    summary = [line for line in log_lines if line.startswith("DeepSSETracer ") and "Å³" in line]
     assert len(summary) == 1 and "replaced the earlier result #2" in summary[0]
 
     kept = run(cx, f"deepssetracer #1 replace false{weights_kw}")
