@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from chimerax.deepssetracer.core import predict, tiling
 from chimerax.deepssetracer.core.errors import Cancelled, InputError
 from chimerax.deepssetracer.core.grid import DensityMap
 from chimerax.deepssetracer.core.inference import load_network
@@ -30,8 +31,11 @@ def _expected(dmap: DensityMap, spec) -> tuple[np.ndarray, np.ndarray]:
     return tiny_expected(normalize(dmap.data, spec.normalization), a=A)
 
 
-def test_tiled_equals_the_function_of_the_whole_map(tiny):
+def test_tiled_equals_the_function_of_the_whole_map(tiny, monkeypatch):
+    """Tiles come from the memory budget (`memory.tile_voxels`): a small one cuts the map."""
     net, spec = tiny
+    monkeypatch.setattr(predict, "tile_voxels", lambda *a: 32**3)
+    monkeypatch.setattr(tiling, "HALO", 16)  # the tiny network sees one voxel
     dmap = blob_map((40, 37, 52))
     seen = []
     pred = predict_map(dmap, net, spec, lowpass=None,  # the function of the map as given

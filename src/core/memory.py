@@ -2,7 +2,9 @@
 
 `check_memory` compares an estimate (`prediction_bytes` for `predict_map`, the array's size for
 `mapio.read_map` alone) with the tightest of three limits (`memory_headroom`): the host's
-available memory, the address-space limit (``ulimit -v``) and the cgroup memory limit. A file
+available memory, the address-space limit (``ulimit -v``), the cgroup memory limit and the
+user's own (``DEEPSSETRACER_MAX_MEMORY_MB``). `tile_voxels` sizes the network's tiles from the
+same limits. A file
 to predict is checked once, from its header, with the prediction's estimate
 (`predict.read_checked`). Standard library and numpy only, so both the readers and the checks
 can import it.
@@ -17,24 +19,56 @@ import numpy as np
 
 from .errors import InputError
 
+NETWORK_BYTES_PER_VOXEL = 420  # onnxruntime's peak per tile voxel, shipped network, CPU
+TILE_BYTES_MAX = 2 << 30  # the most one network pass may take, however much memory is free
+SHARE = 0.8  # of the memory left, what a prediction plans to use (the rest is slack)
+LIMIT_ENV = "DEEPSSETRACER_MAX_MEMORY_MB"  # a user's own limit on this process (MB)
 
-def prediction_bytes(shape_zyx: Sequence[int], voxel_size: Sequence[float],
-                     model_voxel_size: float | None, tile_size: int) -> int:
-    """Peak bytes of `predict_map` for a map, roughly.
+
+def _model_grid(shape_zyx: Sequence[int], voxel_size: Sequence[float],
+                model_voxel_size: float | None) -> tuple[int, int]:
+    """Voxels of the map and of its model grid (a margin of 8 voxels and padding included)."""
+    n_in = int(np.prod(shape_zyx, dtype=np.int64))
+    scale = [v / model_voxel_size for v in voxel_size[::-1]] if model_voxel_size else [1.0] * 3
+    model_shape = [max(1, int(np.ceil(n * s))) + 8 for n, s in zip(shape_zyx, scale)]
+    return n_in, int(np.prod([-(-n // 8) * 8 for n in model_shape], dtype=np.int64))
+
+
+def rest_bytes(shape_zyx: Sequence[int], voxel_size: Sequence[float],
+               model_voxel_size: float | None) -> int:
+    """Peak bytes of `predict_map` outside the network, roughly.
 
     Input grid: the map, its two probability maps, resampling temporaries and a label map
     (about 21 bytes per voxel); model grid: the normalised volume, its padded (or rotated) copy,
-    the blended helix and sheet sums and their weights, and the cropped result (about 32 bytes
-    per voxel); one tile: input, logits and network activations (about 100 floats per voxel,
-    generous for a small 3-D U-Net). A tile is never larger than the model grid (tiling
-    shrinks it to the map), so a huge sidecar ``tile_size`` costs only the map's own size.
+    the stitched probabilities and the cropped result (about 32 bytes per voxel).
     """
-    n_in = int(np.prod(shape_zyx, dtype=np.int64))
-    scale = [v / model_voxel_size for v in voxel_size[::-1]] if model_voxel_size else [1.0] * 3
-    model_shape = [max(1, int(np.ceil(n * s))) for n, s in zip(shape_zyx, scale)]
-    n_model = int(np.prod(model_shape, dtype=np.int64))
-    n_tile = int(np.prod([min(tile_size, n + 16) for n in model_shape], dtype=np.int64))
-    return 21 * n_in + 32 * n_model + 400 * n_tile
+    n_in, n_model = _model_grid(shape_zyx, voxel_size, model_voxel_size)
+    return 21 * n_in + 32 * n_model
+
+
+def prediction_bytes(shape_zyx: Sequence[int], voxel_size: Sequence[float],
+                     model_voxel_size: float | None, tile_size: int) -> int:
+    """Peak bytes `predict_map` needs at least for a map: `rest_bytes` and one network pass
+    over a tile of ``tile_size``³ voxels (`NETWORK_BYTES_PER_VOXEL` each), or over the whole
+    model grid when it is smaller. `tile_voxels` lets the tiles grow when there is more room,
+    so a huge sidecar ``tile_size`` costs only the map's own size."""
+    _, n_model = _model_grid(shape_zyx, voxel_size, model_voxel_size)
+    n_tile = min(int(tile_size) ** 3, n_model)
+    return rest_bytes(shape_zyx, voxel_size, model_voxel_size) + NETWORK_BYTES_PER_VOXEL * n_tile
+
+
+def tile_voxels(shape_zyx: Sequence[int], voxel_size: Sequence[float],
+                model_voxel_size: float | None, tile_size: int) -> int:
+    """The most voxels one network pass may take for this map (`tiling.TilePlan.make`'s
+    ``max_voxels``): `SHARE` of the memory left (`memory_headroom`) less `rest_bytes`, at most
+    `TILE_BYTES_MAX`, at `NETWORK_BYTES_PER_VOXEL`; never fewer than ``tile_size``³ (what
+    the memory check made room for), nor when no limit can be read."""
+    floor = int(tile_size) ** 3
+    headroom = memory_headroom()
+    if headroom is None:
+        return floor
+    room = SHARE * headroom[0] - rest_bytes(shape_zyx, voxel_size, model_voxel_size)
+    return max(floor, int(min(room, TILE_BYTES_MAX) // NETWORK_BYTES_PER_VOXEL))
 
 
 def memory_headroom() -> tuple[int, str] | None:
@@ -47,7 +81,8 @@ def memory_headroom() -> tuple[int, str] | None:
     None when no limit can be read.
     """
     limits = [(n, what) for n, what in (_host_available(), _address_space_headroom(),
-                                         *_cgroup_headroom()) if n is not None]
+                                         *_cgroup_headroom(), _user_headroom())
+              if n is not None]
     return min(limits) if limits else None
 
 
@@ -70,6 +105,16 @@ def _host_available() -> tuple[int | None, str]:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"), what
     except (ValueError, OSError, AttributeError):
         return None, what
+
+
+def _user_headroom() -> tuple[int | None, str]:
+    """`LIMIT_ENV` (MB) less this process's resident size, if the user set it."""
+    what = f"left under {LIMIT_ENV}"
+    try:
+        limit = int(float(os.environ[LIMIT_ENV]) * 2**20)
+    except (KeyError, ValueError):
+        return None, what
+    return max(0, limit - _status_kib("VmRSS") * 1024), what
 
 
 def _address_space_headroom() -> tuple[int | None, str]:

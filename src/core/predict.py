@@ -27,6 +27,7 @@ from .errors import InputError, OutputExists
 from .grid import DensityMap
 from .inference import Network, load_network
 from .mapio import map_stem, read_map, write_maps
+from .memory import tile_voxels
 from .outputs import check_names, check_space, output_lock, prepare_outdir
 from .prepare import AUTO, Preparation, density_as_seen, prepare
 from .progress import StderrProgress
@@ -234,15 +235,18 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
         m = max(min(m, (spec.tile_size - max(volume.shape)) // 2), 0)
     shape = volume.shape
     volume = np.pad(volume, m, mode="reflect")
-    # One plan per rotated shape (a rotation permutes the axes, never the number of tiles).
-    plans = {volume.shape: TilePlan.make(volume.shape, spec.tile_size, spec.size_multiple)}
+    # Tiles as large as memory allows (one pass where the box fits); one plan per rotated
+    # shape (a rotation permutes the axes, never the number of tiles).
+    budget = tile_voxels(dmap.data.shape, dmap.voxel_size, spec.voxel_size, spec.tile_size)
+    plans = {volume.shape: TilePlan.make(volume.shape, spec.tile_size, spec.size_multiple,
+                                         max_voxels=budget)}
     tiles = plans[volume.shape].n_tiles
     acc = None
     for i, k in enumerate(ks):
         rotated = np.ascontiguousarray(rotate(volume, k))  # no copy for the identity
         if rotated.shape not in plans:
             plans[rotated.shape] = TilePlan.make(rotated.shape, spec.tile_size,
-                                                 spec.size_multiple)
+                                                 spec.size_multiple, max_voxels=budget)
         probs = unrotate(predict_tiled(rotated, net, spec.tile_size, spec.size_multiple,
                                        progress=_offset(progress, i * tiles, tiles * len(ks)),
                                        cancel=cancel, plan=plans[rotated.shape]), k)
