@@ -968,3 +968,51 @@ def test_name_from_parent_keeps_the_clash_checks(tmp_path, weights, capsys):
                 "--force"])
     err = capsys.readouterr().err
     assert code == 2 and "would overwrite the input map" in err, err
+
+
+def test_json_records_threads_used_and_absolute_paths(tmp_path, map_path, weights, capsys,
+                                                     monkeypatch):
+    """28.6: without --threads the record holds the threads onnxruntime runs on (not null);
+    outputs are absolute and the working folder is recorded, so relative inputs resolve."""
+    monkeypatch.chdir(tmp_path)
+    rel_map = os.path.relpath(map_path, tmp_path)
+    assert run([rel_map, "-o", "out", "--weights", weights, "-q", "--force",
+                "--json", "r.json"]) == 0
+    capsys.readouterr()
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["cwd"] == os.getcwd()
+    record = doc["maps"][0]
+    assert record["input"] == rel_map
+    assert os.path.join(doc["cwd"], record["input"]) == str(map_path)
+    assert record["outputs"] == {k: str(tmp_path / "out" / f"emd_1_{k}.mrc")
+                                 for k in ("helix", "sheet")}
+    threads = record["settings"]["threads"]
+    assert isinstance(threads, int) and 1 <= threads <= max(os.cpu_count() or 1, 2)
+    assert os.path.isabs(record["settings"]["weights"])
+
+
+def test_output_maps_carry_provenance_labels(tmp_path, map_path, weights, capsys):
+    """28.6: each output map's header labels name the tool and version, the class and the
+    weights' sha256 (short), and the input map; mrcfile's own label stays."""
+    from chimerax.deepssetracer import __version__
+
+    out = tmp_path / "out"
+    assert run([map_path, "-o", out, "--weights", weights, "-q", "--labels"]) == 0
+    capsys.readouterr()
+    what = {"helix": "helix probability", "sheet": "sheet probability",
+            "labels": "labels 0 helix 1 sheet 2 background"}
+    for kind, text in what.items():
+        with mrcfile.open(out / f"emd_1_{kind}.mrc") as f:
+            n = int(f.header.nlabl)
+            labels = [bytes(f.header.label[i]).decode("ascii").rstrip() for i in range(n)]
+        assert f"DeepSSETracer {__version__} {text}, weights {_sha(weights)[:12]}" in labels
+        assert "from emd_1.mrc" in labels
+        assert any(label.startswith("Created by mrcfile") for label in labels)
+        assert n <= 10 and all(len(label) <= 80 for label in labels)
+
+
+def test_header_labels_are_ascii_and_80_characters():
+    from chimerax.deepssetracer.core.mapio import header_label
+
+    assert header_label("from emd_\u20ac\nx.mrc") == "from emd_\\u20ac x.mrc"
+    assert len(header_label("x" * 200)) == 80

@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .. import __version__
 from ..core.devices import DEVICES
 
 if TYPE_CHECKING:  # numpy: not for --help
@@ -113,9 +114,10 @@ def add_args(parser: argparse.ArgumentParser) -> None:
                              "the new pair; never an input of the run, nor a folder")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", type=Path, default=None, metavar="FILE",
-                        help="also write, for scripts, each map's input, outputs (the "
-                             "elements and residue files too), volumes (Å³ at p 0.5), settings "
-                             "(weights sha256, device, threads, TTA, low-pass asked and "
+                        help="also write, for scripts, the working folder, each map's "
+                             "input, outputs (absolute paths; the elements and residue files "
+                             "too), volumes (Å³ at p 0.5), settings (weights sha256, device, "
+                             "threads used, TTA, low-pass asked and "
                              "applied, resolution estimate), timings, warnings, notes "
                              "(elements found, model agreement) and the model's figures, or "
                              "its error; written atomically at the end")
@@ -203,6 +205,7 @@ def _predict_one(path: Path, args: argparse.Namespace, threads: int | None,
 
     try:
         result = predict_file(path, args.outdir, stem=output_stem(path, args.name_from),
+                              tool=f"DeepSSETracer {__version__}",
                               weights=args.weights, device=args.device,
                               threads=threads, tta=args.tta, lowpass=args.lowpass,
                               labels=args.labels, force=args.force, quiet=args.quiet,

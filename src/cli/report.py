@@ -4,7 +4,9 @@ One record per input map, in the order given: a map that was refused carries its
 ``error`` instead of results. The file is written once, at the end (also after Ctrl-C, with
 the maps done so far), atomically (`mapio.write_maps`, as a one-file set), so a script never
 reads half of it. A file name that is not UTF-8 is recorded with its odd bytes as ``\\xff``
-escapes, as the error lines print it (JSON text is UTF-8).
+escapes, as the error lines print it (JSON text is UTF-8). Each ``input`` is as given, beside
+the run's working folder (``cwd``); outputs, removed files and the weights are absolute paths.
+``threads`` is what onnxruntime runs on (asked, or its own choice: `OnnxNetwork.threads`).
 """
 
 from __future__ import annotations
@@ -44,16 +46,16 @@ def map_record(result: FileResult, *, lowpass_asked: float | str | None,
     return {
         "input": str(result.map_path),
         "ok": True,
-        "outputs": {kind: str(p) for p in result.outputs
+        "outputs": {kind: os.path.abspath(p) for p in result.outputs
                     for kind, suffix in OUTPUT_SUFFIXES.items() if p.name.endswith(suffix)},
-        "removed": [str(p) for p in result.removed],
+        "removed": [os.path.abspath(p) for p in result.removed],
         "volumes_A3": {k: round(v, 3) for k, v in result.volumes.items()},
         "level": LEVEL,
         "settings": {
-            "weights": str(result.weights) if result.weights else None,
+            "weights": os.path.abspath(result.weights) if result.weights else None,
             "weights_sha256": result.weights_sha256,
             "device": result.device,
-            "threads": threads,
+            "threads": result.threads if result.threads is not None else threads,
             "tta_rotations": result.rotations,
             "tiles": result.tiles,
             "lowpass_asked": "off" if lowpass_asked is None else lowpass_asked,
@@ -78,10 +80,18 @@ def failure_record(map_path: Path, message: str) -> dict[str, Any]:
 def write_report(path: Path, records: list[dict[str, Any]], *, interrupted: bool = False) -> None:
     """Write the report atomically."""
     doc = {"format": FORMAT, "tool": "deepssetracer predict", "version": __version__,
-           "maps": records, "failed": sum(not r["ok"] for r in records),
+           "cwd": _cwd(), "maps": records, "failed": sum(not r["ok"] for r in records),
            "interrupted": interrupted}
     write_maps({Path(path): json.dumps(_encodable(doc), indent=1, ensure_ascii=False) + "\n"},
                overwrite=True)
+
+
+def _cwd() -> str | None:
+    """The working folder that relative ``input`` paths start from (None if it is gone)."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return None
 
 
 def _encodable(value: Any) -> Any:

@@ -24,11 +24,14 @@ class DensityMap:
             arrays are allowed for label maps).
         voxel_size: ``(x, y, z)`` spacing in Å.
         origin: ``(x, y, z)`` position in Å of the centre of voxel ``[0, 0, 0]``.
+        labels: text that `mapio.write_maps` writes into the MRC header labels (provenance:
+            the tool, the class, the weights), after mrcfile's own; not read back.
     """
 
     data: np.ndarray
     voxel_size: tuple[float, float, float]
     origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    labels: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.data.ndim != 3:

@@ -49,6 +49,9 @@ class OnnxNetwork:
 
     Attributes:
         device: the device actually used, ``"cpu"`` or ``"cuda"``.
+        threads: the intra-op threads onnxruntime runs the CPU work on: `threads` when given;
+            otherwise its own choice, counted as the threads the session started (Linux) plus
+            the caller's; None where that cannot be told.
     """
 
     def __init__(self, onnx_path: str | os.PathLike[str], spec: ModelSpec, device: str = "auto",
@@ -77,11 +80,15 @@ class OnnxNetwork:
         # without it, no time cost: benchmarks/results/tune-session-112-shipped-quiet.json)
         options.enable_mem_pattern = False
         options.log_severity_level = 3  # errors only: no provider chatter on stderr
+        before = _thread_count()
         try:
             self.session = ort.InferenceSession(str(self.path), options, providers=providers)
         except Exception as err:  # onnxruntime raises its own exception types
             problem = f"cannot load the ONNX model ({_first_line(err)})"
             raise InputError(self.path, problem) from None
+        started = None if before is None else (_thread_count() or before) - before
+        self.threads = threads or (started + 1 if started is not None and started >= 0
+                                   else None)
         used = self.session.get_providers()
         self.device = "cuda" if used and used[0] in GPU_PROVIDERS else "cpu"
         if device == "cuda" and self.device != "cuda":
@@ -147,6 +154,14 @@ class OnnxNetwork:
             raise InputError(self.path, f"model returned {bad} NaN or Inf logits of "
                                         f"{logits.size}: {cause}")
         return logits
+
+
+def _thread_count() -> int | None:
+    """Threads of this process (Linux's ``/proc/self/task``), or None elsewhere."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return None
 
 
 def _first_line(err: BaseException) -> str:

@@ -479,8 +479,20 @@ def _write_file(tmp: Path, content: DensityMap | str, path: Path) -> None:
             mrc.header.origin = dmap.origin
             mrc.header.nxstart = mrc.header.nystart = mrc.header.nzstart = 0
             mrc.header.mapc, mrc.header.mapr, mrc.header.maps = 1, 2, 3
+            for label in dmap.labels[:MAX_LABELS - int(mrc.header.nlabl)]:
+                mrc.add_label(header_label(label))
     except OSError as err:
         raise InputError(path, f"cannot write ({err.strerror or err})") from None
+
+
+MAX_LABELS, LABEL_CHARS = 10, 80  # MRC2014: ten 80-byte text labels
+
+
+def header_label(text: str) -> str:
+    """`text` as an MRC header label: one line of printable ASCII (others as backslash
+    escapes), at most `LABEL_CHARS` characters."""
+    text = " ".join(str(text).split()).encode("ascii", "backslashreplace").decode("ascii")
+    return "".join(c if c.isprintable() else "?" for c in text)[:LABEL_CHARS]
 
 
 def _swap_in(temps: Mapping[Path, Path], removed: Iterable[Path] = ()) -> None:

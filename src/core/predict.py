@@ -312,6 +312,7 @@ class FileResult:
     # with a model: residues, voted (Cα on the grid), compared (also assigned by the model),
     # agreement (fraction of compared, None where none was)
     model_check: dict[str, float | int | None] | None = None
+    threads: int | None = None  # CPU threads the network runs on (`OnnxNetwork.threads`)
 
     def summary(self) -> str:
         """One line for stdout: volumes, what was done to the map, the elements and model
@@ -354,8 +355,12 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                  lowpass: float | str | None = AUTO, labels: bool = False, force: bool = False,
                  quiet: bool = False, network: NetworkLoader | None = None,
                  elements: bool = False, model: ModelResidues | None = None,
-                 molecule_check: bool = True, stem: str | None = None) -> FileResult:
+                 molecule_check: bool = True, stem: str | None = None,
+                 tool: str = "DeepSSETracer") -> FileResult:
     """Predict a map file and write its probability maps into `outdir` (the CLI's work).
+
+    Each map's header labels name `tool` (the CLI: with its version), the class and the
+    weights' sha256 (`header_labels`).
 
     `stem` names the outputs (default: the map's, `mapio.map_stem`; see `output_paths`).
 
@@ -416,8 +421,10 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                     raise InputError(map_path, f"the {kind} prediction holds {bad} NaN or Inf "
                                                "values; nothing was written")
             clock.lap("predict")
-            outputs: dict[Path, DensityMap | str] = {
-                paths[k]: m for k, m in pred.maps(labels).items()}
+            outputs: dict[Path, DensityMap | str] = {}
+            for k, m in pred.maps(labels).items():
+                m.labels = header_labels(tool, k, spec.onnx_sha256, map_path.name)
+                outputs[paths[k]] = m
             texts, notes, model_check = _text_outputs(dmap, pred, elements, model, clock)
             warnings = pred.warnings + [MODEL_OFF_MAP] * (model_check is not None
                                                           and not model_check["voted"])
@@ -433,7 +440,20 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                       getattr(net, "device", "cpu"), pred.tiles, pred.rotations,
                       pred.preprocessing(), warnings, removed, pred.lowpass,
                       pred.auto_lowpass, pred.resolution, Path(path) if path else None,
-                      spec.onnx_sha256, clock.laps, notes, model_check)
+                      spec.onnx_sha256, clock.laps, notes, model_check,
+                      getattr(net, "threads", threads))
+
+
+HEADER_WHAT = {"helix": "helix probability", "sheet": "sheet probability",
+               "labels": "labels 0 helix 1 sheet 2 background"}
+
+
+def header_labels(tool: str, kind: str, weights_sha256: str, map_name: str) -> tuple[str, ...]:
+    """The MRC header labels of an output map: ``"DeepSSETracer 0.1.0 helix probability,
+    weights 1a2b3c4d5e6f"`` (the weights' sha256, short) and ``"from emd_1234.map"``
+    (`mapio` makes them ASCII and cuts them at 80 characters)."""
+    sha = f", weights {weights_sha256[:12]}" if weights_sha256 else ""
+    return (f"{tool} {HEADER_WHAT.get(kind, kind)}{sha}", f"from {map_name}")
 
 
 class _Clock:
