@@ -105,3 +105,23 @@ def test_tight_cuts_lie_just_beyond_the_outermost_helix_or_sheet():
     cut_tight(np.random.default_rng(0), x, np.full_like(labels, BACKGROUND), np.zeros_like(x),
               1.0, (HELIX, SHEET))
     assert np.all(x == 1)  # nothing to be tight around: left whole
+
+
+def test_noisy_crops_get_smooth_noise_over_the_whole_crop_and_keep_their_labels():
+    """``noisy_fraction`` 1: every crop differs from the box by noise of at most ``noisy_sd``;
+    the labels are the box's, as the molecule under the noise is unchanged."""
+    box = _box()
+    clean = CropSampler([box], 16, 1.0, 0.0, Context(outside_fraction=0.0, noise_fraction=0.0),
+                        [], voxel_size=2.0)
+    noisy = CropSampler([box], 16, 1.0, 0.0,
+                        Context(outside_fraction=0.0, noise_fraction=0.0, noisy_fraction=1.0,
+                                noisy_sd=0.5), [], voxel_size=2.0)
+    spreads = []
+    for seed in range(10):
+        xc, yc = clean.sample(np.random.default_rng(seed))
+        xn, yn = noisy.sample(np.random.default_rng(seed))
+        np.testing.assert_array_equal(yn, yc)
+        spreads.append(float((xn - xc).std()))
+    assert max(spreads) <= 0.5 + 1e-3 and max(spreads) > 0.05
+    with pytest.raises(ValueError, match="noisy_sd"):
+        Context.from_dict({"noisy_sd": -1.0})

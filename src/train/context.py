@@ -38,6 +38,9 @@ class Context:
         noise_fraction: share of all crops taken from pure-noise boxes.
         noise_box_size: their edge in voxels of the model grid.
         tight_fraction: share of the crops cut like a tight crop (`cut_tight`).
+        noisy_fraction: share of the crops given smooth noise over the whole crop, as a noisy
+            map (or a noisy crop crowded with protein) brings it.
+        noisy_sd: that noise's standard deviation is drawn up to this, in molecule densities.
     """
 
     margin: float = 80.0
@@ -47,6 +50,8 @@ class Context:
     noise_fraction: float = 0.06
     noise_box_size: int = 48
     tight_fraction: float = 0.0
+    noisy_fraction: float = 0.0
+    noisy_sd: float = 0.0
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> Context | None:
@@ -55,11 +60,13 @@ class Context:
             return None
         refuse_unknown(d, cls.__dataclass_fields__, "config context")
         ctx = cls(**d)
-        for name in ("outside_fraction", "noise_fill", "noise_fraction", "tight_fraction"):
+        for name in ("outside_fraction", "noise_fill", "noise_fraction", "tight_fraction",
+                     "noisy_fraction"):
             if not 0 <= getattr(ctx, name) <= 1:
                 raise ValueError(f"context {name} must lie in [0, 1], got {getattr(ctx, name)}")
-        if ctx.margin < 0 or ctx.noise_boxes < 0 or ctx.noise_box_size < 8:
-            raise ValueError("context margin and noise_boxes must be >= 0, noise_box_size >= 8")
+        if ctx.margin < 0 or ctx.noise_boxes < 0 or ctx.noise_box_size < 8 or ctx.noisy_sd < 0:
+            raise ValueError("context margin, noise_boxes and noisy_sd must be >= 0, "
+                             "noise_box_size >= 8")
         return ctx
 
 

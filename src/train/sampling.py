@@ -149,6 +149,10 @@ class CropSampler:
             if fill is not None:
                 cut_tight(rng, x, y, fill, self.voxel_size, (HELIX, SHEET))
         k = int(rng.integers(len(ROTATIONS)))
+        ctx = self.context  # noise last: the crop's other draws are those of a clean crop
+        if ctx is not None and ctx.noisy_fraction > 0 and rng.random() < ctx.noisy_fraction:
+            sd = np.float32(rng.uniform(0.0, ctx.noisy_sd))
+            x += sd * smooth_noise(rng, x.shape, noise_sigma(box.resolution, self.voxel_size))
         return np.ascontiguousarray(rotate(x, k)), np.ascontiguousarray(rotate(y, k))
 
     def batch(self, rng: np.random.Generator, n: int) -> tuple[torch.Tensor, torch.Tensor]:
