@@ -111,3 +111,56 @@ def test_load_failures_are_one_line():
     assert load_failure(MemoryError()).startswith("out of memory")
     line = load_failure(ModuleNotFoundError("No module named 'onnxruntime'", name="onnxruntime"))
     assert line.startswith("cannot import onnxruntime (No module named")
+
+
+TRUNCATE_SCRIPT = """
+import sys
+from chimerax.deepssetracer.core import mapio
+victim, when = sys.argv[1], sys.argv[2]
+def shrink():
+    with open(victim, "r+b") as f:
+        f.truncate(2048)
+hook = mapio._Geometry.to_zyx if when == "after" else mapio._Geometry.check_size
+def patched(self, *a):
+    out = None
+    if when == "after":  # the data are in hand (mapped, formerly): the file shrinks now
+        if str(self.path) == victim:
+            shrink()
+        return hook(self, *a)
+    out = hook(self, *a)  # the header checked out against the file's size: it shrinks now
+    if str(self.path) == victim:
+        shrink()
+    return out
+setattr(mapio._Geometry, "to_zyx" if when == "after" else "check_size", patched)
+from chimerax.deepssetracer.cli import main
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+@pytest.mark.parametrize("when", ["after", "before"])
+def test_a_map_truncated_while_it_is_read_is_one_line_and_the_batch_goes_on(tmp_path, setup,
+                                                                              when):
+    """29.6: a map that shrinks while it is read used to be memory-mapped: SIGBUS (exit 135, no
+    message, a lock file left, the later maps and the --json lost). Now it is read into
+    memory: a shrink before the read is one line (exit 2) and the next map still runs."""
+    path, weights = setup
+    big = write_map(tmp_path / "big.mrc", blob_map((64, 64, 64)))
+    out, report = tmp_path / "out", tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, "-c", TRUNCATE_SCRIPT, str(big), when, "predict",
+                           str(big), str(path), "-o", str(out), "--weights", str(weights),
+                           "-q", "--json", str(report)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode >= 0, f"killed by signal {-proc.returncode}"
+    assert (out / "emd_1_helix.mrc").exists(), proc.stderr  # the next map ran
+    import json
+
+    records = json.loads(report.read_text())["maps"]
+    if when == "after":  # the data were read before the file shrank: a whole answer
+        assert proc.returncode == 0 and [r["ok"] for r in records] == [True, True]
+    else:
+        assert proc.returncode == 2
+        lines = proc.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"deepssetracer: error: {big}: ")
+        assert "truncated" in lines[0]
+        assert [r["ok"] for r in records] == [False, True]
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no lock left

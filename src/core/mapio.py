@@ -38,7 +38,6 @@ import gzip
 import logging
 import os
 import stat
-import warnings
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -114,26 +113,36 @@ def read_map(path: str | os.PathLike[str], *, check_grid: GridCheck | None = Non
                      what="reading")
     else:
         check_grid(geometry.shape_zyx, geometry.voxel_size)
-    if gzipped:
-        raw = _read_gzip_data(path, geometry)
-        return DensityMap(geometry.to_zyx(raw), geometry.voxel_size, geometry.origin)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            with mrcfile.mmap(path, mode="r", permissive=True) as mrc:
-                raw = mrc.data
-                if raw is None or raw.size != int(np.prod(geometry.file_shape)):
-                    reason = "; ".join(dict.fromkeys(str(w.message) for w in caught))
-                    raise InputError(path, f"cannot read the data block "
-                                           f"({reason or 'unexpected layout'})")
-                data = geometry.to_zyx(raw)
-        except InputError:
-            raise
-        except (ValueError, OSError) as err:
-            raise InputError(path, f"cannot read the data block ({err})") from None
-    for w in caught:
-        log.debug("%s: mrcfile: %s", path, w.message)
-    return DensityMap(data, geometry.voxel_size, geometry.origin)
+    raw = _read_gzip_data(path, geometry) if gzipped else _read_plain_data(path, geometry)
+    return DensityMap(geometry.to_zyx(raw), geometry.voxel_size, geometry.origin)
+
+
+def _read_plain_data(path: Path, geometry: _Geometry) -> np.ndarray:
+    """The data block of an uncompressed map, as mrcfile's ``[section, row, column]`` array.
+
+    Read into memory with plain reads, never memory-mapped: a mapped file that shrinks while
+    it is read (another program rewriting it, a network share) kills the process with SIGBUS,
+    past any cleanup; a read that comes up short is one `InputError` instead.
+    """
+    buf = bytearray(geometry.data_bytes)
+    view = memoryview(buf)
+    got = 0
+    try:
+        with open(path, "rb") as f:
+            f.seek(geometry.data_offset)
+            while got < len(buf):
+                n = f.readinto(view[got:])
+                if not n:
+                    break
+                got += n
+    except OSError as err:
+        raise InputError(path, f"cannot read the data block ({err.strerror or err})") from None
+    if got < len(buf):
+        raise InputError(path, f"truncated while it was read: the header needs "
+                               f"{geometry.data_offset + len(buf)} bytes, the file now ends "
+                               f"at {geometry.data_offset + got} (is another program writing "
+                               "it?)")
+    return np.frombuffer(buf, dtype=geometry.dtype).reshape(geometry.file_shape)
 
 
 def _read_header(path: Path, gzipped: bool = False) -> np.recarray:
