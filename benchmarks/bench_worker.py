@@ -27,9 +27,23 @@ from bench_common import RssSampler, rss_mb, timed_repeats
 
 def engine(spec: dict[str, Any]) -> dict[str, Any]:
     """Time ``predict_map`` on one map, as the CLI runs it but without start-up and file I/O."""
+    from chimerax.deepssetracer.core import predict as predict_module
     from chimerax.deepssetracer.core.inference import load_network
     from chimerax.deepssetracer.core.mapio import read_map
     from chimerax.deepssetracer.core.predict import predict_map
+
+    plans = []  # the plans predict_map really runs (its memory budget decides them)
+    tiled = predict_module.predict_tiled
+
+    def recording(volume, *args, **kw):
+        plan = kw.get("plan")
+        if plan is not None:
+            plans.append({"grid_zyx": list(plan.shape), "tiles": plan.n_tiles,
+                          "tile_zyx": list(plan.tile), "computed_voxels": plan.computed_voxels,
+                          "grid_voxels": int(volume.size), "overhead": plan.overhead})
+        return tiled(volume, *args, **kw)
+
+    predict_module.predict_tiled = recording
 
     dmap = read_map(spec["map"])
     t0 = time.perf_counter()
@@ -54,7 +68,7 @@ def engine(spec: dict[str, Any]) -> dict[str, Any]:
         "tiles": pred.tiles,
         "tile_size": mspec.tile_size, "device": getattr(net, "device", "cpu"),
         "rss_before_mb": rss_before, "rss_peak_mb": rss.peak_mb,
-        "tracemalloc_peak_mb": traced_peak,
+        "tracemalloc_peak_mb": traced_peak, "plan": plans[0] if plans else None,
     }
     if spec.get("tta"):
         t0 = time.perf_counter()

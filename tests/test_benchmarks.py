@@ -99,16 +99,21 @@ def _results(cases):
 
 
 def test_markdown_reports_rows_and_target_verdicts():
-    results = _results([_case("112^3", 112, 0.8, 0.5, 400.0, published_s=9.0),
-                        _case("300^3", 300, 40.0, 35.0, 1500.0)])
+    results = _results([_case("112^3", 112, 0.5, 0.4, 400.0, published_s=9.0),
+                        _case("300^3", 300, 4.0, 3.5, 1600.0)])
     results["cases"][1]["published_estimated_s"] = 500.0
+    results["cases"][1].update(tiles=2, tile_zyx=[120, 160, 160], overhead=1.5)
     text = bench_predict.markdown(results)
     assert text.count("\n| 112^3 |") == 1 and text.count("\n| 300^3 |") == 1
-    assert "11.2x / 18.0x" in text and "~500 (est., skipped)" in text
+    assert "18.0x / 22.5x" in text and "~500 (est., skipped)" in text
+    assert "| 2 x 160x160x120 | 1.50 | 4.00 | 0.444 |" in text  # overhead; e2e / published 112
     targets = bench_predict.target_lines(results)
-    assert "112^3 end to end 0.80 s (target <= 1 s): met" in targets[0]
+    assert "112^3 end to end 0.50 s (target <= 1 s): met" in targets[0]
     assert targets[1].endswith("met") and "NOT" not in targets[1]
-    assert "300^3" in targets[2] and targets[2].endswith("NOT met")  # 40 s > 30 s
+    assert "300^3 network overhead 1.50" in targets[2] and targets[2].endswith("NOT met")
+    assert "0.44 x the published 112^3 forward pass (9.0 s" in targets[3]
+    assert targets[3].endswith(": met")
+    assert "peak 1600 MB" in targets[4] and targets[4].endswith("NOT met")  # > 1500 MB
 
 
 def test_plot_writes_a_png(tmp_path):
