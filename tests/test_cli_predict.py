@@ -231,7 +231,7 @@ def test_memory_is_checked_once_from_the_header(tmp_path, map_path, weights, cap
     need = memory.prediction_bytes(shape, dmap.voxel_size, spec.voxel_size, spec.tile_size)
     assert need > 8 * int(np.prod(shape))
     monkeypatch.setattr(memory, "memory_headroom", lambda: (need - 1, "available"))
-    monkeypatch.setattr(mapio.mrcfile, "mmap", lambda *a, **k: pytest.fail("data were read"))
+    monkeypatch.setattr(mapio, "_read_plain_data", lambda *a, **k: pytest.fail("data were read"))
     out = tmp_path / "b"
     _expect_refusal(capsys, run([map_path, "-o", out, "--weights", weights]), map_path, out,
                     contains="tiled prediction needs about")
@@ -1016,3 +1016,29 @@ def test_header_labels_are_ascii_and_80_characters():
 
     assert header_label("from emd_\u20ac\nx.mrc") == "from emd_\\u20ac x.mrc"
     assert len(header_label("x" * 200)) == 80
+
+
+def test_memory_check_counts_labels_and_elements(tmp_path, map_path, weights, capsys,
+                                                 monkeypatch):
+    """29.10: the check before predicting counts what --labels and --elements add
+    (`memory.extras_bytes`, its own term beside the plan's `prediction_bytes`): room for the
+    plain prediction but not for them is refused up front, before the data are read."""
+    from chimerax.deepssetracer.core import mapio
+    from chimerax.deepssetracer.core.weights import load_spec
+
+    spec = load_spec(weights)
+    dmap = read_map(map_path)
+    shape = dmap.data.shape
+    plain = memory.prediction_bytes(shape, dmap.voxel_size, spec.voxel_size, spec.tile_size)
+    extra = memory.extras_bytes(shape, labels=True, elements=True)
+    assert extra == int(np.prod(shape)) * (memory.LABELS_BYTES_PER_VOXEL
+                                           + memory.ELEMENTS_BYTES_PER_VOXEL)
+    monkeypatch.setattr(memory, "memory_headroom", lambda: (plain + extra // 2, "available"))
+    assert run([map_path, "-o", tmp_path / "a", "--weights", weights, "-q"]) == 0
+    assert run([map_path, "-o", tmp_path / "b", "--weights", weights, "-q", "--labels"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(mapio, "_read_plain_data", lambda *a, **k: pytest.fail("data were read"))
+    out = tmp_path / "c"
+    code = run([map_path, "-o", out, "--weights", weights, "--labels", "--elements"])
+    _expect_refusal(capsys, code, map_path, out,
+                    contains="tiled prediction with the labels map and the elements needs")

@@ -202,3 +202,19 @@ def _size(n: int) -> str:
         if n >= scale:
             return f"{n / scale:.1f} {unit}"
     return f"{n / 2**10:.1f} KiB"
+
+
+# What predict_file's extra outputs add on top of `prediction_bytes`, per input voxel (measured
+# with tracemalloc on real maps, shipped weights): the labels map 7 B (background float32 and
+# masks); the elements 38-44 B to rebuild the map as the network saw it (a float64 copy, the
+# low-pass's FFT) plus their tracing, which grows with the element voxels (42 B/voxel on 5me2,
+# 192 on GroEL's sheets): 48 covers the grid-wide part, a map dense in elements needs more.
+LABELS_BYTES_PER_VOXEL = 8
+ELEMENTS_BYTES_PER_VOXEL = 48
+
+
+def extras_bytes(shape_zyx: Sequence[int], *, labels: bool = False,
+                 elements: bool = False) -> int:
+    """Bytes that ``predict --labels`` / ``--elements`` need besides `prediction_bytes`."""
+    n_in = int(np.prod(shape_zyx, dtype=np.int64))
+    return n_in * (LABELS_BYTES_PER_VOXEL * labels + ELEMENTS_BYTES_PER_VOXEL * elements)

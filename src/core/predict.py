@@ -156,23 +156,27 @@ def check_map(dmap: DensityMap, spec: ModelSpec, *, lowpass: float | str | None 
 
 
 def read_checked(path: str | os.PathLike[str], spec: ModelSpec, *,
-                 lowpass: float | str | None = AUTO) -> DensityMap:
+                 lowpass: float | str | None = AUTO, labels: bool = False,
+                 elements: bool = False) -> DensityMap:
     """`mapio.read_map` with `check_map`'s checks, ready for ``predict_map(checked=True)``.
 
     The checks of the grid alone (voxel size, extent, memory) run on the header, before the
     data are read, so memory is checked once, with the whole prediction's estimate (which holds
-    the read), and a map too large is refused before it fills the memory.
+    the read, and with `labels` / `elements` those outputs too), and a map too large is refused
+    before it fills the memory.
     """
     name = str(path)
-    dmap = read_map(path, check_grid=_grid_check(spec, name))
+    dmap = read_map(path, check_grid=_grid_check(spec, name, labels=labels, elements=elements))
     _check_data(dmap, spec, lowpass, name)
     return dmap
 
 
-def _grid_check(spec: ModelSpec, name: str) -> Callable[[Sequence[int], Sequence[float]], None]:
-    """`validate.validate_grid` for `spec`'s grid and tiles."""
+def _grid_check(spec: ModelSpec, name: str, *, labels: bool = False,
+                elements: bool = False) -> Callable[[Sequence[int], Sequence[float]], None]:
+    """`validate.validate_grid` for `spec`'s grid and tiles (and the extra outputs asked)."""
     return lambda shape_zyx, voxel_size: validate_grid(
-        shape_zyx, voxel_size, name, model_voxel_size=spec.voxel_size, tile_size=spec.tile_size)
+        shape_zyx, voxel_size, name, model_voxel_size=spec.voxel_size, tile_size=spec.tile_size,
+        labels=labels, elements=elements)
 
 
 def _check_data(dmap: DensityMap, spec: ModelSpec, lowpass: float | str | None,
@@ -406,7 +410,8 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
             net, spec = (network() if network is not None  # its sidecar, for the map's checks
                          else load_network(weights, device=device, threads=threads))
             clock.lap("network")
-            dmap = read_checked(map_path, spec, lowpass=lowpass)
+            dmap = read_checked(map_path, spec, lowpass=lowpass, labels=labels,
+                                elements=elements)
             text_bytes = TEXT_BYTES * 2 * elements + RESIDUE_BYTES * len(model or [])
             check_space(outdir, dmap.data.size * (8 + labels) + 4096 * len(paths) + text_bytes)
             clock.lap("read")
