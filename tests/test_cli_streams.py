@@ -164,3 +164,18 @@ def test_a_map_truncated_while_it_is_read_is_one_line_and_the_batch_goes_on(tmp_
         assert "truncated" in lines[0]
         assert [r["ok"] for r in records] == [False, True]
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no lock left
+
+
+def test_evaluate_json_into_a_missing_folder_is_refused_before_scoring(tmp_path, monkeypatch,
+                                                                       capsys):
+    """29.8 (part): ``evaluate --json`` into a missing folder used to fail only after all the
+    scoring; now one line, exit 2, before anything is read."""
+    from chimerax.deepssetracer import cli
+    from chimerax.deepssetracer.cli import evaluate as cli_evaluate
+
+    monkeypatch.setattr(cli_evaluate, "first_missing",
+                        lambda extra: pytest.fail("went on to the scoring"))
+    target = tmp_path / "missing" / "r.json"
+    assert cli.main(["evaluate", "--pairs", str(tmp_path), "--json", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "does not exist" in err and str(target) in err

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+from pathlib import Path
 
 from ..core.devices import DEVICES
 from .extras import first_missing, missing_extra
@@ -57,6 +59,15 @@ def main(args: argparse.Namespace) -> int:
         print("deepssetracer evaluate: give MAP MODEL.pdb, or --pairs DIR, or --dataset DIR",
               file=sys.stderr)
         return 2
+    if args.json:  # before any scoring, which can take long
+        folder = Path(args.json).parent
+        problem = ("names a folder" if Path(args.json).is_dir() else
+                   f"folder {folder} does not exist" if not folder.is_dir() else
+                   f"folder {folder} is not writable"
+                   if not os.access(folder, os.W_OK | os.X_OK) else "")
+        if problem:
+            print(f"deepssetracer evaluate: {args.json}: --json {problem}", file=sys.stderr)
+            return 2
     missing = first_missing("eval")
     if missing:
         return missing_extra("evaluate", ModuleNotFoundError(name=missing), "eval")
