@@ -59,6 +59,23 @@ def frequency_grid(shape: Sequence[int],
     return np.sqrt(fz**2 + fy**2 + fx**2).astype(np.float32)
 
 
+FAST_FROM = 128  # voxels: shorter axes keep their length (their FFT is cheap either way)
+
+
+def fast_length(n: int) -> int:
+    """The smallest length >= n with no prime factor above 5 (a 157-voxel FFT takes 2.5 times
+    a 160-voxel one)."""
+    m = max(int(n), 1)
+    while True:
+        k = m
+        for f in (2, 3, 5):
+            while k % f == 0:
+                k //= f
+        if k == 1:
+            return m
+        m += 1
+
+
 def lowpass(data: np.ndarray, voxel_size: Sequence[float], resolution: float,
             edge: float = EDGE) -> np.ndarray:
     """``data`` ([z, y, x], steps ``voxel_size`` (x, y, z) in Å) without detail finer than
@@ -70,10 +87,14 @@ def lowpass(data: np.ndarray, voxel_size: Sequence[float], resolution: float,
     check_resolution(resolution, voxel_size)
     steps = [float(v) for v in voxel_size[::-1]]  # [z, y, x] order
     pads = [min(n - 1, math.ceil(resolution / d)) for n, d in zip(data.shape, steps)]
-    padded = np.pad(data.astype(np.float32, copy=False), [(p, p) for p in pads],
-                    mode="reflect")
+    widths = []  # mirrored a side; past FAST_FROM, evenly more up to a length FFT is fast for
+    for n, p in zip(data.shape, pads):
+        extra = fast_length(n + 2 * p) - n - 2 * p if n + 2 * p > FAST_FROM else 0
+        lo, hi = p + extra // 2, p + extra - extra // 2
+        widths.append((lo, hi) if hi <= n - 1 else (p, p))
+    padded = np.pad(data.astype(np.float32, copy=False), widths, mode="reflect")
     f = np.fft.rfftn(padded)
     f *= raised_cosine(frequency_grid(padded.shape, voxel_size), 1.0 / resolution, edge)
     out = np.fft.irfftn(f, padded.shape, axes=(0, 1, 2))
-    inner = tuple(slice(p, p + n) for p, n in zip(pads, data.shape))
+    inner = tuple(slice(w[0], w[0] + n) for w, n in zip(widths, data.shape))
     return out[inner].astype(np.float32)

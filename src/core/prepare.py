@@ -11,8 +11,8 @@ Prediction, element tracing and training all call this module, so a fix lands on
 3. **Low-pass and grid.** To `sharpness.AUTO_LOWPASS` (6 Å) by default, every map, so no
    estimate of the map's sharpness can switch the filter with the box; a user's resolution, or
    none. A map finer than the network's grid is filtered on its own grid before it is
-   resampled (and again on the network's, as the grid holds it): a sharpened map's amplified
-   detail between the two grids' limits would otherwise fold into the 6-10 Å the network reads.
+   resampled (and, as every map, on the network's after): a sharpened map's amplified detail
+   between the two grids' limits would otherwise fold into the 6-10 Å the network reads.
 4. **Levels and checks.** The solvent and molecule levels (`normalize.density_levels`), the
    resolution estimate inside the molecule's envelope (`sharpness`) and the one-line warnings
    of `assess`. A check that doubts the map warns; it never blanks or refuses it.
@@ -142,7 +142,7 @@ def prepare(data: np.ndarray, voxel_size: Sequence[float], model_voxel: float,
         ValueError: the normalisation cannot take the map (nothing above the solvent).
     """
     record = Preparation(scale=magnitude(data))
-    data = (np.asarray(data, np.float64) / record.scale).astype(np.float32)
+    data = np.divide(data, np.float32(record.scale), dtype=np.float32)  # no float64 copy
     data, bounds, record.clipped = clip_outliers(data, voxel_size)
     if bounds is not None:
         record.clip = (bounds[0] * record.scale, bounds[1] * record.scale)
@@ -180,7 +180,7 @@ def density_as_seen(data: np.ndarray, voxel_size: Sequence[float],
                     record: Preparation) -> np.ndarray:
     """The map on its own grid as the network saw it: scaled, clipped and low-passed as
     `record` says (the low-pass no finer than this grid holds), for tracing elements."""
-    out = (np.asarray(data, np.float64) / record.scale).astype(np.float32)
+    out = np.divide(data, np.float32(record.scale), dtype=np.float32)
     if record.clip is not None:
         out = np.clip(out, record.clip[0] / record.scale, record.clip[1] / record.scale)
     if record.lowpass is not None:
