@@ -224,7 +224,7 @@ def test_every_map_is_low_passed_by_default(tiny):
     dmap = DensityMap(rng.standard_normal((30, 30, 30)).astype(np.float32), 1.0)
     auto = predict_map(dmap, net, spec)
     assert auto.lowpass == 6.0 and auto.auto_lowpass and auto.resolution < 4.5
-    assert "low-passed to 6 Å automatically" in auto.preprocessing()
+    assert "low-passed to 6 Å (the default; its spectrum reaches" in auto.preprocessing()
     filtered = DensityMap(lowpass(dmap.data, dmap.voxel_size, 6.0), 1.0)
     np.testing.assert_allclose(auto.helix, predict_map(filtered, net, spec, lowpass=None).helix,
                                atol=1e-5)

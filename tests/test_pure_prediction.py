@@ -14,7 +14,8 @@ import pytest
 from chimerax.deepssetracer.cli import main as cli_main
 from chimerax.deepssetracer.core.inference import load_network
 from chimerax.deepssetracer.core.mapio import read_map, write_maps
-from chimerax.deepssetracer.core.predict import predict_map
+from chimerax.deepssetracer import __version__
+from chimerax.deepssetracer.core.predict import header_labels, predict_map
 from chimerax.deepssetracer.core.weights import default_weights_path
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "emd8518_5u8s_A.mrc"
@@ -61,5 +62,9 @@ def test_cli_and_predict_map_agree_and_repeat(shared_dir, shipped, tmp_path):
         assert getattr(pred, kind).tobytes() == getattr(again, kind).tobytes()
     out = tmp_path / "c"
     out.mkdir()
-    write_maps({out / f"emd8518_5u8s_A_{k}.mrc": m for k, m in pred.maps().items()})
+    maps = pred.maps()
+    for k, m in maps.items():  # the CLI's provenance labels
+        m.labels = header_labels(f"DeepSSETracer {__version__}", k, spec.onnx_sha256,
+                                 EXAMPLE.name)
+    write_maps({out / f"emd8518_5u8s_A_{k}.mrc": m for k, m in maps.items()})
     assert _files(out) == first

@@ -95,8 +95,8 @@ class Prediction:
             return f"low-passed to {self.lowpass:g} Å"
         if self.resolution is None or self.resolution >= self.lowpass:
             return f"low-passed to {self.lowpass:g} Å (the default)"
-        return (f"low-passed to {self.lowpass:g} Å automatically (its spectrum reaches "
-                f"{self.resolution:.1f} Å; the network learnt 5–10 Å maps)")
+        return (f"low-passed to {self.lowpass:g} Å (the default; its spectrum reaches "
+                f"{self.resolution:.1f} Å, the network learnt 5–10 Å maps)")
 
     def labels(self, level: float | None = None) -> np.ndarray:
         """uint8 labels: 0 helix, 1 sheet, 2 background.

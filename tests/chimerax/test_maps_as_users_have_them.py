@@ -22,7 +22,7 @@ def test_sharp_map_is_low_passed_and_the_log_says_so(cx, log_lines):
     run(cx, f"open {path}")
     helix, _ = run(cx, "deepssetracer #1")
     (summary,) = [line for line in log_lines if line.startswith("DeepSSETracer ")]
-    assert "low-passed to 6 Å automatically" in summary, summary
+    assert "low-passed to 6 Å (the default; its spectrum reaches" in summary, summary
     assert (helix.full_matrix() >= 0.5).mean() > 0.03  # a third of the box is protein
 
 
