@@ -90,9 +90,8 @@ def deepssetracer(session, volume, subregion=None, step=None, device: str = "aut
         weights: an ONNX file with its JSON sidecar (default None: the bundled weights).
         replace: close the earlier result of this map when the new one is added, and give the
             new one its model id (default true, as ``molmap`` and ``surface`` do).
-        molecule_check: give a map as symmetric about its solvent as noise empty results and
-            a warning (default true; a map in which no molecule stands out but not so
-            symmetric is predicted, with the warning); false predicts it anyway.
+        molecule_check: warn when no molecule stands out of the noise (default true; the map
+            is predicted either way).
         elements: also add the helix axes (markers) and sheet patches (a surface) under the
             result, extracted at probability 0.5 through the map's density, as ``predict
             --elements`` does (default false).

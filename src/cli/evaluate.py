@@ -48,8 +48,9 @@ def add_args(parser: argparse.ArgumentParser) -> None:
                         help="onnxruntime device (default: cpu)")
     parser.add_argument("--json", metavar="OUT.json", help="write every figure as JSON here")
     parser.add_argument("--no-molecule-check", dest="molecule_check", action="store_false",
-                        help="score the network even on maps in which no molecule stands out "
-                             "of the noise (predict answers those with nothing)")
+                        help="leave out the no-molecule warning (every map is predicted and "
+                             "scored either way; before 2026-12-04 predict answered such maps "
+                             "with nothing and this scored the network alone)")
 
 
 def main(args: argparse.Namespace) -> int:

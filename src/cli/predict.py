@@ -94,10 +94,8 @@ def add_args(parser: argparse.ArgumentParser) -> None:
                              "as it is); 'off' never; a number filters to that many Å (up to "
                              "15)")
     parser.add_argument("--no-molecule-check", dest="molecule_check", action="store_false",
-                        help="predict even a map as symmetric about its solvent level as noise "
-                             "(by default such a map gets empty outputs and a warning; a map "
-                             "in which no molecule stands out, but not so symmetric, is "
-                             "predicted with a warning either way)")
+                        help="leave out the warning that no molecule stands out of the noise "
+                             "(such a map is predicted either way)")
     parser.add_argument("--labels", action="store_true",
                         help="also write <stem>_labels.mrc (0 helix, 1 sheet, 2 background)")
     parser.add_argument("--elements", action="store_true",

@@ -1,9 +1,11 @@
 """Signs that a map is wrong for the tool, found before the network runs.
 
 Each is a one-line warning: the prediction still runs, but the user learns why its answer may
-be doubtful (``warning:`` on stderr, a warning in the ChimeraX log). One case alone gets no
-answer: a map as symmetric about its solvent level as noise (:data:`NOISE_BLANK`), since the
-network, shown smooth noise scaled like a molecule, finds rods and slabs in 10-20 % of it.
+be doubtful (``warning:`` on stderr, a warning in the ChimeraX log). None blanks a map: no
+statistic here tells a noisy crop crowded with protein from noise (below), and a threshold that
+blanked noise blanked such crops of real maps, so the crop is answered and the warning says
+what to doubt. (The shipped network, shown smooth noise scaled like a molecule, finds rods and
+slabs in 10-20 % of it; docs/zoo.md.)
 
 The no-molecule test asks two things of the map as the network would see it (on its grid,
 low-passed if it is to be): its densest voxels rise less than :data:`MIN_CONTRAST` times the
@@ -15,8 +17,8 @@ maps of ../shared (6 maps, 8 crops from inside them down to 20 Å): contrast ≥
 ≤ 0.46; Gaussian-smoothed noise of 2-6 Å grain in 80-200 Å boxes: contrast 1.6-2.7, symmetry
 0.82-1.23. But crowded central crops of real maps with smooth noise of the map's own spread
 added measure contrast 2.0-3.0 and symmetry 0.54-0.73 (the VP6 head's: 2.0 and 0.71), as
-small boxes of coarse noise can (0.67-0.87 in 40-44 Å cubes): those are predicted, with the
-warning; larger noise boxes measure 0.96-1.11 and get no answer.
+small boxes of coarse noise can (0.67-0.87 in 40-44 Å cubes), and the VP6 head's crop in 40 Å
+of noise measures above 0.9, as large noise boxes do (0.96-1.11).
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from .sharpness import SHARP_LIMIT
 
 MIN_CONTRAST = 3.0  # molecule density over solvent noise: smooth noise 1.6-2.7, real ≥ 2.9
 NOISE_SYMMETRY = 0.7  # depth below / height above the solvent: noise ~1, real maps ≤ 0.46
-NOISE_BLANK = 0.9  # as symmetric as this, it is noise: noisy crowded real crops ≤ 0.73
 INVERTED_RATIO = 1.5  # the darkest volume this much deeper than the densest is high: inverted
 COARSE_LIMIT = 9.0  # Å: estimated coarser, a map is at or beyond the 10 Å edge of what the
 # network learnt (the estimate reads GroEL, filtered to about 11.5 Å, as 9.3 Å: sharpness.py)
@@ -72,13 +73,12 @@ def assess_map(grid: np.ndarray, voxel_size: float, resolution: float | None = N
                             "solvent than the densest above it): protein should be bright; "
                             "negate it first")
     elif levels.contrast < MIN_CONTRAST and symmetry > NOISE_SYMMETRY:
-        out.molecule = symmetry <= NOISE_BLANK
-        then = ("nothing is called" if not out.molecule else
-                "it is predicted, but if this is only noise, what is called is noise")
+        out.molecule = False
         out.warnings.append(
             f"{NO_MOLECULE} (density {levels.contrast:.1f} times the noise above the "
             f"solvent, under {MIN_CONTRAST:g}, and {symmetry:.2f} times as deep below it as "
-            f"above): {then}; with protein, a box with some solvent reads better")
+            "above): it is predicted, but if this is only noise, what is called is noise; with "
+            "protein, a box with some solvent reads better")
     faces = face_share(grid, levels)
     if faces > FACE_SHARE:
         out.warnings.append(

@@ -70,7 +70,7 @@ class Prediction:
             grid, so no finer than twice its step).
         auto_lowpass: the low-pass is the default one (`sharpness.AUTO_LOWPASS`), not asked for.
         warnings: one-line signs that the map is wrong for the tool (`assess.assess_map`);
-            only a map as symmetric as noise gets zero maps and ``tiles`` 0 (no network pass).
+            none of them stops the prediction.
         preparation: the record of what was done to the map (`prepare.Preparation`).
     """
 
@@ -206,9 +206,8 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
         name: what error messages call the map (default "map").
         checked: the caller has already run `check_map` with this `spec`, `lowpass` and
             `name` (default False: `predict_map` runs it).
-        molecule_check: give no answer (zero maps, no network pass) for a map as symmetric
-            about its solvent as noise, and warn about any in which no molecule stands out
-            (`assess.assess_map`); False runs the network anyway, without that warning.
+        molecule_check: warn when no molecule stands out of the noise (`assess.assess_map`;
+            the map is predicted either way); False leaves that warning out.
 
     Raises:
         InputError: the map fails `check_map` (`validate_map`, or `lowpass` is finer than the
@@ -226,12 +225,6 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
     except ValueError as err:
         raise InputError(name, f"{err} (is the map inverted, protein darker than solvent?)"
                          ) from None
-    if molecule_check and not record.molecule:  # no answer, not rods and slabs found in noise
-        nothing = np.zeros(dmap.data.shape, np.float32)
-        return Prediction(nothing, nothing.copy(), dmap.voxel_size, dmap.origin, tiles=0,
-                          rotations=0, lowpass=record.lowpass, resolution=record.resolution,
-                          auto_lowpass=record.auto_lowpass, warnings=record.warnings,
-                          preparation=record)
     if not molecule_check:
         record.warnings = [w for w in record.warnings if not w.startswith(NO_MOLECULE)]
     m = MARGIN
@@ -327,8 +320,7 @@ class FileResult:
         done += "".join(f"; {n}" for n in self.notes if n)
         removed = "".join(f"; removed the earlier {p.name}" for p in self.removed)
         folder = self.outputs[0].parent if self.outputs else Path(".")
-        runs = (f"{self.tiles} tile{'s' * (self.tiles != 1)}" if self.tiles
-                else "no network pass: no molecule")
+        runs = f"{self.tiles} tile{'s' * (self.tiles != 1)}"
         return (f"{self.map_path.name}: helix {self.volumes['helix']:.0f} Å³, sheet "
                 f"{self.volumes['sheet']:.0f} Å³ at p >= 0.5{done}; {self.seconds:.1f} s on "
                 f"{self.device} ({runs}); wrote "

@@ -237,8 +237,8 @@ def run(*, map_path: str | os.PathLike[str] | None = None,
         tta: rotations averaged (default 1, none); lowpass: also score each map low-passed to
             these resolutions (Å).
         json_path: also write every figure here as JSON.
-        molecule_check: as `core.predict.predict_map` (False: score the network alone, even on
-            maps the shipped pipeline answers with nothing).
+        molecule_check: as `core.predict.predict_map` (only its warning: every map is
+            scored).
 
     Argument checks (one way of naming what to score) are in cli/evaluate.py.
     """

@@ -49,7 +49,9 @@ def test_zero_padding_does_not_change_the_answer(cx, example_map, tmp_path):
         assert same.mean() > 0.99
 
 
-def test_noise_gets_no_answer_and_a_warning(cx, tmp_path, log_lines):
+def test_noise_is_predicted_with_a_warning(cx, tmp_path, log_lines):
+    """No map is blanked (a noisy crowded crop looks like noise to every check): the log warns,
+    and ``moleculeCheck false`` leaves the warning out."""
     import mrcfile
     from scipy.ndimage import gaussian_filter
 
@@ -60,7 +62,8 @@ def test_noise_gets_no_answer_and_a_warning(cx, tmp_path, log_lines):
         m.voxel_size = 1.0
     run(cx, f"open {path}")
     helix, sheet = run(cx, "deepssetracer #1")
-    assert helix.full_matrix().max() == 0 and sheet.full_matrix().max() == 0
-    assert any("no molecule stands out" in line for line in log_lines)
-    helix, sheet = run(cx, "deepssetracer #1 moleculeCheck false")
     assert max(helix.full_matrix().max(), sheet.full_matrix().max()) > 0
+    assert any("no molecule stands out" in line for line in log_lines)
+    log_lines.clear()
+    run(cx, "deepssetracer #1 moleculeCheck false")
+    assert not any("no molecule stands out" in line for line in log_lines)
