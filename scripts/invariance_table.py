@@ -136,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
                         "scripts/chimerax_steps.py exist)")
     p.add_argument("--json", type=Path, default=None)
     p.add_argument("--markdown", type=Path, default=None)
+    p.add_argument("--compare", type=Path, default=None, metavar="EARLIER.json",
+                   help="also print rows holding per variant against an earlier run's JSON")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     git = git_state()
@@ -194,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
         rs = [r for r in rows if r["section"] == sec]
         if rs:
             body += ["", f"## {sec.capitalize()}", "", inv.format_zoo(rs)]
+    if args.compare:
+        old = json.loads(args.compare.read_text())["rows"]
+        body += ["", f"## Against {args.compare.name} (rows holding)", "",
+                 inv.format_comparison(old, rows, SECTIONS)]
     text = "\n".join(head + body + ["", format_summary(rows, summary)]) + "\n"
     print(text)
     if args.markdown:

@@ -271,3 +271,16 @@ def test_zoo_case_predicts_each_reference_once(tiny_onnx, monkeypatch):
     assert invariance.zoo_holds(rows[4])  # scale changes nothing
     text = invariance.format_zoo(rows)
     assert text.count("\n") == len(rows) + 1
+
+
+def test_comparison_counts_rows_holding_per_variant_and_section():
+    def row(variant, section, holds):
+        return {"variant": variant, "section": section, "status": "run", "holds": holds}
+    old = [row("as given", "tuned", True), row("padded", "tuned", False),
+           row("padded", "tuned", True), row("padded", "held out", False)]
+    new = [row("padded", "tuned", True), row("padded", "tuned", True),
+           row("padded", "held out", True), row("crop", "tuned", False)]
+    text = invariance.format_comparison(old, new, ("tuned", "held out"))
+    assert "| padded | 1/2 → 2/2 | 0/1 → 1/1 |" in text
+    assert "| crop | – → 0/1 | – → 0/0 |" in text
+    assert "| **all** | **1 → 2** of 3 | **0 → 1** of 1 |" in text

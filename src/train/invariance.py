@@ -8,7 +8,7 @@ they share, so the F1 of a variant should equal the F1 of the map as given.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -511,4 +511,32 @@ def format_zoo(rows: list[dict[str, Any]]) -> str:
                      f"| {_num(d['helix'], '+.3f')} | {_num(b['sheet'])} → {_num(a['sheet'])} | "
                      f"{_num(d['sheet'], '+.3f')} | {_ratio(v['helix'])} | {_ratio(v['sheet'])} "
                      f"| {flags} | {mark} |")
+    return "\n".join(lines)
+
+
+def format_comparison(old: list[dict[str, Any]], new: list[dict[str, Any]],
+                      sections: Sequence[str]) -> str:
+    """A markdown table of rows holding per variant and section, an earlier zoo run's against
+    this one's ("3/6 → 5/6"), with the totals."""
+    def tally(rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[int]]:
+        out: dict[tuple[str, str], list[int]] = {}
+        for r in rows:
+            if r.get("status") == "run" and r["variant"] != AS_GIVEN:
+                c = out.setdefault((r["variant"], r["section"]), [0, 0])
+                c[0] += bool(r["holds"])
+                c[1] += 1
+        return out
+    a, b = tally(old), tally(new)
+    variants = list(dict.fromkeys(v for v, _ in b))
+    lines = ["| variant | " + " | ".join(sections) + " |", "|---" * (len(sections) + 1) + "|"]
+    totals = {s: [0, 0, 0] for s in sections}
+    for v in variants:
+        cells = []
+        for s in sections:
+            x, y = a.get((v, s), [0, 0]), b.get((v, s), [0, 0])
+            cells.append(f"{x[0]}/{x[1]} → {y[0]}/{y[1]}" if x[1] else f"– → {y[0]}/{y[1]}")
+            totals[s] = [totals[s][0] + x[0], totals[s][1] + y[0], totals[s][2] + y[1]]
+        lines.append(f"| {v} | " + " | ".join(cells) + " |")
+    lines.append("| **all** | " + " | ".join(
+        f"**{totals[s][0]} → {totals[s][1]}** of {totals[s][2]}" for s in sections) + " |")
     return "\n".join(lines)
