@@ -196,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         rs = [r for r in rows if r["section"] == sec]
         if rs:
             body += ["", f"## {sec.capitalize()}", "", inv.format_zoo(rs)]
+    noise = inv.noise_calls(net, spec)
+    body += ["", "## Pure noise (no molecule)", "", inv.format_noise(noise)]
     if args.compare:
         old = json.loads(args.compare.read_text())["rows"]
         body += ["", f"## Against {args.compare.name} (rows holding)", "",
@@ -213,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
                    "level": inv.LEVEL, "min_sheet_voxels": inv.MIN_SHEET_VOXELS,
                    "min_called_A3": inv.MIN_CALLED_A3, "painted": inv.PAINTED},
                "held_out": list(inv.HELD_OUT), "outside_range": list(inv.OUTSIDE_RANGE),
-               "rows": [dict(r, holds=inv.zoo_holds(r)) for r in rows], "summary": summary}
+               "rows": [dict(r, holds=inv.zoo_holds(r)) for r in rows], "summary": summary,
+               "noise": noise}
         args.json.write_text(json.dumps(inv.json_safe(doc), indent=1) + "\n")
     counted = [r for r in rows if r["section"] in COUNTED and r["variant"] != inv.AS_GIVEN
                and r["status"] != "not run"]

@@ -65,17 +65,23 @@ def shipped():
     return load_network(None, device="cpu", threads=2)
 
 
-@pytest.mark.xfail(strict=True, reason="the shipped network calls 10-20 % of smooth noise; no "
-                   "map is blanked any more (a noisy crowded crop of a real map looks the same "
-                   "to every check), so an empty answer must come from the network (issue 26)")
-def test_no_molecule_means_no_answer(shipped):
+@pytest.fixture(scope="module")
+def noise_rows(shipped):
+    return invariance.noise_calls(*shipped)
+
+
+def test_pure_noise_is_predicted_with_the_warning(noise_rows):
+    text = invariance.format_noise(noise_rows)
+    assert len(noise_rows) == len(invariance.NOISE_BOXES) and text.count("| yes |") == 3
+
+
+@pytest.mark.xfail(strict=True, reason="the shipped network calls about a quarter of smooth "
+                   "noise; no map is blanked any more (a noisy crowded crop of a real map looks "
+                   "the same to every check), so an empty answer must come from the network "
+                   "(issue 26)")
+def test_no_molecule_means_no_answer(noise_rows):
     """Smooth noise (no molecule): under 1 % of the box is called helix or sheet."""
-    net, spec = shipped
-    rng = np.random.default_rng(11)
-    for sigma in (1.5, 2.5):
-        noise = gaussian_filter(rng.standard_normal((100, 100, 100)), sigma).astype(np.float32)
-        labels = predict_map(DensityMap(noise, 1.0), net, spec).labels()
-        assert np.mean(labels != 2) < 0.01
+    assert all(r["called"] < 0.01 for r in noise_rows), noise_rows
 
 
 VARIANTS = [lambda c: invariance.padded(c, 20.0), lambda c: invariance.padded(c, 40.0),

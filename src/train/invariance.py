@@ -16,7 +16,8 @@ import numpy as np
 from scipy.ndimage import distance_transform_edt, gaussian_filter
 
 from ..core import metrics
-from ..core.classes import IGNORE
+from ..core.assess import NO_MOLECULE
+from ..core.classes import BACKGROUND, IGNORE
 from ..core.grid import DensityMap
 from ..core.lowpass import frequency_grid, lowpass
 from ..core.normalize import density_levels
@@ -539,4 +540,30 @@ def format_comparison(old: list[dict[str, Any]], new: list[dict[str, Any]],
         lines.append(f"| {v} | " + " | ".join(cells) + " |")
     lines.append("| **all** | " + " | ".join(
         f"**{totals[s][0]} → {totals[s][1]}** of {totals[s][2]}" for s in sections) + " |")
+    return "\n".join(lines)
+
+
+NOISE_BOXES = ((100, 2.0), (100, 4.0), (60, 3.0))  # (edge in 1 Å voxels, grain sigma in voxels)
+
+
+def noise_calls(net, spec: ModelSpec, seed: int = 1) -> list[dict[str, Any]]:
+    """What boxes of pure smooth noise (no molecule) get: the share of voxels called helix or
+    sheet at p >= `LEVEL`, and the warnings. A well-behaved tool calls (nearly) nothing."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for n, grain in NOISE_BOXES:
+        data = smooth_noise(rng, (n, n, n), grain).astype(np.float32)
+        pred = predict_map(DensityMap(data, 1.0), net, spec)
+        out.append({"box": f"{n}³ of {grain:g} Å grain", "called": float(
+            np.mean(pred.labels(LEVEL) != BACKGROUND)), "warnings": pred.warnings})
+    return out
+
+
+def format_noise(rows: list[dict[str, Any]]) -> str:
+    """A markdown table of `noise_calls`."""
+    lines = ["| pure smooth noise | share called helix or sheet | no-molecule warning |",
+             "|---|---|---|"]
+    for r in rows:
+        warned = any(w.startswith(NO_MOLECULE) for w in r["warnings"])
+        lines.append(f"| {r['box']} | {r['called']:.3f} | {'yes' if warned else 'no'} |")
     return "\n".join(lines)
