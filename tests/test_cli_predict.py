@@ -1047,3 +1047,45 @@ def test_memory_check_counts_labels_and_elements(tmp_path, map_path, weights, ca
     code = run([map_path, "-o", out, "--weights", weights, "--labels", "--elements"])
     _expect_refusal(capsys, code, map_path, out,
                     contains="tiled prediction with the labels map and the elements needs")
+
+
+# --- issue 29 item 8: header sizes whose product overflows -----------------------------------
+
+
+def _patched_header(path, sizes, cell=None):
+    """A small map written by mrcfile, NX, NY, NZ (and MX, MY, MZ, CELLA: 1 Å voxels) patched
+    to `sizes`, gzipped when `path` ends in .gz."""
+    small = path.with_name("small.mrc")
+    with mrcfile.new(small, overwrite=True) as m:
+        m.set_data(np.random.default_rng(0).random((8, 8, 8), dtype=np.float32))
+        m.voxel_size = 1.0
+    raw = bytearray(small.read_bytes())
+    small.unlink()
+    raw[0:12] = np.array(sizes, "<i4").tobytes()
+    raw[28:40] = np.array(sizes, "<i4").tobytes()
+    raw[40:52] = np.array(sizes, "<f4").tobytes()
+    path.write_bytes(gzip.compress(bytes(raw)) if path.suffix == ".gz" else bytes(raw))
+    return path
+
+
+@pytest.mark.parametrize("name", ["big.mrc.gz", "big.mrc"])
+def test_overflowing_header_sizes_are_one_line(tmp_path, weights, capsys, name):
+    """29.8: 2^22 each wrapped the int64 voxel count to 0 ("cannot reshape array of size 0",
+    no file name, for a gzipped map) or printed a wrapped byte count (18446744099479356412)."""
+    path = _patched_header(tmp_path / name, (2**22,) * 3)
+    out = tmp_path / "out"
+    _expect_refusal(capsys, run([path, "-o", out, "--weights", weights]), path, out,
+                    contains="NX, NY, NZ = (4194304, 4194304, 4194304) (MODE 2) makes a data "
+                             "block of 2.95e+20 bytes")
+
+
+def test_memory_refusal_of_a_huge_gzipped_header_gives_sane_sizes(tmp_path, weights, capsys,
+                                                                 monkeypatch):
+    """A header within the sane limit but far beyond memory: the estimate in Python ints, shown
+    in TiB (a gzipped map is checked from its header; its size cannot refuse it first)."""
+    monkeypatch.setattr(memory, "memory_headroom", lambda: (2**34, "available"))
+    path = _patched_header(tmp_path / "huge.mrc.gz", (20000,) * 3)
+    out = tmp_path / "out"
+    _expect_refusal(capsys, run([path, "-o", out, "--weights", weights]), path, out,
+                    contains="20000x20000x20000 voxels (29.1 TiB as float32); tiled "
+                             "prediction needs about ")

@@ -596,3 +596,39 @@ def test_an_output_is_a_map_or_text(tmp_path):
     with pytest.raises(TypeError, match="DensityMap or a str"):
         write_maps({tmp_path / "a.json": b"bytes"})
     assert list(tmp_path.iterdir()) == []
+
+
+# --- issue 29 item 8: header sizes whose product overflows -----------------------------------
+
+
+def _overflowing_header(path: Path, sizes: tuple[int, int, int], gzipped: bool) -> Path:
+    """A small map written by mrcfile, its NX, NY, NZ patched to `sizes` (optionally gzipped)."""
+    small = path.with_name("small.mrc")
+    with mrcfile.new(small, overwrite=True) as m:
+        m.set_data(np.random.default_rng(0).random((8, 8, 8), dtype=np.float32))
+        m.voxel_size = 2.0
+    raw = bytearray(small.read_bytes())
+    raw[0:12] = np.array(sizes, "<i4").tobytes()
+    if gzipped:
+        path.write_bytes(gzip.compress(bytes(raw)))
+    else:
+        path.write_bytes(bytes(raw))
+    return path
+
+
+@pytest.mark.parametrize("gzipped", [True, False], ids=["gzip", "plain"])
+@pytest.mark.parametrize("sizes", [(2**22,) * 3, (2**21,) * 3, (2**31 - 1,) * 3],
+                         ids=["wraps_to_0", "wraps_negative", "int32_max"])
+def test_header_sizes_beyond_any_map_are_one_line_naming_them(tmp_path, sizes, gzipped):
+    """29.8: NX*NY*NZ overflowed int64: a gzipped header of 2^22 each read 0 bytes and failed
+    "cannot reshape array of size 0" (no file name); a plain one printed a wrapped byte count
+    (18446744099479356412). Now the sizes are Python ints and refused from the header."""
+    path = _overflowing_header(tmp_path / ("big.mrc.gz" if gzipped else "big.mrc"), sizes,
+                               gzipped)
+    with pytest.raises(InputError) as err:
+        read_map(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message
+    assert f"NX, NY, NZ = {sizes}" in message and "corrupt header" in message
+    assert f"{sizes[0] * sizes[1] * sizes[2] * 4:.3g} bytes" in message
+    assert "reshape" not in message and "18446744" not in message

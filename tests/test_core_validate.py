@@ -112,3 +112,18 @@ def test_address_space_limit_is_honoured(tmp_path):
                          capture_output=True, text=True, check=True).stdout.strip()
     free, what = out.split("|")
     assert int(free) < 2 * 2**30 and "address-space limit" in what
+
+
+def test_memory_estimate_of_a_huge_header_does_not_wrap(monkeypatch):
+    """29.8: the estimate came from int64 products, so a corrupt header's sizes wrapped it
+    (18446744099479356412 bytes, or 0 so the check passed); now Python ints."""
+    shape = (2**21,) * 3  # 2^63 voxels: int64 wraps to a negative count
+    n = 2**63
+    assert memory.prediction_bytes(shape, (1, 1, 1), None, 64) == (
+        21 * n + 32 * (2**21 + 8) ** 3 + memory.NETWORK_BYTES_PER_VOXEL * 64**3)
+    assert memory.extras_bytes(shape, labels=True) == 8 * n
+    monkeypatch.setattr(memory, "memory_headroom", lambda: (2**34, "available"))
+    with pytest.raises(InputError, match=r"20000x20000x20000 voxels \(29\.1 TiB as float32\); "
+                                         r"tiled prediction needs about [0-9.]+ TiB, "
+                                         r"16\.0 GiB available$"):
+        validate.validate_grid((20000,) * 3, (1, 1, 1), "m.mrc", model_voxel_size=1.0)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
+import os
 import re
 from pathlib import Path
 
+import mrcfile
 import numpy as np
 import pytest
 
@@ -145,3 +148,103 @@ def test_table_header_names_every_column_unambiguously_and_aligned():
 def test_cli_needs_one_input(capsys):
     assert cli_main([]) == 2
     assert cli_main(["--pairs", "x", "--dataset", "y"]) == 2
+
+
+# --- issue 29 item 8: bad models and maps are one line, exit 2 --------------------------------
+
+PDB_LINE = ("ATOM  {i:5d}  {a:<3s} ALA A{r:4d}    {x:8.3f}{y:8.3f}{z:8.3f}  1.00  0.00"
+            "           {e}")
+
+
+def _pair(folder: Path) -> tuple[Path, Path]:
+    """A small map and a model of five alanines lying on it."""
+    from chimerax.deepssetracer.core.mapio import write_map
+    from helpers import blob_map
+
+    folder.mkdir(parents=True, exist_ok=True)
+    map_path = write_map(folder / "map.mrc", blob_map((24, 24, 24)))
+    lines, i = [], 0
+    for r in range(1, 6):
+        for a, dx in (("N", 0.0), ("CA", 1.2), ("C", 2.4), ("O", 2.9)):
+            i += 1
+            lines.append(PDB_LINE.format(i=i, a=a, r=r, x=6.0 + 3.8 * r + dx / 3, y=12.0,
+                                         z=12.0 + (0.8 if a == "O" else 0.0), e=a[0]))
+    model = folder / "model.pdb"
+    model.write_text("\n".join(lines) + "\nEND\n")
+    return map_path, model
+
+
+def _one_line(capsys, code, path, contains):
+    captured = capsys.readouterr()
+    assert code == 2
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith(f"deepssetracer evaluate: {path}: ") and contains in lines[0]
+    assert "Traceback" not in captured.err
+
+
+def test_a_fifo_model_is_refused_before_anything_is_read(tmp_path, monkeypatch, capsys):
+    """It used to hang: gemmi opened the FIFO and waited for a writer."""
+    map_path, _ = _pair(tmp_path)
+    fifo = tmp_path / "model.pdb.fifo"
+    os.mkfifo(fifo)
+    monkeypatch.setattr(evaluate, "load_network", lambda *a, **k: pytest.fail("went on"))
+    _one_line(capsys, cli_main([str(map_path), str(fifo)]), fifo,
+              "is a FIFO (named pipe), not a model file")
+    _one_line(capsys, cli_main([str(fifo), str(map_path)]), fifo,
+              "is a FIFO (named pipe), not a map file")
+
+
+JUNK_MODELS = {
+    "garbage.pdb": ("garbage garbage\nATOM this is junk\n", "cannot read the model (Problem in "
+                    "line 1: The line is too short to be correct: ATOM this is junk)"),
+    "no_ca.pdb": ("HETATM    1  O   HOH A   1       0.000   0.000   0.000  1.00  0.00           O"
+                  "\nEND\n", "cannot read the model (no amino-acid residue with a backbone)"),
+    "binary.pdb": ("\x89PNG\x00", "cannot read the model ('utf-8' codec can't decode"),
+    "plain.pdb.gz": ("ATOM\n", "cannot read the model (Not a gzipped file"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(JUNK_MODELS))
+def test_a_junk_model_is_one_line_naming_it(tmp_path, weights, capsys, name):
+    """A text file of garbage was a RuntimeError traceback from gemmi."""
+    map_path, _ = _pair(tmp_path)
+    text, message = JUNK_MODELS[name]
+    model = tmp_path / name
+    model.write_bytes(text.encode("latin-1"))
+    _one_line(capsys, cli_main([str(map_path), str(model), "--weights", str(weights)]), model,
+              message)
+
+
+def test_an_overflowing_gzipped_header_is_one_line_naming_its_sizes(tmp_path, weights, capsys):
+    """It was "cannot reshape array of size 0", without the file's name."""
+    _, model = _pair(tmp_path)
+    small = tmp_path / "small.mrc"
+    with mrcfile.new(small) as m:
+        m.set_data(np.zeros((8, 8, 8), np.float32))
+    raw = bytearray(small.read_bytes())
+    raw[0:12] = np.array([2**22] * 3, "<i4").tobytes()
+    big = tmp_path / "big.mrc.gz"
+    big.write_bytes(gzip.compress(bytes(raw)))
+    _one_line(capsys, cli_main([str(big), str(model), "--weights", str(weights)]), big,
+              "grid size NX, NY, NZ = (4194304, 4194304, 4194304)")
+
+
+def test_pairs_score_the_others_when_one_is_bad(tmp_path, weights, capsys):
+    _pair(tmp_path / "good")
+    _, bad = _pair(tmp_path / "bad")
+    bad.write_text("garbage garbage\n")
+    out = tmp_path / "ev.json"
+    assert cli_main(["--pairs", str(tmp_path), "--weights", str(weights), "--threads", "1",
+                     "--json", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        f"deepssetracer evaluate: {bad}: cannot read the model (no amino-acid residue with a "
+        "backbone)"]
+    assert [r["map"] for r in json.loads(out.read_text())["maps"]] == ["good"]
+    assert "good" in captured.out
+    # all bad: the lines and exit 2, no table
+    (tmp_path / "good" / "model.pdb").write_text("garbage garbage\n")
+    assert cli_main(["--pairs", str(tmp_path), "--weights", str(weights)]) == 2
+    captured = capsys.readouterr()
+    assert len(captured.err.splitlines()) == 2 and captured.out == ""

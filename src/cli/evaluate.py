@@ -84,6 +84,6 @@ def main(args: argparse.Namespace) -> int:
                             device=args.device, threads=args.threads, tta=args.tta,
                             lowpass=args.lowpass, json_path=args.json,
                             molecule_check=args.molecule_check)
-    except (InputError, ValueError, OSError) as e:
+    except (InputError, ValueError, OSError) as e:  # bad input: one line, exit 2
         print(f"deepssetracer evaluate: {e}", file=sys.stderr)
-        return 1
+        return 2

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import math
 import os
 import stat
 import zlib
@@ -63,6 +64,9 @@ IMOD_SIGNED_BYTES = 0x1  # imodFlags bit 0: mode-0 bytes are signed
 STACK_SUFFIXES = (".mrcs",)
 VOLUME_STACKS = range(401, 631)  # ISPG of a stack of volumes (MRC2014)
 GZIP_SUFFIX = ".gz"
+# A data block larger than this (256 TiB) is a corrupt header, not a map: refused naming the
+# sizes before any estimate is made from them (their product overflowed int64 once).
+MAX_DATA_BYTES = 2**48
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,6 +225,20 @@ FILE_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe
 
 def _check_file(path: Path) -> int:
     """The file's size, after refusing what is not a regular file (reading a FIFO would hang)."""
+    size = check_regular_file(path)
+    if size == 0:
+        raise InputError(path, "empty file")
+    if size < HEADER_BYTES and not is_gzip(path):  # a gzipped map can be that small
+        raise InputError(path, f"not an MRC/CCP4 map: {size} bytes is shorter than the "
+                               f"{HEADER_BYTES}-byte header")
+    return size
+
+
+def check_regular_file(path: str | os.PathLike[str], what: str = "a map file") -> int:
+    """The size of `path`, after refusing a missing file, a dangling link, and what is not a
+    regular file (a directory, FIFO, socket or device: reading a FIFO would hang), the message
+    saying it is not `what`."""
+    path = Path(path)
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -230,14 +248,8 @@ def _check_file(path: Path) -> int:
         raise InputError(path, f"cannot read ({err.strerror})") from None
     if not stat.S_ISREG(st.st_mode):
         kind = next((k for test, k in FILE_KINDS if test(st.st_mode)), "not a regular file")
-        raise InputError(path, f"is {kind}, not a map file")
-    size = st.st_size
-    if size == 0:
-        raise InputError(path, "empty file")
-    if size < HEADER_BYTES and not is_gzip(path):  # a gzipped map can be that small
-        raise InputError(path, f"not an MRC/CCP4 map: {size} bytes is shorter than the "
-                               f"{HEADER_BYTES}-byte header")
-    return size
+        raise InputError(path, f"is {kind}, not {what}")
+    return st.st_size
 
 
 class _Geometry:
@@ -270,8 +282,12 @@ class _Geometry:
             self._fail(f"NSYMBT = {nsymbt} is negative")
         self.dtype = np.dtype(MODES[mode]).newbyteorder(h.dtype.fields["mode"][0].byteorder)
         self.data_offset = HEADER_BYTES + nsymbt
-        self.data_bytes = int(np.prod(crs_size, dtype=np.int64)) * self.dtype.itemsize
+        self.data_bytes = math.prod(crs_size) * self.dtype.itemsize  # Python ints: no wrap
         self._summary = f"NX, NY, NZ = {crs_size}, MODE {mode}, NSYMBT {nsymbt}"
+        if self.data_bytes > MAX_DATA_BYTES:
+            self._fail(f"grid size NX, NY, NZ = {crs_size} (MODE {mode}) makes a data block "
+                       f"of {self.data_bytes:.3g} bytes, beyond any real map (at most "
+                       f"{MAX_DATA_BYTES // 2**40} TiB): a corrupt header")
         if file_size is not None:
             self.check_size(file_size)
 
@@ -281,7 +297,7 @@ class _Geometry:
         self.shape_xyz = tuple(crs_size[xyz_to_crs[a]] for a in range(3))
         self.shape_zyx = self.shape_xyz[::-1]
         self.file_shape = crs_size[::-1]  # mrcfile's [section, row, column] array
-        self.n_voxels = int(np.prod(self.shape_xyz, dtype=np.int64))
+        self.n_voxels = math.prod(self.shape_xyz)
         # mrcfile's array is [section, row, column]; array axis d holds file axis 2 - d.
         self.file_to_zyx = tuple(2 - xyz_to_crs[2 - d] for d in range(3))
 

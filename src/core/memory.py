@@ -12,10 +12,9 @@ can import it.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
-
-import numpy as np
 
 from .errors import InputError
 
@@ -28,10 +27,10 @@ LIMIT_ENV = "DEEPSSETRACER_MAX_MEMORY_MB"  # a user's own limit on this process 
 def _model_grid(shape_zyx: Sequence[int], voxel_size: Sequence[float],
                 model_voxel_size: float | None) -> tuple[int, int]:
     """Voxels of the map and of its model grid (a margin of 8 voxels and padding included)."""
-    n_in = int(np.prod(shape_zyx, dtype=np.int64))
+    n_in = math.prod(int(n) for n in shape_zyx)  # Python ints: a huge header cannot wrap
     scale = [v / model_voxel_size for v in voxel_size[::-1]] if model_voxel_size else [1.0] * 3
-    model_shape = [max(1, int(np.ceil(n * s))) + 8 for n, s in zip(shape_zyx, scale)]
-    return n_in, int(np.prod([-(-n // 8) * 8 for n in model_shape], dtype=np.int64))
+    model_shape = [max(1, math.ceil(int(n) * s)) + 8 for n, s in zip(shape_zyx, scale)]
+    return n_in, math.prod(-(-n // 8) * 8 for n in model_shape)
 
 
 def rest_bytes(shape_zyx: Sequence[int], voxel_size: Sequence[float],
@@ -189,7 +188,7 @@ def check_memory(name: str | os.PathLike[str], shape_zyx: Sequence[int], needed_
     headroom = memory_headroom()
     if headroom is not None and needed_bytes > headroom[0]:
         free, limit = headroom
-        nz, ny, nx = shape_zyx
+        nz, ny, nx = (int(n) for n in shape_zyx)
         size = _size(4 * nx * ny * nz)
         raise InputError(name, f"map too large for memory: {nx}x{ny}x{nz} voxels ({size} as "
                                f"float32); {what} needs about {_size(needed_bytes)}, "
@@ -198,7 +197,7 @@ def check_memory(name: str | os.PathLike[str], shape_zyx: Sequence[int], needed_
 
 def _size(n: int) -> str:
     """Bytes in the largest unit that keeps them at least 1 (so no figure reads 0.0 GiB)."""
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20)):
+    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
         if n >= scale:
             return f"{n / scale:.1f} {unit}"
     return f"{n / 2**10:.1f} KiB"
@@ -216,5 +215,5 @@ ELEMENTS_BYTES_PER_VOXEL = 48
 def extras_bytes(shape_zyx: Sequence[int], *, labels: bool = False,
                  elements: bool = False) -> int:
     """Bytes that ``predict --labels`` / ``--elements`` need besides `prediction_bytes`."""
-    n_in = int(np.prod(shape_zyx, dtype=np.int64))
+    n_in = math.prod(int(n) for n in shape_zyx)
     return n_in * (LABELS_BYTES_PER_VOXEL * labels + ELEMENTS_BYTES_PER_VOXEL * elements)

@@ -12,7 +12,9 @@ import json
 import logging
 import math
 import os
+import sys
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,10 +23,11 @@ import numpy as np
 
 from ..core import metrics
 from ..core.classes import SCORED_NAMES
+from ..core.errors import InputError
 from ..core.grid import DensityMap
 from ..core.inference import load_network
 from ..core.lowpass import lowpass
-from ..core.mapio import read_map
+from ..core.mapio import check_regular_file, read_map
 from ..core.predict import predict_map
 from ..core.weights import ModelSpec
 from .cache import load_npz, split_entries
@@ -34,7 +37,10 @@ from .structures import read_structure
 
 log = logging.getLogger(__name__)
 
-
+MODEL_FILE = "a model file"
+# What a model file that gemmi, gzip or mdtraj cannot make sense of raises (gemmi: RuntimeError
+# with the line it choked on; a binary file: UnicodeDecodeError, a ValueError).
+MODEL_ERRORS = (RuntimeError, ValueError, OSError, EOFError, zlib.error, IndexError, KeyError)
 
 @dataclass
 class Case:
@@ -54,12 +60,32 @@ class Case:
 
 def case_from_pair(map_path: Path, model_path: Path, name: str,
                    resolution: float | None = None) -> Case:
-    """A map and its fitted model: labels from the model's DSSP on the map's grid."""
+    """A map and its fitted model: labels from the model's DSSP on the map's grid.
+
+    Raises:
+        InputError: the map cannot be read (`mapio.read_map`), or the model is not a regular
+            file or cannot be read (`read_model`); one line naming the file.
+    """
     dmap = read_map(map_path)
-    s = read_structure(model_path)
+    s = read_model(model_path)
     ok = np.isfinite(s.ca).all(axis=1)
     labels = label_grid(dmap.data.shape, dmap.origin, dmap.voxel_size, s.ca[ok], s.ss[ok])
     return Case(name, dmap, labels, s.ca[ok], s.ss[ok], resolution)
+
+
+def read_model(path: str | os.PathLike[str]):
+    """`structures.read_structure` of a user's model file, its failures as one `InputError`
+    naming the file: not a regular file (a FIFO is refused, never opened), junk that gemmi
+    cannot parse, a corrupt gzip file, no amino-acid residue with a backbone."""
+    check_regular_file(path, MODEL_FILE)
+    try:
+        return read_structure(path)
+    except InputError:
+        raise
+    except MODEL_ERRORS as err:
+        reason = ((err.strerror or str(err)) if isinstance(err, OSError) else str(err)).strip()
+        raise InputError(path, f"cannot read the model ({reason or type(err).__name__})") \
+            from None
 
 
 def pair_name(map_path: Path) -> tuple[str, float | None]:
@@ -73,14 +99,26 @@ def pair_name(map_path: Path) -> tuple[str, float | None]:
     return name, REAL_RESOLUTION.get(name)
 
 
-def cases_from_pairs(folder: Path) -> list[Case]:
-    """Every subfolder of ``folder`` holding map.mrc and model.pdb."""
+def cases_from_pairs(folder: Path, errors: list[InputError] | None = None) -> list[Case]:
+    """Every subfolder of ``folder`` holding map.mrc and model.pdb.
+
+    Args:
+        errors: when given, a pair that cannot be read is skipped and its `InputError`
+            appended here (the others are still scored); otherwise it is raised.
+    """
     subs = sorted(p for p in folder.iterdir() if (p / "map.mrc").is_file()
                   and (p / "model.pdb").is_file()) if folder.is_dir() else []
     if not subs:
         raise ValueError(f"{folder}: no subfolder holds map.mrc and model.pdb")
-    return [case_from_pair(p / "map.mrc", p / "model.pdb", *pair_name(p / "map.mrc"))
-            for p in subs]
+    cases = []
+    for p in subs:
+        try:
+            cases.append(case_from_pair(p / "map.mrc", p / "model.pdb", *pair_name(p / "map.mrc")))
+        except InputError as err:
+            if errors is None:
+                raise
+            errors.append(err)
+    return cases
 
 
 def cases_from_dataset(folder: Path, split: str) -> list[Case]:
@@ -241,15 +279,31 @@ def run(*, map_path: str | os.PathLike[str] | None = None,
             scored).
 
     Argument checks (one way of naming what to score) are in cli/evaluate.py.
+
+    Returns:
+        0, or 2 when a pair of `pairs` could not be read: its line (``deepssetracer evaluate:
+        FILE: PROBLEM``) is printed on stderr and the other pairs are scored.
+
+    Raises:
+        InputError: the one map or model cannot be read (a FIFO or other non-regular file is
+            refused before the weights load, never opened).
     """
+    if not (pairs or dataset):
+        check_regular_file(map_path)  # before the weights load; a FIFO would hang the read
+        check_regular_file(model_path, MODEL_FILE)
     net, spec = load_network(weights, device=device, threads=threads)
+    errors: list[InputError] = []
     if pairs:
-        cases = cases_from_pairs(Path(pairs))
+        cases = cases_from_pairs(Path(pairs), errors)
     elif dataset:
         cases = cases_from_dataset(Path(dataset), split)
     else:
         name, resolution = pair_name(Path(map_path))
         cases = [case_from_pair(Path(map_path), Path(model_path), name, resolution)]
+    for err in errors:
+        print(f"deepssetracer evaluate: {err}", file=sys.stderr)
+    if not cases:
+        return 2
     cases = with_lowpass(cases, lowpass)
     result = evaluate_cases(cases, net, spec, tta, molecule_check)
     result["weights"] = str(net.path)
@@ -259,4 +313,4 @@ def run(*, map_path: str | os.PathLike[str] | None = None,
     print(format_table(result["maps"], result["summary"]))
     if json_path:
         Path(json_path).write_text(json.dumps(_json_safe(result), indent=1) + "\n")
-    return 0
+    return 2 if errors else 0

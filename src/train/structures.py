@@ -151,7 +151,7 @@ def read_structure(path: str | Path, dssp: bool = True) -> Structure:
                     p = res.find_atom(a, "*").pos
                     backbone_records.append((ci, ri, rname, a, p.x, p.y, p.z))
     if not ca or not backbone_records:
-        raise ValueError(f"{path.name}: no amino-acid residue with a backbone")
+        raise ValueError("no amino-acid residue with a backbone")
     ss = np.full(len(ca), OTHER, dtype=np.uint8)
     if dssp:
         ss = dssp_classes(backbone_records, len(ca))
