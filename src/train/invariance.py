@@ -524,7 +524,7 @@ def format_comparison(old: list[dict[str, Any]], new: list[dict[str, Any]],
         for r in rows:
             if r.get("status") == "run" and r["variant"] != AS_GIVEN:
                 c = out.setdefault((r["variant"], r["section"]), [0, 0])
-                c[0] += bool(r["holds"])
+                c[0] += bool(r["holds"] if "holds" in r else zoo_holds(r))
                 c[1] += 1
         return out
     a, b = tally(old), tally(new)
