@@ -163,8 +163,11 @@ def prepare(data: np.ndarray, voxel_size: Sequence[float], model_voxel: float,
         if record.levels is not None:
             weight = envelope_weight(sharp, record.levels.solvent, record.levels.molecule,
                                      model_voxel)
-            record.resolution = max(estimate_resolution(sharp, model_voxel, weight),
-                                    nyquist_resolution(voxel_size))
+            estimate = estimate_resolution(sharp, model_voxel, weight)
+            # inf: no power in the reference band, not measured (no "about inf Å" warning,
+            # no Infinity in --json)
+            record.resolution = (max(estimate, nyquist_resolution(voxel_size))
+                                 if np.isfinite(estimate) else None)
         found = assess_map(grid, model_voxel, record.resolution, record.lowpass, record.levels,
                            map_voxel=voxel_size)
         record.warnings = found.warnings
