@@ -632,3 +632,31 @@ def test_header_sizes_beyond_any_map_are_one_line_naming_them(tmp_path, sizes, g
     assert f"NX, NY, NZ = {sizes}" in message and "corrupt header" in message
     assert f"{sizes[0] * sizes[1] * sizes[2] * 4:.3g} bytes" in message
     assert "reshape" not in message and "18446744" not in message
+
+
+# --- issue 28 item 10: header statistics in float64 ------------------------------------------
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_header_statistics_of_a_map_holding_1e30_do_not_overflow(tmp_path, monkeypatch):
+    """mrcfile computes RMS in float32 ("overflow encountered in square", an inf RMS); the
+    writer sets DMIN, DMAX, DMEAN and RMS from float64 statistics, in slabs."""
+    from chimerax.deepssetracer.core import mapio
+
+    monkeypatch.setattr(mapio, "STATS_CHUNK", 7, raising=False)  # several slabs, the last one short
+    data = np.arange(60, dtype=np.float32).reshape(3, 4, 5) / 10
+    data[1, 2, 3], data[2, 0, 0] = 1e30, -3e38
+    path = write_map(tmp_path / "spiky.mrc", DensityMap(data, (1.0, 1.0, 1.0), (0.0, 0.0, 0.0)))
+    values = data.astype(np.float64)
+    with mrcfile.open(path) as m:
+        h = m.header
+        assert (float(h.dmin), float(h.dmax)) == (float(data.min()), float(data.max()))
+        assert float(h.dmean) == pytest.approx(values.mean(), rel=1e-6)
+        assert np.isfinite(h.rms) and float(h.rms) == pytest.approx(values.std(), rel=1e-6)
+    # an ordinary map: the statistics mrcfile would give
+    small = blob_map((6, 7, 8)).data
+    path = write_map(tmp_path / "blob.mrc", DensityMap(small, (1.0, 1.0, 1.0), (0.0, 0.0, 0.0)))
+    with mrcfile.open(path) as m:
+        assert float(m.header.rms) == pytest.approx(float(small.std()), rel=1e-5)
+        assert float(m.header.dmean) == pytest.approx(float(small.mean()), rel=1e-5)
+        assert (float(m.header.dmin), float(m.header.dmax)) == (small.min(), small.max())

@@ -499,7 +499,9 @@ def _write_file(tmp: Path, content: DensityMap | str, path: Path) -> None:
         data = data.astype(np.float32, copy=False)
     try:
         with mrcfile.new(tmp, overwrite=True) as mrc:
-            mrc.set_data(np.ascontiguousarray(data))
+            with np.errstate(over="ignore", invalid="ignore"):  # its float32 stats; set below
+                mrc.set_data(np.ascontiguousarray(data))
+            _set_header_stats(mrc.header, data)
             mrc.voxel_size = dmap.voxel_size
             mrc.header.origin = dmap.origin
             mrc.header.nxstart = mrc.header.nystart = mrc.header.nzstart = 0
@@ -508,6 +510,28 @@ def _write_file(tmp: Path, content: DensityMap | str, path: Path) -> None:
                 mrc.add_label(header_label(label))
     except OSError as err:
         raise InputError(path, f"cannot write ({err.strerror or err})") from None
+
+
+def _set_header_stats(header, data: np.ndarray) -> None:
+    """DMIN, DMAX, DMEAN and RMS from float64 statistics. mrcfile's `set_data` computes them in
+    float32, where a map holding 1e30 overflows (``RuntimeWarning: overflow encountered in
+    square``, and an inf RMS); a float32 map's mean and RMS never pass its largest |value|, so
+    they fit the float32 fields. In slabs, so no float64 copy of the whole map is made."""
+    if not data.size:
+        return
+    flat = data.reshape(-1)
+    mean = float(flat.mean(dtype=np.float64))
+    squares = 0.0
+    for start in range(0, flat.size, STATS_CHUNK):
+        d = flat[start:start + STATS_CHUNK].astype(np.float64) - mean
+        squares += float(np.dot(d, d))
+    header.dmin = np.float32(flat.min())
+    header.dmax = np.float32(flat.max())
+    header.dmean = np.float32(mean)
+    header.rms = np.float32(math.sqrt(squares / flat.size))
+
+
+STATS_CHUNK = 1 << 22  # voxels a slab of `_set_header_stats` (32 MiB as float64)
 
 
 MAX_LABELS, LABEL_CHARS = 10, 80  # MRC2014: ten 80-byte text labels
