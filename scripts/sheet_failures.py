@@ -451,10 +451,10 @@ def _figure(results: list[dict], out: Path) -> None:
     shown = sorted((r for r in results if r["case"].name in FIGURE_CASES),
                    key=lambda r: FIGURE_CASES.index(r["case"].name))
     nrow = math.ceil(len(shown) / 2)
-    height = 4.3 * nrow + 6.0
+    height = 4.3 * nrow + 6.7
     fig = plt.figure(figsize=(15, height))
     gs = fig.add_gridspec(nrow + 1, 4, height_ratios=[1] * nrow + [1.25], hspace=0.55,
-                          wspace=0.06, top=1 - 2.0 / height)  # inches kept for title and key
+                          wspace=0.06, top=1 - 2.7 / height)  # inches kept for title and key
     for i, r in enumerate(shown):
         case, pred, dens = r["case"], r["pred_labels"], r["density"]
         a, k = _slice(case)
