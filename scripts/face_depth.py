@@ -20,7 +20,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
 from chimerax.deepssetracer.core.classes import BACKGROUND
 from chimerax.deepssetracer.core.grid import DensityMap
 from chimerax.deepssetracer.core.inference import load_network

@@ -487,8 +487,8 @@ def _figure(results: list[dict], out: Path) -> None:
     fig.legend(handles=handles, loc="upper center", ncol=4, fontsize=FONT["text"],
                frameon=False, bbox_to_anchor=(0.5, 1 - 0.75 / height))
     fig.suptitle("Shipped weights on β-sheets: density as the network saw it (grey), the "
-                 "model's secondary structure (left)\nand the prediction (right)", y=1 - 0.05 / height,
-                 fontsize=FONT["suptitle"])
+                 "model's secondary structure (left)\nand the prediction (right)",
+                 y=1 - 0.05 / height, fontsize=FONT["suptitle"])
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100, bbox_inches="tight")
     plt.close(fig)

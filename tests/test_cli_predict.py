@@ -215,10 +215,8 @@ def test_huge_sparse_map_is_refused_before_reading(tmp_path, weights, capsys):
 def test_memory_is_checked_once_from_the_header(tmp_path, map_path, weights, capsys,
                                                 monkeypatch):
     """One check, with the whole prediction's estimate, before any data are read."""
-    from chimerax.deepssetracer.core import mapio
+    from chimerax.deepssetracer.core import mapio, validate
     from chimerax.deepssetracer.core.weights import load_spec
-
-    from chimerax.deepssetracer.core import validate
 
     calls = []  # the check (the tile plan reads the headroom too, to size its tiles)
     real_check = validate.check_memory

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from chimerax.deepssetracer import __version__
 from chimerax.deepssetracer.cli import main as cli_main
 from chimerax.deepssetracer.core.inference import load_network
 from chimerax.deepssetracer.core.mapio import read_map, write_maps
-from chimerax.deepssetracer import __version__
 from chimerax.deepssetracer.core.predict import header_labels, predict_map
 from chimerax.deepssetracer.core.weights import default_weights_path
 
