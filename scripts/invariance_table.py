@@ -63,7 +63,7 @@ def chimerax_arrays(map_path: Path, weights: Path | None, timeout: float = 900.0
 def git_state() -> dict[str, Any]:
     def git(*a: str) -> str:
         r = subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True)
-        return r.stdout.strip()
+        return r.stdout.rstrip()  # porcelain lines begin with a space
     if not (ROOT / ".git").exists():  # an export of a commit (`git archive`), named by env
         return {"commit": os.environ.get("ZOO_COMMIT", "unknown"), "uncommitted_src": [],
                 "export": str(ROOT)}
@@ -201,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.compare:
         old = json.loads(args.compare.read_text())["rows"]
         body += ["", f"## Against {args.compare.name} (rows holding)", "",
-                 inv.format_comparison(old, rows, SECTIONS)]
+                 inv.format_comparison(old, rows, [s for s in SECTIONS
+                                                   if any(r["section"] == s for r in rows)])]
     text = "\n".join(head + body + ["", format_summary(rows, summary)]) + "\n"
     print(text)
     if args.markdown:
