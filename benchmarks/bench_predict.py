@@ -48,6 +48,7 @@ SIZES = (64, 112, 160, 240, 300)
 QUICK_SIZES = (64, 112)
 WORKER = Path(__file__).resolve().with_name("bench_worker.py")
 DOC = REPO / "docs" / "benchmark.md"
+RESULTS = REPO / "benchmarks" / "results"
 DOC_START, DOC_END = "<!-- results:start -->", "<!-- results:end -->"
 # issue 27: whole maps at the engine's speed
 TARGETS = {"e2e_112_s": 1.0, "speedup_112": 15.0, "overhead": 1.3, "overhead_sides": (150, 300),
@@ -85,10 +86,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="do not fetch EMD-11007 (boxes come from EMD-3488 then)")
     p.add_argument("--no-pin", action="store_true",
                    help="do not restrict the runs to --threads CPUs on a bigger machine")
-    p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results",
+    p.add_argument("--out", type=Path, default=RESULTS,
                    help="folder for predict.json and predict.md (default benchmarks/results)")
     p.add_argument("--figure", type=Path, default=None,
-                   help="figure path (default docs/figures/benchmark.png, -quick for --quick)")
+                   help="figure path (default docs/figures/benchmark.png, -quick for --quick; "
+                        "with another --out, benchmark.png there)")
     p.add_argument("--report", type=Path, default=None, metavar="JSON",
                    help="measure nothing: write the table and figure of an earlier run's JSON")
     p.add_argument("--update-doc", action="store_true",
@@ -100,9 +102,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.no_deposited = True
     quick = args.quick or bool(args.report and args.report.stem.endswith("-quick"))
     args.stem = "predict-quick" if quick else "predict"
-    if args.figure is None:
+    if args.figure is None:  # a run into another folder leaves the docs' figure alone
         name = "benchmark-quick.png" if quick else "benchmark.png"
-        args.figure = REPO / "docs" / "figures" / name
+        args.figure = (REPO / "docs" / "figures" if args.out == RESULTS else args.out) / name
     return args
 
 
