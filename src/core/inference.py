@@ -79,6 +79,9 @@ class OnnxNetwork:
         # tiles vary in shape, so memory-pattern planning only adds peak memory (18-21 % less
         # without it, no time cost: benchmarks/results/tune-session-112-shipped-quiet.json)
         options.enable_mem_pattern = False
+        # nor the CPU arena, which keeps a pass's peak after it (300³ whole map: 2.1 -> 1.3 GB
+        # peak, 7.9 -> 8.0 s end to end; docs/benchmark.md)
+        options.enable_cpu_mem_arena = False
         options.log_severity_level = 3  # errors only: no provider chatter on stderr
         before = _thread_count()
         try:
