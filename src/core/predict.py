@@ -65,13 +65,8 @@ class Prediction:
         helix, sheet: ``[z, y, x]`` arrays of the input map's shape.
         voxel_size, origin: the input map's ``(x, y, z)`` grid, in Å.
         tiles: network passes per rotation; rotations: rotations averaged.
-        lowpass: the resolution (Å) the map was low-passed to first, or None.
-        resolution: the map's resolution as its spectrum shows it (Å; on the network's
-            grid, so no finer than twice its step).
-        auto_lowpass: the low-pass is the default one (`sharpness.AUTO_LOWPASS`), not asked for.
-        warnings: one-line signs that the map is wrong for the tool (`assess.assess_map`);
-            none of them stops the prediction.
-        preparation: the record of what was done to the map (`prepare.Preparation`).
+        preparation: the record of what was done to the map (`prepare.Preparation`); its
+            ``lowpass``, ``resolution``, ``auto_lowpass`` and ``warnings`` read through.
     """
 
     helix: np.ndarray
@@ -80,11 +75,28 @@ class Prediction:
     origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
     tiles: int = 1
     rotations: int = 1
-    lowpass: float | None = None
-    resolution: float | None = None
-    auto_lowpass: bool = False
-    warnings: list[str] = field(default_factory=list)
     preparation: Preparation = field(default_factory=Preparation)
+
+    @property
+    def lowpass(self) -> float | None:
+        """The resolution (Å) the map was low-passed to first, or None."""
+        return self.preparation.lowpass
+
+    @property
+    def resolution(self) -> float | None:
+        """The map's resolution as its spectrum shows it (Å), or None."""
+        return self.preparation.resolution
+
+    @property
+    def auto_lowpass(self) -> bool:
+        """The low-pass is the default one (`sharpness.AUTO_LOWPASS`), not asked for."""
+        return self.preparation.auto_lowpass
+
+    @property
+    def warnings(self) -> list[str]:
+        """One-line signs that the map is wrong for the tool (`assess.assess_map`); none of
+        them stops the prediction."""
+        return self.preparation.warnings
 
     def preprocessing(self) -> str:
         """What was done to the map before the network saw it, for result lines ("" if
@@ -259,9 +271,7 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
     helix, sheet = (_clipped(resample(np.ascontiguousarray(p), model_step, dmap.voxel_size,
                                       shape=dmap.data.shape)) for p in acc[inner])
     return Prediction(helix, sheet, dmap.voxel_size, dmap.origin, tiles=tiles,
-                      rotations=len(ks), lowpass=record.lowpass, resolution=record.resolution,
-                      auto_lowpass=record.auto_lowpass, warnings=record.warnings,
-                      preparation=record)
+                      rotations=len(ks), preparation=record)
 
 
 def find_elements(dmap: DensityMap, pred: Prediction) -> Elements:

@@ -98,12 +98,11 @@ def outlier_bounds(data: np.ndarray, voxel_size: Sequence[float]) -> tuple[float
     return median - OUTLIER_FACTOR * top, median + OUTLIER_FACTOR * top
 
 
-def clip_outliers(data: np.ndarray, voxel_size: Sequence[float],
-                  bounds: tuple[float, float] | None = None
+def clip_outliers(data: np.ndarray, voxel_size: Sequence[float]
                   ) -> tuple[np.ndarray, tuple[float, float] | None, int]:
-    """``(data clipped, bounds, voxels changed)``: `outlier_bounds` (or the given ``bounds``)
-    applied; ``data`` itself when nothing is clipped."""
-    bounds = bounds if bounds is not None else outlier_bounds(data, voxel_size)
+    """``(data clipped, bounds, voxels changed)``: `outlier_bounds` applied; ``data`` itself
+    when nothing is clipped."""
+    bounds = outlier_bounds(data, voxel_size)
     if bounds is None:
         return data, None, 0
     lo, hi = bounds
@@ -148,11 +147,14 @@ def prepare(data: np.ndarray, voxel_size: Sequence[float], model_voxel: float,
         record.clip = (bounds[0] * record.scale, bounds[1] * record.scale)
     step = (float(model_voxel),) * 3
     record.lowpass, record.auto_lowpass = effective_lowpass(lowpass)
-    sharp = resample(data, voxel_size, step)
-    grid = sharp
+    finer = record.lowpass is not None and min(voxel_size) < model_voxel * (1 - 1e-6)
+    # unfiltered on the network's grid: the input itself, or (for the checks) the spectrum
+    sharp = resample(data, voxel_size, step) if assess or not finer else None
+    if finer:  # filtered on the map's own grid first: nothing aliases
+        grid = resample(lowpass_filter(data, voxel_size, record.lowpass), voxel_size, step)
+    else:
+        grid = sharp
     if record.lowpass is not None:
-        if min(voxel_size) < model_voxel * (1 - 1e-6):  # filtered first: nothing aliases
-            grid = resample(lowpass_filter(data, voxel_size, record.lowpass), voxel_size, step)
         grid = lowpass_filter(grid, step, record.lowpass)
     del data
     try:
