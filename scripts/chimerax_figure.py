@@ -63,24 +63,43 @@ def logged_volumes(log: str) -> tuple[float, float, float] | None:
     return tuple(float(g) for g in found.groups()) if found else None
 
 
-def add_key(render_png: Path, out: Path, title: str,
-            volumes: tuple[float, float, float] | None = None,
-            weights: str = "shipped weights") -> Path:
-    """`render_png` at its own pixel size with a colour key on its right, saved as `out`."""
+def keyed_figure(render_png: Path, out: Path, title: str, heading: str, handles: list,
+                 labels: list[str], footer: str, key_width: int = KEY_WIDTH) -> Path:
+    """`render_png` at its own pixel size with a key of `handles` and `labels` on its right
+    (`key_width` pixels, under `title` and `heading`, `footer` at its foot), saved as `out`.
+    scripts/render_elements.py draws its keys with it too."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from chimerax.deepssetracer.core.classes import COLORS
-    from matplotlib.patches import Patch
 
     image = plt.imread(render_png)
     h, w = image.shape[:2]
     dpi = 100
-    fig = plt.figure(figsize=((w + KEY_WIDTH) / dpi, h / dpi), dpi=dpi)
-    ax = fig.add_axes((0, 0, w / (w + KEY_WIDTH), 1))
+    fig = plt.figure(figsize=((w + key_width) / dpi, h / dpi), dpi=dpi)
+    ax = fig.add_axes((0, 0, w / (w + key_width), 1))
     ax.imshow(image, interpolation="none")
     ax.set_axis_off()
+    key = fig.add_axes((w / (w + key_width), 0, key_width / (w + key_width), 1))
+    key.set_axis_off()
+    key.text(0.06, 0.8, title, fontsize=15, va="bottom", transform=key.transAxes)
+    key.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.02, 0.78), fontsize=13,
+               frameon=False, handlelength=1.6, handleheight=1.6, labelspacing=1.0,
+               title=heading, title_fontsize=11, alignment="left")
+    key.text(0.06, 0.12, footer, fontsize=10, color="0.35", transform=key.transAxes)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=dpi, facecolor="white")
+    plt.close(fig)
+    return out
+
+
+def add_key(render_png: Path, out: Path, title: str,
+            volumes: tuple[float, float, float] | None = None,
+            weights: str = "shipped weights") -> Path:
+    """`render_png` with the helix, sheet and map colour key on its right, saved as `out`."""
+    from chimerax.deepssetracer.core.classes import COLORS
+    from matplotlib.patches import Patch
+
     level = f" ≥ {volumes[2]:g}" if volumes else ""
     labels = [f"α-helix{f': {volumes[0]:,.0f} Å³' if volumes else ''}",
               f"β-sheet{f': {volumes[1]:,.0f} Å³' if volumes else ''}",
@@ -88,19 +107,9 @@ def add_key(render_png: Path, out: Path, title: str,
     handles = [Patch(facecolor=COLORS["helix"][:3], edgecolor="black"),
                Patch(facecolor=COLORS["sheet"][:3], edgecolor="black"),
                Patch(facecolor="white", edgecolor=MAP_COLOR, hatch="++")]
-    key = fig.add_axes((w / (w + KEY_WIDTH), 0, KEY_WIDTH / (w + KEY_WIDTH), 1))
-    key.set_axis_off()
-    key.text(0.06, 0.8, title, fontsize=15, va="bottom", transform=key.transAxes)
-    key.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.02, 0.78), fontsize=13,
-               frameon=False, handlelength=1.6, handleheight=1.6, labelspacing=1.0,
-               title=f"predicted where probability{level or ' is high'}",
-               title_fontsize=11, alignment="left")
-    key.text(0.06, 0.12, f"DeepSSETracer, {weights};\nrendered in ChimeraX", fontsize=10,
-             color="0.35", transform=key.transAxes)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=dpi, facecolor="white")
-    plt.close(fig)
-    return out
+    return keyed_figure(render_png, out, title, f"predicted where probability"
+                        f"{level or ' is high'}", handles, labels,
+                        f"DeepSSETracer, {weights};\nrendered in ChimeraX")
 
 
 def main(argv: list[str] | None = None) -> int:

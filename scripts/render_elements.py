@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))  # its sibling chimerax_figure draws the keys
 PAIR = ROOT.parent / "shared" / "data" / "real" / "emd8518_5u8s_A"
 WIDTH, HEIGHT = 560, 700  # the render; the molecule stands upright after the turn
 KEY_WIDTH = 340  # pixels beside it
@@ -71,34 +72,15 @@ def keys() -> dict[str, tuple[str, list[tuple[str, tuple, str, str]]]]:
 
 def add_key(render_png: Path, out: Path, heading: str,
             entries: list[tuple[str, tuple, str, str]], title: str = TITLE) -> Path:
-    """`render_png` at its own pixel size with a key on its right, saved as `out`."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """`render_png` at its own pixel size with a key of ``(label, face, edge, hatch)``
+    `entries` on its right, saved as `out` (`chimerax_figure.keyed_figure`)."""
+    from chimerax_figure import keyed_figure
     from matplotlib.patches import Patch
 
-    image = plt.imread(render_png)
-    h, w = image.shape[:2]
-    dpi = 100
-    fig = plt.figure(figsize=((w + KEY_WIDTH) / dpi, h / dpi), dpi=dpi)
-    ax = fig.add_axes((0, 0, w / (w + KEY_WIDTH), 1))
-    ax.imshow(image, interpolation="none")
-    ax.set_axis_off()
-    key = fig.add_axes((w / (w + KEY_WIDTH), 0, KEY_WIDTH / (w + KEY_WIDTH), 1))
-    key.set_axis_off()
-    key.text(0.04, 0.8, title, fontsize=15, va="bottom", transform=key.transAxes)
     handles = [Patch(facecolor=face, edgecolor=edge, hatch=hatch)
                for _, face, edge, hatch in entries]
-    key.legend(handles, [e[0] for e in entries], loc="upper left", bbox_to_anchor=(0.0, 0.78),
-               fontsize=13, frameon=False, handlelength=1.6, handleheight=1.6,
-               labelspacing=1.0, title=heading, title_fontsize=12, alignment="left")
-    key.text(0.04, 0.08, "DeepSSETracer, shipped weights;\nrendered in ChimeraX", fontsize=10,
-             color="0.35", transform=key.transAxes)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=dpi, facecolor="white")
-    plt.close(fig)
-    return out
+    return keyed_figure(render_png, out, title, heading, handles, [e[0] for e in entries],
+                        "DeepSSETracer, shipped weights;\nrendered in ChimeraX", KEY_WIDTH)
 
 
 def main(argv: list[str] | None = None) -> int:
