@@ -54,7 +54,6 @@ class Preparation:
             envelope (Å), never finer than its own grid holds; None where not measured.
         levels: the solvent and molecule levels on the network's grid (scaled units).
         warnings: one-line signs that the map is wrong for the tool.
-        molecule: whether a molecule stands out of the noise (`assess`); informative only.
     """
 
     scale: float = 1.0
@@ -65,7 +64,6 @@ class Preparation:
     resolution: float | None = None
     levels: DensityLevels | None = None
     warnings: list[str] = field(default_factory=list)
-    molecule: bool = True
 
 
 def magnitude(data: np.ndarray) -> float:
@@ -173,7 +171,6 @@ def prepare(data: np.ndarray, voxel_size: Sequence[float], model_voxel: float,
         found = assess_map(grid, model_voxel, record.resolution, record.lowpass, record.levels,
                            map_voxel=voxel_size)
         record.warnings = found.warnings
-        record.molecule = found.molecule
     if record.clipped:
         record.warnings.insert(0, _outlier_warning(record.clipped, record.clip))
     del sharp
