@@ -25,8 +25,9 @@ from chimerax.deepssetracer.core.grid import DensityMap
 from chimerax.deepssetracer.core.inference import load_network
 from chimerax.deepssetracer.core.mapio import read_map
 from chimerax.deepssetracer.core.predict import predict_map
+from chimerax.deepssetracer.train.invariance import HELD_OUT, OUTSIDE_RANGE
 
-HELD_OUT = ("emd2513_frh", "emd3491_5mdx_X", "emd1080_groel14")
+NOT_TUNED = HELD_OUT + OUTSIDE_RANGE  # the zoo's sections, never tuned on
 BINS = (0.0, 4.0, 8.0, 12.0, 16.0, 24.0, 1e9)  # Å from the nearest face
 
 
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     agree = np.zeros(len(BINS) - 1)
     total = np.zeros(len(BINS) - 1)
     for folder in sorted(args.pairs.iterdir()):
-        if folder.name in HELD_OUT or not (folder / "map.mrc").is_file():
+        if folder.name in NOT_TUNED or not (folder / "map.mrc").is_file():
             continue
         m = read_map(folder / "map.mrc")
         whole = predict_map(m, net, spec).labels(0.5)
