@@ -125,3 +125,41 @@ def test_noisy_crops_get_smooth_noise_over_the_whole_crop_and_keep_their_labels(
     assert max(spreads) <= 0.5 + 1e-3 and max(spreads) > 0.05
     with pytest.raises(ValueError, match="noisy_sd"):
         Context.from_dict({"noisy_sd": -1.0})
+
+
+def test_a_crowded_view_is_a_noisy_sub_box_with_its_own_labels():
+    """The view is a 0.45-0.75 (at least 40 Å) sub-box, labels cut with it, noise only added."""
+    from chimerax.deepssetracer.train.context import CROWDED_MIN, crowded_view
+    rng = np.random.default_rng(7)
+    density = rng.standard_normal((60, 50, 40)).astype(np.float32)
+    labels = (np.arange(density.size) % 3).astype(np.uint8).reshape(density.shape)
+    x, y = crowded_view(rng, density, labels, 2.0, 6.0, sd=0.0)
+    assert x.shape == y.shape
+    assert all(CROWDED_MIN / 2.0 <= s <= n for s, n in zip(x.shape, density.shape))
+    # the view is found in the box at one offset, density and labels alike
+    hits = [(i, j, k) for i in range(61 - x.shape[0]) for j in range(51 - x.shape[1])
+            for k in range(41 - x.shape[2])
+            if np.array_equal(density[i:i + x.shape[0], j:j + x.shape[1], k:k + x.shape[2]], x)]
+    assert len(hits) == 1
+    i, j, k = hits[0]
+    assert np.array_equal(labels[i:i + x.shape[0], j:j + x.shape[1], k:k + x.shape[2]], y)
+    noisy, _ = crowded_view(np.random.default_rng(8), density, labels, 2.0, 6.0, sd=1.0)
+    assert not any(np.array_equal(noisy, density[a:a + noisy.shape[0], b:b + noisy.shape[1],
+                                                 c:c + noisy.shape[2]])
+                   for a in range(61 - noisy.shape[0]) for b in range(51 - noisy.shape[1])
+                   for c in range(41 - noisy.shape[2]))
+
+
+def test_crowded_fraction_one_gives_every_box_a_prepared_view(tmp_path):
+    from chimerax.deepssetracer.train.sampling import load_training_box
+    rng = np.random.default_rng(9)
+    z, y, x = np.mgrid[:64, :64, :64].astype(np.float32)  # 64 Å: a view is 40-48 Å a side
+    density = np.exp(-((y - 32) ** 2 + (x - 32) ** 2) / 8.0).astype(np.float32)
+    labels = np.where(density > 0.5, 0, 2).astype(np.uint8)
+    np.savez_compressed(tmp_path / "b.npz", density=density, labels=labels)
+    ctx = Context(crowded_fraction=1.0, crowded_sd=0.5)
+    whole, view = load_training_box(tmp_path, {"file": "b.npz"}, NORM, rng, 1.0, 1.0, ctx)
+    assert view.name == "b.npz:crowded" and view.density.shape == view.labels.shape
+    assert view.density.size < whole.density.size and np.isfinite(view.density).all()
+    assert len(load_training_box(tmp_path, {"file": "b.npz"}, NORM, rng, 1.0, 1.0,
+                                 Context())) == 1

@@ -70,7 +70,7 @@ def _config(tmp_path: Path, data: Path, steps: int, **extra) -> Path:
 def test_crops_are_cubes_with_sheet_bias(dataset):
     rng = np.random.default_rng(0)
     entry = {"file": "b0.npz"}
-    box = load_training_box(dataset, entry, {"method": "zscore", "clip": [-4.0, 8.0]}, rng)
+    box, = load_training_box(dataset, entry, {"method": "zscore", "clip": [-4.0, 8.0]}, rng)
     sampler = CropSampler([box], crop=24, sheet_fraction=1.0, helix_fraction=0.0)
     x, y = sampler.batch(rng, 4)
     assert x.shape == (4, 1, 24, 24, 24) and x.dtype == torch.float32
@@ -83,7 +83,7 @@ def test_sheet_crops_come_only_from_boxes_in_the_sheet_resolution_range(dataset)
     """With ``sheet_resolution`` a sheet-centred crop never comes from a box outside it."""
     rng = np.random.default_rng(1)
     norm = {"method": "zscore", "clip": [-4.0, 8.0]}
-    boxes = [load_training_box(dataset, {"file": f"b{i}.npz", "resolution": r}, norm, rng)
+    boxes = [load_training_box(dataset, {"file": f"b{i}.npz", "resolution": r}, norm, rng)[0]
              for i, r in ((0, 11.0), (1, 6.0))]
     sampler = CropSampler(boxes, crop=24, sheet_fraction=1.0, helix_fraction=0.0,
                           sheet_resolution=(5.0, 9.0))
@@ -106,8 +106,8 @@ def test_training_box_on_a_coarser_grid(dataset):
     """A 2 Å network trains on boxes resampled as predict resamples maps, labels alongside."""
     norm = {"method": "zscore", "clip": [-4.0, 8.0]}
     rng = np.random.default_rng(0)
-    fine = load_training_box(dataset, {"file": "b0.npz"}, norm, rng)
-    coarse = load_training_box(dataset, {"file": "b0.npz"}, norm, rng, 1.0, 2.0)
+    fine = load_training_box(dataset, {"file": "b0.npz"}, norm, rng)[0]
+    coarse, = load_training_box(dataset, {"file": "b0.npz"}, norm, rng, 1.0, 2.0)
     assert coarse.density.shape == coarse.labels.shape == (21, 21, 21)
     assert np.array_equal(coarse.labels[:20, :20, :20], fine.labels[::2, ::2, ::2])
     # the rod (helix) is still where its density is, on the coarse grid

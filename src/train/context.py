@@ -8,7 +8,9 @@ either exact (0, the normalised solvent level, as masked or zero-padded maps hav
 noise at the box's own solvent noise level. Pure-noise boxes (label background, normalised by
 the same function) teach that no molecule means no answer. Tight crops (a ChimeraX zone or
 box a few Å beyond the model) cut the molecule itself at the faces: a share of the crops has
-some faces cut just beyond their outermost helix or sheet voxel, solvent beyond.
+some faces cut just beyond their outermost helix or sheet voxel, solvent beyond. Crowded
+views (`crowded_view`) are what a user's crop of a noisy map is: a sub-box with protein to its
+faces and noise over it, prepared on its own, so its levels come from the crop as at inference.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from ..core.normalize import normalize
+from ..core.prepare import prepare
 from .keys import refuse_unknown
 
 
@@ -41,6 +43,9 @@ class Context:
         noisy_fraction: share of the crops given smooth noise over the whole crop, as a noisy
             map (or a noisy crop crowded with protein) brings it.
         noisy_sd: that noise's standard deviation is drawn up to this, in molecule densities.
+        crowded_fraction: share of the boxes that also give a `crowded_view`.
+        crowded_sd: its noise's standard deviation is drawn up to this, in the view's own
+            standard deviations.
     """
 
     margin: float = 80.0
@@ -52,6 +57,8 @@ class Context:
     tight_fraction: float = 0.0
     noisy_fraction: float = 0.0
     noisy_sd: float = 0.0
+    crowded_fraction: float = 0.0
+    crowded_sd: float = 1.0
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> Context | None:
@@ -61,11 +68,12 @@ class Context:
         refuse_unknown(d, cls.__dataclass_fields__, "config context")
         ctx = cls(**d)
         for name in ("outside_fraction", "noise_fill", "noise_fraction", "tight_fraction",
-                     "noisy_fraction"):
+                     "noisy_fraction", "crowded_fraction"):
             if not 0 <= getattr(ctx, name) <= 1:
                 raise ValueError(f"context {name} must lie in [0, 1], got {getattr(ctx, name)}")
-        if ctx.margin < 0 or ctx.noise_boxes < 0 or ctx.noise_box_size < 8 or ctx.noisy_sd < 0:
-            raise ValueError("context margin, noise_boxes and noisy_sd must be >= 0, "
+        if (ctx.margin < 0 or ctx.noise_boxes < 0 or ctx.noise_box_size < 8 or ctx.noisy_sd < 0
+                or ctx.crowded_sd < 0):
+            raise ValueError("context margin, noise_boxes, noisy_sd and crowded_sd must be >= 0, "
                              "noise_box_size >= 8")
         return ctx
 
@@ -108,12 +116,34 @@ def noise_sigma(resolution: float, voxel_size: float) -> float:
 NOISE_DRAWS = 20  # a masked blob comes out all negative now and then; never 20 times running
 
 
+CROWDED_SHARE = (0.45, 0.75)  # a crowded view's edge, as a share of the box's along each axis
+CROWDED_MIN = 40.0  # Å: no view edge shorter (the zoo's crops keep at least 40 Å a side)
+
+
+def crowded_view(rng: np.random.Generator, density: np.ndarray, labels: np.ndarray,
+                 voxel_size: float, resolution: float, sd: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """``(density, labels)`` of a random sub-box of a raw (unprepared) box, 0.45-0.75 of each
+    axis, with smooth noise at the map's grain of up to ``sd`` times the view's own standard
+    deviation added: a crowded crop of a noisy map, to be prepared as a user's map is."""
+    cut = []
+    for n in density.shape:
+        size = min(n, max(int(round(rng.uniform(*CROWDED_SHARE) * n)),
+                          int(np.ceil(CROWDED_MIN / voxel_size))))
+        start = int(rng.integers(0, n - size + 1))
+        cut.append(slice(start, start + size))
+    x = density[tuple(cut)].astype(np.float32)
+    level = np.float32(rng.uniform(0.0, sd) * float(x.std()))
+    x += level * smooth_noise(rng, x.shape, noise_sigma(resolution, voxel_size))
+    return x, labels[tuple(cut)]
+
+
 def noise_box(rng: np.random.Generator, size: int, voxel_size: float,
               norm: Mapping[str, Any]) -> np.ndarray:
-    """A normalised box with no molecule: smooth noise at a 4-12 Å grain, half of the boxes
-    with a slow gradient added, a third cut to a soft blob with exact zeros around (masked
-    junk). A draw with nothing above its solvent level (a blob that came out all negative)
-    is drawn again, up to `NOISE_DRAWS` times."""
+    """A box with no molecule, prepared as a user's map is: smooth noise at a 4-12 Å grain,
+    half of the boxes with a slow gradient added, a third cut to a soft blob with exact zeros
+    around (masked junk). A draw with nothing above its solvent level (a blob that came out
+    all negative) is drawn again, up to `NOISE_DRAWS` times."""
     for _ in range(NOISE_DRAWS - 1):
         try:
             return _noise_box(rng, size, voxel_size, norm)
@@ -133,4 +163,5 @@ def _noise_box(rng: np.random.Generator, size: int, voxel_size: float,
         radii = rng.uniform(0.3, 0.9, 3)
         r2 = sum((a / r) ** 2 for a, r in zip(axes, radii))
         x *= np.clip(1.5 - r2, 0.0, 1.0).astype(np.float32)
-    return normalize(x * np.float32(rng.uniform(0.01, 100.0)), norm, voxel_size)
+    return prepare(x * np.float32(rng.uniform(0.01, 100.0)), (voxel_size,) * 3, voxel_size, norm,
+                   assess=False)[0]

@@ -22,7 +22,7 @@ from ..core.prepare import prepare
 from ..core.resample import resample, same_step
 from ..core.rotations import ROTATIONS, rotate
 from .cache import load_npz
-from .context import Context, cut_tight, noise_box, noise_sigma, smooth_noise
+from .context import Context, crowded_view, cut_tight, noise_box, noise_sigma, smooth_noise
 from .labels import resample_labels
 
 CENTRES_PER_CLASS = 4096  # candidate crop centres kept per box and class (memory bound)
@@ -43,9 +43,10 @@ class Box:
 
 def load_training_box(data_dir: Path, entry: dict[str, Any], norm: dict[str, Any],
                       rng: np.random.Generator, data_voxel: float = 1.0,
-                      model_voxel: float = 1.0) -> Box:
-    """A box on the network's grid, prepared as `core.predict.predict_map` prepares a map
-    (`core.prepare`: scaled, clipped, low-passed to 6 Å, normalised)."""
+                      model_voxel: float = 1.0, context: Context | None = None) -> list[Box]:
+    """The box on the network's grid, prepared as `core.predict.predict_map` prepares a map
+    (`core.prepare`: scaled, clipped, low-passed to 6 Å, normalised), and, with chance
+    ``context.crowded_fraction``, a noisy crowded view of it (`context.crowded_view`)."""
     density, labels = load_npz(data_dir, entry)
     if density.shape != labels.shape:
         raise ValueError(f"{entry['file']}: density {density.shape} and labels "
@@ -53,6 +54,22 @@ def load_training_box(data_dir: Path, entry: dict[str, Any], norm: dict[str, Any
     if not same_step(model_voxel, data_voxel):
         density = resample(density, (data_voxel,) * 3, (model_voxel,) * 3)
         labels = resample_labels(labels, model_voxel / data_voxel, density.shape)
+    resolution = float(entry.get("resolution", 6.0))
+    out = [_prepared_box(entry["file"], density, labels, norm, rng, model_voxel, resolution)]
+    crowded = context.crowded_fraction if context is not None else 0.0
+    if crowded > 0 and rng.random() < crowded:
+        view = crowded_view(rng, density, labels, model_voxel, resolution,
+                            context.crowded_sd)
+        try:
+            out.append(_prepared_box(entry["file"] + ":crowded", *view, norm, rng, model_voxel,
+                                     resolution))
+        except ValueError:  # nothing above the solvent level in this view: none then
+            pass
+    return out
+
+
+def _prepared_box(name: str, density: np.ndarray, labels: np.ndarray, norm: dict[str, Any],
+                  rng: np.random.Generator, model_voxel: float, resolution: float) -> Box:
     x, record = prepare(density, (model_voxel,) * 3, model_voxel, norm, assess=False)
     levels = record.levels if norm.get("method") == "foreground" else None
     noise = levels.noise / levels.molecule if levels else 0.0
@@ -62,8 +79,7 @@ def load_training_box(data_dir: Path, entry: dict[str, Any], norm: dict[str, Any
         if len(idx) > CENTRES_PER_CLASS:
             idx = rng.choice(idx, CENTRES_PER_CLASS, replace=False)
         centres[k] = np.stack(np.unravel_index(idx, labels.shape), axis=1).astype(np.int32)
-    return Box(entry["file"], x.astype(np.float16), labels, centres, noise,
-               float(entry.get("resolution", 6.0)))
+    return Box(name, x.astype(np.float16), labels, centres, noise, resolution)
 
 
 def make_noise_boxes(ctx: Context, norm: dict[str, Any], voxel_size: float,

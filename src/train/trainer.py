@@ -174,9 +174,10 @@ class Trainer:
             raise ValueError(f"{data}/index.json lists no 'train' boxes")
         data_rng = np.random.default_rng(self.cfg.seed + 1)  # own stream: resume-independent
         data_voxel = float(read_index(data).get("voxel_size", 1.0))
-        boxes = [load_training_box(data, e, self.cfg.normalization, data_rng, data_voxel,
-                                   self.cfg.voxel_size) for e in entries]
         ctx = Context.from_dict(self.cfg.context)
+        boxes = [b for e in entries
+                 for b in load_training_box(data, e, self.cfg.normalization, data_rng,
+                                            data_voxel, self.cfg.voxel_size, ctx)]
         noise = (make_noise_boxes(ctx, self.cfg.normalization, self.cfg.voxel_size, data_rng)
                  if ctx else [])
         sampler = CropSampler(boxes, self.cfg.crop, self.cfg.sheet_fraction,
