@@ -55,3 +55,4 @@ def test_raised_cosine_edge():
     s = np.array([0.0, 0.089, 0.095, 0.1, 0.2], np.float32)
     w = raised_cosine(s, 0.1, edge=0.1)
     assert w[0] == w[1] == 1.0 and 0 < w[2] < 1 and w[3] == w[4] == 0.0
+

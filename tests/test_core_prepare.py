@@ -7,7 +7,6 @@ import pytest
 from chimerax.deepssetracer.core.lowpass import lowpass
 from chimerax.deepssetracer.core.mapio import read_map
 from chimerax.deepssetracer.core.prepare import (
-    clip_outliers,
     density_as_seen,
     outlier_bounds,
     prepare,
@@ -23,11 +22,14 @@ def test_real_maps_have_no_outliers_and_a_spike_is_clipped(shared_dir):
         assert outlier_bounds(dmap.data, dmap.voxel_size) is None, path
     spiked = dmap.data.copy()
     spiked[3, 4, 5], spiked[10, 11, 12] = 1e30, -1e30
-    data, bounds, n = clip_outliers(spiked, dmap.voxel_size)
-    assert n == 2 and np.abs(data).max() < 100 * np.abs(dmap.data).max()
-    np.testing.assert_array_equal(data[20:30, 20:30, 20:30], dmap.data[20:30, 20:30, 20:30])
+    lo, hi = outlier_bounds(spiked, dmap.voxel_size)
+    assert max(-lo, hi) < 100 * np.abs(dmap.data).max()
+    assert lo < dmap.data.min() and dmap.data.max() < hi  # the molecule lies within
     _, record = prepare(spiked, dmap.voxel_size, 2.0, NORM)
     assert record.clipped == 2 and "2 voxels lie more than 50 times" in record.warnings[0]
+    assert record.clip == (lo, hi)
+    seen = density_as_seen(spiked, dmap.voxel_size, record)  # the spikes as the network saw
+    assert np.abs(seen).max() <= max(-lo, hi) / record.scale * (1 + 1e-6)
 
 
 def test_a_masked_filtered_map_keeps_its_molecule(shared_dir):

@@ -86,3 +86,26 @@ def test_slab_by_slab_equals_whole_map(monkeypatch):
     sliced = rs.resample(data, (1.0, 1.0, 1.0), (2.3, 1.7, 0.6))
     assert sliced.shape == whole.shape
     np.testing.assert_array_equal(sliced, whole)
+
+
+@pytest.mark.parametrize("old,new", [(2.0, 1.0), (1.0, 2.0), (1.0, 1.3)])
+def test_rows_of_the_output_equal_the_whole_outputs_rows(old, new):
+    """Written in slabs, an output holds what the whole resampled array holds."""
+    rng = np.random.default_rng(3)
+    data = rng.standard_normal((23, 17, 19)).astype(np.float32)
+    whole = resample(data, (old,) * 3, (new,) * 3)
+    n = whole.shape[0]
+    for start, stop in ((0, 3), (4, 9), (n - 2, n), (0, n)):
+        part = resample(data, (old,) * 3, (new,) * 3, rows=(start, stop))
+        np.testing.assert_array_equal(part, whole[start:stop])
+
+
+def test_scale_divides_as_it_reads():
+    rng = np.random.default_rng(4)
+    data = (rng.standard_normal((12, 13, 14)) * 1e30).astype(np.float32)
+    for new in (1.0, 2.0):
+        out = resample(data, (1.0,) * 3, (new,) * 3, scale=1e30)
+        np.testing.assert_allclose(out, resample(data / np.float32(1e30), (1.0,) * 3,
+                                                 (new,) * 3), rtol=1e-5, atol=1e-6)
+    assert resample(data, (1.0,) * 3, (1.0,) * 3, scale=1e30).max() < 10
+

@@ -76,25 +76,76 @@ def fast_length(n: int) -> int:
         m += 1
 
 
+def _pad_widths(shape: Sequence[int], steps: Sequence[float],
+                resolution: float) -> list[tuple[int, int]]:
+    """Mirrored padding a side of each axis (steps in the array's own axis order): a
+    resolution's reach, and past `FAST_FROM` evenly more, up to a length FFT is fast for."""
+    widths = []
+    for n, d in zip(shape, steps):
+        p = min(n - 1, math.ceil(resolution / d))
+        extra = fast_length(n + 2 * p) - n - 2 * p if n + 2 * p > FAST_FROM else 0
+        lo, hi = p + extra // 2, p + extra - extra // 2
+        widths.append((lo, hi) if hi <= n - 1 else (p, p))
+    return widths
+
+
 def lowpass(data: np.ndarray, voxel_size: Sequence[float], resolution: float,
-            edge: float = EDGE) -> np.ndarray:
+            edge: float = EDGE, *, scale: float = 1.0) -> np.ndarray:
     """``data`` ([z, y, x], steps ``voxel_size`` (x, y, z) in Å) without detail finer than
-    ``resolution`` Å; float32, same shape, mean kept.
+    ``resolution`` Å, divided by ``scale``; float32, same shape, mean kept.
+
+    The 3-D transform runs one axis at a time, each slab by slab, and keeps only the
+    frequencies the filter passes before the next axis: a 6 Å filter of a 1 Å map transforms
+    the second axis on a third of the data and the third on a ninth, and no temporary is as
+    large as the map (the result equals the whole padded map's ``rfftn``, filter, ``irfftn``).
 
     Raises:
         ValueError: ``resolution`` is finer than the grid can hold (twice its coarsest step).
     """
     check_resolution(resolution, voxel_size)
     steps = [float(v) for v in voxel_size[::-1]]  # [z, y, x] order
-    pads = [min(n - 1, math.ceil(resolution / d)) for n, d in zip(data.shape, steps)]
-    widths = []  # mirrored a side; past FAST_FROM, evenly more up to a length FFT is fast for
-    for n, p in zip(data.shape, pads):
-        extra = fast_length(n + 2 * p) - n - 2 * p if n + 2 * p > FAST_FROM else 0
-        lo, hi = p + extra // 2, p + extra - extra // 2
-        widths.append((lo, hi) if hi <= n - 1 else (p, p))
-    padded = np.pad(data.astype(np.float32, copy=False), widths, mode="reflect")
-    f = np.fft.rfftn(padded)
-    f *= raised_cosine(frequency_grid(padded.shape, voxel_size), 1.0 / resolution, edge)
-    out = np.fft.irfftn(f, padded.shape, axes=(0, 1, 2))
-    inner = tuple(slice(w[0], w[0] + n) for w, n in zip(widths, data.shape))
-    return out[inner].astype(np.float32)
+    widths = _pad_widths(data.shape, steps, resolution)
+    lengths = [n + lo + hi for n, (lo, hi) in zip(data.shape, widths)]
+    cutoff = 1.0 / resolution
+    freqs = [np.fft.fftfreq(lengths[0], steps[0]), np.fft.fftfreq(lengths[1], steps[1]),
+             np.fft.rfftfreq(lengths[2], steps[2])]
+    keep = [np.flatnonzero(np.abs(f) <= cutoff) for f in freqs]
+    nz, ny, _ = data.shape
+    rows = max(1, SLAB_VOXELS // max(1, ny * lengths[2]))
+
+    def pad(part: np.ndarray, axis: int) -> np.ndarray:
+        width = [(0, 0)] * part.ndim
+        width[axis] = widths[axis]
+        return np.pad(part, width, mode="reflect")
+
+    # forward: x (rfft) and y slab by slab over z, each cut to the kept frequencies; then z
+    spec = np.empty((nz, len(keep[1]), len(keep[2])), np.complex64)
+    for z0 in range(0, nz, rows):
+        part = np.asarray(data[z0:z0 + rows], dtype=np.float32)
+        if scale != 1.0:
+            part = part / np.float32(scale)
+        f = np.fft.rfft(pad(part, 2), axis=2)[:, :, keep[2]]
+        spec[z0:z0 + rows] = np.fft.fft(pad(f, 1), axis=1)[:, keep[1], :]
+    spec = np.fft.fft(pad(spec, 0), axis=0)[keep[0]]
+    s2 = (freqs[0][keep[0], None, None] ** 2 + freqs[1][None, keep[1], None] ** 2
+          + freqs[2][None, None, keep[2]] ** 2)
+    spec *= raised_cosine(np.sqrt(s2).astype(np.float32), cutoff, edge)
+    # inverse: z whole (the cut spectrum is small), then y and x slab by slab
+    full = np.zeros((lengths[0],) + spec.shape[1:], np.complex64)
+    full[keep[0]] = spec
+    spec = np.fft.ifft(full, axis=0)[widths[0][0]:widths[0][0] + nz].astype(np.complex64)
+    del full
+    out = np.empty(data.shape, np.float32)
+    for z0 in range(0, nz, rows):
+        part = spec[z0:z0 + rows]
+        full = np.zeros((part.shape[0], lengths[1], part.shape[2]), np.complex64)
+        full[:, keep[1]] = part
+        lines = np.fft.ifft(full, axis=1)[:, widths[1][0]:widths[1][0] + ny]
+        full = np.zeros(lines.shape[:2] + (lengths[2] // 2 + 1,), np.complex64)
+        full[:, :, keep[2]] = lines
+        x = np.fft.irfft(full, lengths[2], axis=2)
+        out[z0:z0 + rows] = x[:, :, widths[2][0]:widths[2][0] + data.shape[2]]
+    return out
+
+
+SLAB_VOXELS = 1 << 21  # voxels of a padded slab transformed at once (temporaries ~50 MB)

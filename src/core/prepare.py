@@ -96,18 +96,13 @@ def outlier_bounds(data: np.ndarray, voxel_size: Sequence[float]) -> tuple[float
     return median - OUTLIER_FACTOR * top, median + OUTLIER_FACTOR * top
 
 
-def clip_outliers(data: np.ndarray, voxel_size: Sequence[float]
-                  ) -> tuple[np.ndarray, tuple[float, float] | None, int]:
-    """``(data clipped, bounds, voxels changed)``: `outlier_bounds` applied; ``data`` itself
-    when nothing is clipped."""
-    bounds = outlier_bounds(data, voxel_size)
-    if bounds is None:
-        return data, None, 0
+def _clipped(data: np.ndarray, bounds: tuple[float, float]) -> tuple[np.ndarray, int]:
+    """``(data clipped to bounds, voxels changed)``; ``data`` itself when none lie beyond."""
     lo, hi = bounds
     n = int(np.count_nonzero((data < lo) | (data > hi)))
     if not n:
-        return data, bounds, 0
-    return np.clip(data, lo, hi).astype(np.float32, copy=False), bounds, n
+        return data, 0
+    return np.clip(data, lo, hi).astype(np.float32, copy=False), n
 
 
 def _outlier_warning(n: int, bounds: tuple[float, float]) -> str:
@@ -139,17 +134,20 @@ def prepare(data: np.ndarray, voxel_size: Sequence[float], model_voxel: float,
         ValueError: the normalisation cannot take the map (nothing above the solvent).
     """
     record = Preparation(scale=magnitude(data))
-    data = np.divide(data, np.float32(record.scale), dtype=np.float32)  # no float64 copy
-    data, bounds, record.clipped = clip_outliers(data, voxel_size)
+    bounds = outlier_bounds(data, voxel_size)  # bounds scale with the map: found unscaled
     if bounds is not None:
-        record.clip = (bounds[0] * record.scale, bounds[1] * record.scale)
+        data, record.clipped = _clipped(data, bounds)
+        record.clip = bounds
     step = (float(model_voxel),) * 3
     record.lowpass, record.auto_lowpass = effective_lowpass(lowpass)
     finer = record.lowpass is not None and min(voxel_size) < model_voxel * (1 - 1e-6)
-    # unfiltered on the network's grid: the input itself, or (for the checks) the spectrum
-    sharp = resample(data, voxel_size, step) if assess or not finer else None
+    # unfiltered on the network's grid: the input itself, or (for the checks) the spectrum;
+    # scaled as it is resampled, so a large map is never copied whole
+    sharp = (resample(data, voxel_size, step, scale=record.scale) if assess or not finer
+             else None)
     if finer:  # filtered on the map's own grid first: nothing aliases
-        grid = resample(lowpass_filter(data, voxel_size, record.lowpass), voxel_size, step)
+        grid = resample(lowpass_filter(data, voxel_size, record.lowpass, scale=record.scale),
+                        voxel_size, step)
     else:
         grid = sharp
     if record.lowpass is not None:
@@ -184,7 +182,7 @@ def density_as_seen(data: np.ndarray, voxel_size: Sequence[float],
     `record` says (the low-pass no finer than this grid holds), for tracing elements."""
     out = np.divide(data, np.float32(record.scale), dtype=np.float32)
     if record.clip is not None:
-        out = np.clip(out, record.clip[0] / record.scale, record.clip[1] / record.scale)
+        np.clip(out, record.clip[0] / record.scale, record.clip[1] / record.scale, out=out)
     if record.lowpass is not None:
         out = lowpass_filter(out, voxel_size, max(record.lowpass,
                                                   nyquist_resolution(voxel_size)))
