@@ -326,15 +326,18 @@ def test_disk_full_while_writing_keeps_the_old_pair(tmp_path, map_path, weights,
     out = tmp_path / "out"
     assert run([map_path, "-o", out, "--weights", weights, "-q"]) == 0
     before = {p.name: _sha(p) for p in out.iterdir()}
-    real, calls = mrcfile.new, []
+    calls = []
 
-    def full(*args, **kw):
-        calls.append(1)
-        if len(calls) == 2:
-            raise OSError(28, "No space left on device")
-        return real(*args, **kw)
+    def full(real):  # the second map file opened (whole maps or slab by slab) finds no room
+        def opener(*args, **kw):
+            calls.append(1)
+            if len(calls) == 2:
+                raise OSError(28, "No space left on device")
+            return real(*args, **kw)
+        return opener
 
-    monkeypatch.setattr(mrcfile, "new", full)
+    monkeypatch.setattr(mrcfile, "new", full(mrcfile.new))
+    monkeypatch.setattr(mrcfile, "new_mmap", full(mrcfile.new_mmap))
     code = run([map_path, "-o", out, "--weights", weights, "-q", "--force", "--lowpass", "6"])
     monkeypatch.undo()
     err = capsys.readouterr().err
@@ -1022,11 +1025,12 @@ def test_header_labels_are_ascii_and_80_characters():
     assert len(header_label("x" * 200)) == 80
 
 
-def test_memory_check_counts_labels_and_elements(tmp_path, map_path, weights, capsys,
-                                                 monkeypatch):
-    """29.10: the check before predicting counts what --labels and --elements add
-    (`memory.extras_bytes`, its own term beside the plan's `prediction_bytes`): room for the
-    plain prediction but not for them is refused up front, before the data are read."""
+def test_memory_check_counts_elements_and_the_residue_vote(tmp_path, map_path, weights,
+                                                          capsys, monkeypatch):
+    """29.10: the check before predicting counts what --elements and --model add (the whole
+    prediction and their own work, `memory.extras_bytes`, beside the plan's
+    `prediction_bytes`): room for the plain prediction but not for them is refused up front,
+    before the data are read. --labels adds nothing: its map is written a slab at a time."""
     from chimerax.deepssetracer.core import mapio
     from chimerax.deepssetracer.core.weights import load_spec
 
@@ -1034,10 +1038,10 @@ def test_memory_check_counts_labels_and_elements(tmp_path, map_path, weights, ca
     dmap = read_map(map_path)
     shape = dmap.data.shape
     plain = memory.prediction_bytes(shape, dmap.voxel_size, spec.voxel_size, spec.tile_size)
-    extra = memory.extras_bytes(shape, labels=True, elements=True)
-    assert extra == int(np.prod(shape)) * (memory.LABELS_BYTES_PER_VOXEL
-                                           + memory.ELEMENTS_BYTES_PER_VOXEL)
-    monkeypatch.setattr(memory, "memory_headroom", lambda: (plain + extra // 2, "available"))
+    extra = memory.extras_bytes(shape, elements=True, residues=True)
+    assert extra == int(np.prod(shape)) * (memory.ELEMENTS_BYTES_PER_VOXEL
+                                           + memory.RESIDUES_BYTES_PER_VOXEL)
+    monkeypatch.setattr(memory, "memory_headroom", lambda: (plain + extra // 4, "available"))
     assert run([map_path, "-o", tmp_path / "a", "--weights", weights, "-q"]) == 0
     assert run([map_path, "-o", tmp_path / "b", "--weights", weights, "-q", "--labels"]) == 0
     capsys.readouterr()
@@ -1045,7 +1049,7 @@ def test_memory_check_counts_labels_and_elements(tmp_path, map_path, weights, ca
     out = tmp_path / "c"
     code = run([map_path, "-o", out, "--weights", weights, "--labels", "--elements"])
     _expect_refusal(capsys, code, map_path, out,
-                    contains="tiled prediction with the labels map and the elements needs")
+                    contains="tiled prediction with the elements needs")
 
 
 # --- issue 29 item 8: header sizes whose product overflows -----------------------------------

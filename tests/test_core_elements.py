@@ -221,7 +221,7 @@ def test_find_elements_traces_helices_through_the_map_as_the_network_saw_it():
     noise = np.random.default_rng(0).normal(0, 0.01, SHAPE)  # as real maps (outliers clipped)
     dmap = DensityMap((_rod_density(*PACKED) + noise).astype(np.float32), (1.0, 1.0, 1.0),
                       (0.0, 0.0, 0.0))
-    pred = Prediction(helix, np.zeros_like(helix), dmap.voxel_size, dmap.origin)
+    pred = Prediction(helix, np.zeros_like(helix), voxel_size=dmap.voxel_size, origin=dmap.origin)
     found = find_elements(dmap, pred).helices
     assert len(found) == 2
     assert found == E.extract_elements(helix, pred.sheet, (1, 1, 1), (0, 0, 0),

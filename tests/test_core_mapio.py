@@ -593,7 +593,7 @@ def test_text_outputs_are_part_of_the_set(tmp_path, monkeypatch):
 
 
 def test_an_output_is_a_map_or_text(tmp_path):
-    with pytest.raises(TypeError, match="DensityMap or a str"):
+    with pytest.raises(TypeError, match="DensityMap, a SlabMap or a str"):
         write_maps({tmp_path / "a.json": b"bytes"})
     assert list(tmp_path.iterdir()) == []
 
@@ -660,3 +660,25 @@ def test_header_statistics_of_a_map_holding_1e30_do_not_overflow(tmp_path, monke
         assert float(m.header.rms) == pytest.approx(float(small.std()), rel=1e-5)
         assert float(m.header.dmean) == pytest.approx(float(small.mean()), rel=1e-5)
         assert (float(m.header.dmin), float(m.header.dmax)) == (small.min(), small.max())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int8])
+def test_a_slab_map_is_written_as_the_whole_map_is(tmp_path, monkeypatch, dtype):
+    """Made and written a few rows at a time, the file is byte for byte the whole map's,
+    header statistics included; each slab is asked for once, in order."""
+    from chimerax.deepssetracer.core import mapio
+    from chimerax.deepssetracer.core.grid import SlabMap
+    rng = np.random.default_rng(2)
+    data = (rng.random((23, 9, 11)) * 3).astype(dtype)
+    monkeypatch.setattr(mapio, "SLAB_WRITE_VOXELS", 9 * 11 * 4)  # 4 rows a slab
+    asked = []
+
+    def rows(a: int, b: int) -> np.ndarray:
+        asked.append((a, b))
+        return data[a:b]
+
+    whole = DensityMap(data, (1.5, 1.5, 1.5), (1, 2, 3), ("made here",))
+    slabs = SlabMap(data.shape, rows, (1.5, 1.5, 1.5), (1, 2, 3), ("made here",))
+    write_maps({tmp_path / "whole.mrc": whole, tmp_path / "slabs.mrc": slabs})
+    assert asked == [(a, min(a + 4, 23)) for a in range(0, 23, 4)]
+    assert (tmp_path / "slabs.mrc").read_bytes() == (tmp_path / "whole.mrc").read_bytes()

@@ -262,3 +262,23 @@ def test_noise_is_predicted_with_a_warning_unless_asked(tiny):
     quiet = predict_map(dmap, net, spec, molecule_check=False)
     assert not any("no molecule" in w for w in quiet.warnings)
     np.testing.assert_array_equal(quiet.helix, warned.helix)
+
+
+def test_a_grid_prediction_in_slabs_is_the_whole_prediction(tiny, monkeypatch):
+    """`predict_file` writes from the network's grid a slab at a time: rows, volumes and
+    label slabs equal the whole `Prediction`'s, on a map finer than the network's grid."""
+    net, spec = tiny
+    dmap = blob_map((30, 26, 34))
+    dmap.voxel_size = (0.7, 0.7, 0.7)  # the tiny network's grid is 1 Å: outputs upsampled
+    grid = predict.predict_grid(dmap, net, spec)
+    whole = grid.whole()
+    assert grid.helix.shape != whole.helix.shape == dmap.data.shape
+    monkeypatch.setattr(predict, "SLAB_VOXELS", 26 * 34 * 7)  # 7 rows a slab
+    assert list(grid.slabs())[-1] == (28, 30)
+    for kind in ("helix", "sheet"):
+        stacked = np.concatenate([grid.rows(kind, a, b) for a, b in grid.slabs()])
+        np.testing.assert_array_equal(stacked, getattr(whole, kind))
+    assert grid.volumes_A3(0.3) == whole.volumes_A3(0.3)
+    labels = grid.maps(labels=True)["labels"]
+    np.testing.assert_array_equal(labels.rows(5, 19), whole.labels()[5:19])
+    np.testing.assert_array_equal(predict_map(dmap, net, spec).helix, whole.helix)

@@ -10,6 +10,7 @@ origin being the position of the centre of voxel ``[0, 0, 0]``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +55,29 @@ class DensityMap:
         """Positions in Å (``[..., 3]`` as x, y, z) of fractional ``[..., 3]`` z, y, x indices."""
         ijk = np.asarray(index_zyx, dtype=np.float64)[..., ::-1]
         return np.asarray(self.origin) + ijk * np.asarray(self.voxel_size)
+
+
+@dataclass
+class SlabMap:
+    """A map whose data are made a slab of rows (axis 0) at a time, never held whole:
+    `mapio.write_maps` writes it slab by slab, so writing a large prediction costs a slab.
+
+    Attributes:
+        shape: its ``[z, y, x]`` size.
+        rows: ``rows(start, stop)`` gives ``data[start:stop]`` (float32, or int8 labels).
+        voxel_size, origin, labels: as `DensityMap`'s.
+    """
+
+    shape: tuple[int, int, int]
+    rows: Callable[[int, int], np.ndarray]
+    voxel_size: tuple[float, float, float]
+    origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    labels: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.shape = tuple(int(n) for n in self.shape)  # type: ignore[assignment]
+        self.voxel_size = _triple(self.voxel_size, "voxel_size")
+        self.origin = _triple(self.origin, "origin")
 
 
 def _triple(value, name: str) -> tuple[float, float, float]:

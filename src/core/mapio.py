@@ -51,7 +51,7 @@ from mrcfile.utils import byte_order_from_machine_stamp
 
 from .atomic import hidden_name, signals_held
 from .errors import InputError, terminate_as_interrupt
-from .grid import DensityMap
+from .grid import DensityMap, SlabMap
 from .memory import check_memory
 
 log = logging.getLogger(__name__)
@@ -392,11 +392,12 @@ def write_map(path: str | os.PathLike[str], dmap: DensityMap, *, overwrite: bool
     return write_maps({Path(path): dmap}, overwrite=overwrite)[0]
 
 
-def write_maps(maps: Mapping[Path, DensityMap | str], *, overwrite: bool = False,
+def write_maps(maps: Mapping[Path, DensityMap | SlabMap | str], *, overwrite: bool = False,
                remove: Iterable[Path] = ()) -> list[Path]:
     """Write several outputs so that they all change together or none does.
 
-    Each value is a `DensityMap` (written as MRC2014, as `write_map` does) or a `str` (written
+    Each value is a `DensityMap` (written as MRC2014, as `write_map` does), a `SlabMap`
+    (the same, made and written a slab at a time) or a `str` (written
     as UTF-8 text: the elements and residue files of ``predict --elements`` / ``--model``, or
     the ``--json`` report on its own), so one set holds all of a run's outputs.
 
@@ -478,7 +479,7 @@ def _unlink_all(paths: Iterable[Path]) -> None:
             log.warning("%s: could not remove this temporary file", p)
 
 
-def _write_file(tmp: Path, content: DensityMap | str, path: Path) -> None:
+def _write_file(tmp: Path, content: DensityMap | SlabMap | str, path: Path) -> None:
     if isinstance(content, str):
         try:
             with open(tmp, "w", encoding="utf-8", newline="") as f:
@@ -486,30 +487,79 @@ def _write_file(tmp: Path, content: DensityMap | str, path: Path) -> None:
         except OSError as err:
             raise InputError(path, f"cannot write ({err.strerror or err})") from None
         return
+    if isinstance(content, SlabMap):
+        try:
+            _write_slabs(tmp, content)
+        except OSError as err:
+            raise InputError(path, f"cannot write ({err.strerror or err})") from None
+        return
     if not isinstance(content, DensityMap):
-        raise TypeError(f"{path}: an output is a DensityMap or a str, not "
+        raise TypeError(f"{path}: an output is a DensityMap, a SlabMap or a str, not "
                         f"{type(content).__name__}")
     dmap = content
-    data = dmap.data
-    if np.issubdtype(data.dtype, np.integer):
-        if data.size and (data.min() < -128 or data.max() > 127):
-            raise ValueError(f"integer map values must fit int8, got {data.min()}..{data.max()}")
-        data = data.astype(np.int8)
-    else:
-        data = data.astype(np.float32, copy=False)
+    data = _file_dtype(dmap.data)
     try:
         with mrcfile.new(tmp, overwrite=True) as mrc:
             with np.errstate(over="ignore", invalid="ignore"):  # its float32 stats; set below
                 mrc.set_data(np.ascontiguousarray(data))
             _set_header_stats(mrc.header, data)
-            mrc.voxel_size = dmap.voxel_size
-            mrc.header.origin = dmap.origin
-            mrc.header.nxstart = mrc.header.nystart = mrc.header.nzstart = 0
-            mrc.header.mapc, mrc.header.mapr, mrc.header.maps = 1, 2, 3
-            for label in dmap.labels[:MAX_LABELS - int(mrc.header.nlabl)]:
-                mrc.add_label(header_label(label))
+            _set_grid_header(mrc, dmap)
     except OSError as err:
         raise InputError(path, f"cannot write ({err.strerror or err})") from None
+
+
+def _file_dtype(data: np.ndarray) -> np.ndarray:
+    """Labels as int8 (mode 0), densities as float32 (mode 2)."""
+    if np.issubdtype(data.dtype, np.integer):
+        if data.size and (data.min() < -128 or data.max() > 127):
+            raise ValueError(f"integer map values must fit int8, got {data.min()}..{data.max()}")
+        return data.astype(np.int8)
+    return data.astype(np.float32, copy=False)
+
+
+def _set_grid_header(mrc, dmap: DensityMap | SlabMap) -> None:
+    """Voxel size, origin, axis order and provenance labels of an output map."""
+    mrc.voxel_size = dmap.voxel_size
+    mrc.header.origin = dmap.origin
+    mrc.header.nxstart = mrc.header.nystart = mrc.header.nzstart = 0
+    mrc.header.mapc, mrc.header.mapr, mrc.header.maps = 1, 2, 3
+    for label in dmap.labels[:MAX_LABELS - int(mrc.header.nlabl)]:
+        mrc.add_label(header_label(label))
+
+
+SLAB_WRITE_VOXELS = 1 << 23  # voxels of a `SlabMap` made and written at once (32 MiB float32)
+
+
+def _write_slabs(tmp: Path, smap: SlabMap) -> None:
+    """A `SlabMap` as MRC2014: mrcfile writes the header of a data block it never touches,
+    the slabs follow with plain writes (a memory map would keep every written page in the
+    process), and the statistics, known only at the end, are written into the header last."""
+    nz, ny, nx = smap.shape
+    per = max(1, SLAB_WRITE_VOXELS // max(1, ny * nx))
+    slab = _file_dtype(smap.rows(0, min(per, nz)))
+    mode = 0 if slab.dtype == np.int8 else 2
+    with mrcfile.new_mmap(tmp, shape=smap.shape, mrc_mode=mode, overwrite=True) as mrc:
+        _set_grid_header(mrc, smap)
+        offset = int(mrc.header.nbytes) + int(mrc.header.nsymbt)
+        dtype = mrc.data.dtype  # the file's byte order
+    lo, hi, total, squares, start = math.inf, -math.inf, 0.0, 0.0, 0
+    with open(tmp, "r+b") as f:
+        f.seek(offset)
+        while True:
+            f.write(np.ascontiguousarray(slab, dtype=dtype).tobytes())
+            flat = slab.reshape(-1).astype(np.float64)
+            lo, hi = min(lo, float(flat.min())), max(hi, float(flat.max()))
+            total, squares = total + float(flat.sum()), squares + float(np.dot(flat, flat))
+            start += slab.shape[0]
+            if start >= nz:
+                break
+            slab = _file_dtype(smap.rows(start, min(start + per, nz)))
+    n = float(nz) * ny * nx
+    mean = total / n
+    with mrcfile.mmap(tmp, mode="r+") as mrc:
+        mrc.header.dmin, mrc.header.dmax = np.float32(lo), np.float32(hi)
+        mrc.header.dmean = np.float32(mean)
+        mrc.header.rms = np.float32(math.sqrt(max(squares / n - mean * mean, 0.0)))
 
 
 def _set_header_stats(header, data: np.ndarray) -> None:

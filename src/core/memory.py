@@ -18,8 +18,9 @@ from collections.abc import Sequence
 
 from .errors import InputError
 
-NETWORK_BYTES_PER_VOXEL = 420  # onnxruntime's peak per tile voxel, shipped network, CPU
-TILE_BYTES_MAX = 2 << 30  # the most one network pass may take, however much memory is free
+NETWORK_BYTES_PER_VOXEL = 300  # onnxruntime's peak per tile voxel, shipped network, CPU
+TILE_BYTES_MAX = 5 << 28  # the most one network pass may take (1.25 GiB: a 300^3 map at 1 Å
+# is one pass; a larger map's peak grows with this, not with the map)
 SHARE = 0.8  # of the memory left, what a prediction plans to use (the rest is slack)
 LIMIT_ENV = "DEEPSSETRACER_MAX_MEMORY_MB"  # a user's own limit on this process (MB)
 
@@ -35,14 +36,16 @@ def _model_grid(shape_zyx: Sequence[int], voxel_size: Sequence[float],
 
 def rest_bytes(shape_zyx: Sequence[int], voxel_size: Sequence[float],
                model_voxel_size: float | None) -> int:
-    """Peak bytes of `predict_map` outside the network, roughly.
+    """Peak bytes of a prediction outside the network, roughly.
 
-    Input grid: the map, its two probability maps, resampling temporaries and a label map
-    (about 21 bytes per voxel); model grid: the normalised volume, its padded (or rotated) copy,
-    the stitched probabilities and the cropped result (about 32 bytes per voxel).
+    Input grid (12 bytes per voxel): the map and either its low-pass on its own grid (a map
+    finer than the network's, while it is prepared) or, for `predict.predict_map`, the whole
+    prediction (`predict_file` makes and writes its outputs a slab at a time); model grid: the
+    normalised volume, its unfiltered twin for the checks, its padded (or rotated) copy, the
+    stitched probabilities and the cropped result (about 32 bytes per voxel).
     """
     n_in, n_model = _model_grid(shape_zyx, voxel_size, model_voxel_size)
-    return 21 * n_in + 32 * n_model
+    return 12 * n_in + 32 * n_model
 
 
 def prediction_bytes(shape_zyx: Sequence[int], voxel_size: Sequence[float],
@@ -204,16 +207,18 @@ def _size(n: int) -> str:
 
 
 # What predict_file's extra outputs add on top of `prediction_bytes`, per input voxel (measured
-# with tracemalloc on real maps, shipped weights): the labels map 7 B (background float32 and
-# masks); the elements 38-44 B to rebuild the map as the network saw it (a float64 copy, the
-# low-pass's FFT) plus their tracing, which grows with the element voxels (42 B/voxel on 5me2,
-# 192 on GroEL's sheets): 48 covers the grid-wide part, a map dense in elements needs more.
-LABELS_BYTES_PER_VOXEL = 8
-ELEMENTS_BYTES_PER_VOXEL = 48
+# with tracemalloc on real maps, shipped weights). Both need the whole prediction on the input
+# grid (8 B: helix and sheet float32; the maps alone are written a slab at a time). The
+# elements add 38-44 B to rebuild the map as the network saw it (a float64 copy, the low-pass)
+# plus their tracing, which grows with the element voxels (42 B/voxel on 5me2, 192 on GroEL's
+# sheets): 48 covers the grid-wide part, a map dense in elements needs more. The residue vote
+# adds the labels and their masks (4 B).
+ELEMENTS_BYTES_PER_VOXEL = 8 + 48
+RESIDUES_BYTES_PER_VOXEL = 8 + 4
 
 
-def extras_bytes(shape_zyx: Sequence[int], *, labels: bool = False,
-                 elements: bool = False) -> int:
-    """Bytes that ``predict --labels`` / ``--elements`` need besides `prediction_bytes`."""
+def extras_bytes(shape_zyx: Sequence[int], *, elements: bool = False,
+                 residues: bool = False) -> int:
+    """Bytes that ``predict --elements`` / ``--model`` need besides `prediction_bytes`."""
     n_in = math.prod(int(n) for n in shape_zyx)
-    return n_in * (LABELS_BYTES_PER_VOXEL * labels + ELEMENTS_BYTES_PER_VOXEL * elements)
+    return n_in * (ELEMENTS_BYTES_PER_VOXEL * elements + RESIDUES_BYTES_PER_VOXEL * residues)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from .assess import NO_MOLECULE
 from .classes import BACKGROUND, HELIX, SHEET
 from .elements import Elements, extract_elements
 from .errors import InputError, OutputExists
-from .grid import DensityMap
+from .grid import DensityMap, SlabMap
 from .inference import Network, load_network
 from .mapio import map_stem, read_map, write_maps
 from .memory import tile_voxels
@@ -57,20 +57,17 @@ OUTPUT_SUFFIXES = {"helix": "_helix.mrc", "sheet": "_sheet.mrc", "labels": "_lab
                    "residues": "_residues.csv"}
 
 
-@dataclass
-class Prediction:
-    """Helix and sheet probabilities (float32, 0-1) on the input grid; background is the rest.
+@dataclass(kw_only=True)
+class PredictionInfo:
+    """How a prediction was made: the input grid, the network passes, the map's preparation.
 
     Attributes:
-        helix, sheet: ``[z, y, x]`` arrays of the input map's shape.
         voxel_size, origin: the input map's ``(x, y, z)`` grid, in Å.
         tiles: network passes per rotation; rotations: rotations averaged.
         preparation: the record of what was done to the map (`prepare.Preparation`); its
             ``lowpass``, ``resolution``, ``auto_lowpass`` and ``warnings`` read through.
     """
 
-    helix: np.ndarray
-    sheet: np.ndarray
     voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0)
     origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
     tiles: int = 1
@@ -110,25 +107,43 @@ class Prediction:
         return (f"low-passed to {self.lowpass:g} Å (the default; its spectrum reaches "
                 f"{self.resolution:.1f} Å, the network learnt 5–10 Å maps)")
 
-    def labels(self, level: float | None = None) -> np.ndarray:
-        """uint8 labels: 0 helix, 1 sheet, 2 background.
 
-        Args:
-            level: None (default) for the most probable class of each voxel; a probability for
-                helix or sheet only where that class reaches `level` (and beats the other one).
-        """
-        h, s = self.helix, self.sheet
-        if level is None:
-            background = 1.0 - h - s
-            is_helix = (h >= s) & (h >= background)
-            is_sheet = ~is_helix & (s >= background)
-        else:
-            is_helix = (h >= level) & (h >= s)
-            is_sheet = ~is_helix & (s >= level)
-        out = np.full(h.shape, BACKGROUND, dtype=np.uint8)
-        out[is_sheet] = SHEET
-        out[is_helix] = HELIX
-        return out
+def class_labels(helix: np.ndarray, sheet: np.ndarray, level: float | None = None
+                 ) -> np.ndarray:
+    """uint8 labels (0 helix, 1 sheet, 2 background) of helix and sheet probabilities.
+
+    Args:
+        level: None (default) for the most probable class of each voxel; a probability for
+            helix or sheet only where that class reaches `level` (and beats the other one).
+    """
+    h, s = helix, sheet
+    if level is None:
+        background = 1.0 - h - s
+        is_helix = (h >= s) & (h >= background)
+        is_sheet = ~is_helix & (s >= background)
+    else:
+        is_helix = (h >= level) & (h >= s)
+        is_sheet = ~is_helix & (s >= level)
+    out = np.full(h.shape, BACKGROUND, dtype=np.uint8)
+    out[is_sheet] = SHEET
+    out[is_helix] = HELIX
+    return out
+
+
+@dataclass
+class Prediction(PredictionInfo):
+    """Helix and sheet probabilities (float32, 0-1) on the input grid; background is the rest.
+
+    Attributes:
+        helix, sheet: ``[z, y, x]`` arrays of the input map's shape.
+    """
+
+    helix: np.ndarray
+    sheet: np.ndarray
+
+    def labels(self, level: float | None = None) -> np.ndarray:
+        """uint8 labels: 0 helix, 1 sheet, 2 background (`class_labels`)."""
+        return class_labels(self.helix, self.sheet, level)
 
     def volume_A3(self, cls: str, level: float = 0.5) -> float:  # noqa: N802 (Å^3 unit)
         """Volume in Å^3 of the voxels where class `cls` ("helix" or "sheet") reaches `level`."""
@@ -145,6 +160,64 @@ class Prediction:
                "sheet": DensityMap(self.sheet, self.voxel_size, self.origin)}
         if labels:
             out["labels"] = DensityMap(self.labels(), self.voxel_size, self.origin)
+        return out
+
+
+SLAB_VOXELS = 1 << 23  # input-grid voxels `GridPrediction` makes at once (32 MiB float32)
+
+
+@dataclass
+class GridPrediction(PredictionInfo):
+    """The network's probabilities on its own grid, put on the input grid a slab of rows at a
+    time: `predict_file` writes a map's outputs from it without ever holding them whole, so a
+    large map costs its network grid and a slab, not two maps of its own size.
+
+    Attributes:
+        helix, sheet: probabilities on the network's grid (step ``model_step`` Å), cut to the
+            map.
+        shape: the input grid's ``[z, y, x]`` size.
+    """
+
+    helix: np.ndarray
+    sheet: np.ndarray
+    model_step: float
+    shape: tuple[int, int, int]
+
+    def rows(self, kind: str, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` of the ``kind`` ("helix" or "sheet") probabilities on the
+        input grid, as `whole` holds them."""
+        return _clipped(resample(getattr(self, kind), (self.model_step,) * 3, self.voxel_size,
+                                 shape=self.shape, rows=(start, stop)))
+
+    def slabs(self) -> Iterator[tuple[int, int]]:
+        """``(start, stop)`` row ranges of at most `SLAB_VOXELS` voxels, covering the grid."""
+        per = max(1, SLAB_VOXELS // max(1, self.shape[1] * self.shape[2]))
+        for start in range(0, self.shape[0], per):
+            yield start, min(start + per, self.shape[0])
+
+    def whole(self) -> Prediction:
+        """The `Prediction`: both classes on the whole input grid."""
+        helix, sheet = (self.rows(k, 0, self.shape[0]) for k in ("helix", "sheet"))
+        return Prediction(helix, sheet, voxel_size=self.voxel_size, origin=self.origin,
+                          tiles=self.tiles, rotations=self.rotations,
+                          preparation=self.preparation)
+
+    def volumes_A3(self, level: float = 0.5) -> dict[str, float]:  # noqa: N802
+        """`Prediction.volumes_A3`, counted slab by slab."""
+        voxel = float(np.prod(self.voxel_size))
+        return {k: voxel * sum(int(np.count_nonzero(self.rows(k, a, b) >= level))
+                               for a, b in self.slabs()) for k in ("helix", "sheet")}
+
+    def maps(self, labels: bool = False) -> dict[str, SlabMap]:
+        """`Prediction.maps`, each made a slab at a time as it is written."""
+        def of(kind: str) -> SlabMap:
+            return SlabMap(self.shape, lambda a, b: self.rows(kind, a, b), self.voxel_size,
+                           self.origin)
+        out = {"helix": of("helix"), "sheet": of("sheet")}
+        if labels:
+            out["labels"] = SlabMap(self.shape, lambda a, b: class_labels(
+                self.rows("helix", a, b), self.rows("sheet", a, b)), self.voxel_size,
+                self.origin)
         return out
 
 
@@ -168,27 +241,28 @@ def check_map(dmap: DensityMap, spec: ModelSpec, *, lowpass: float | str | None 
 
 
 def read_checked(path: str | os.PathLike[str], spec: ModelSpec, *,
-                 lowpass: float | str | None = AUTO, labels: bool = False,
-                 elements: bool = False) -> DensityMap:
+                 lowpass: float | str | None = AUTO,
+                 elements: bool = False, residues: bool = False) -> DensityMap:
     """`mapio.read_map` with `check_map`'s checks, ready for ``predict_map(checked=True)``.
 
     The checks of the grid alone (voxel size, extent, memory) run on the header, before the
     data are read, so memory is checked once, with the whole prediction's estimate (which holds
-    the read, and with `labels` / `elements` those outputs too), and a map too large is refused
+    the read, and with `elements` / `residues` what they add), and a map too large is refused
     before it fills the memory.
     """
     name = str(path)
-    dmap = read_map(path, check_grid=_grid_check(spec, name, labels=labels, elements=elements))
+    dmap = read_map(path, check_grid=_grid_check(spec, name, elements=elements,
+                                                 residues=residues))
     _check_data(dmap, spec, lowpass, name)
     return dmap
 
 
-def _grid_check(spec: ModelSpec, name: str, *, labels: bool = False,
-                elements: bool = False) -> Callable[[Sequence[int], Sequence[float]], None]:
+def _grid_check(spec: ModelSpec, name: str, *, elements: bool = False,
+                residues: bool = False) -> Callable[[Sequence[int], Sequence[float]], None]:
     """`validate.validate_grid` for `spec`'s grid and tiles (and the extra outputs asked)."""
     return lambda shape_zyx, voxel_size: validate_grid(
         shape_zyx, voxel_size, name, model_voxel_size=spec.voxel_size, tile_size=spec.tile_size,
-        labels=labels, elements=elements)
+        elements=elements, residues=residues)
 
 
 def _check_data(dmap: DensityMap, spec: ModelSpec, lowpass: float | str | None,
@@ -204,7 +278,19 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
                 progress: Callable[[int, int], None] | None = None,
                 cancel: Callable[[], bool] | None = None, name: str = "map",
                 checked: bool = False, molecule_check: bool = True) -> Prediction:
-    """Helix and sheet probabilities of a map, on its own grid.
+    """Helix and sheet probabilities of a map, on its own grid: `predict_grid`'s, whole."""
+    return predict_grid(dmap, net, spec, tta=tta, lowpass=lowpass, progress=progress,
+                        cancel=cancel, name=name, checked=checked,
+                        molecule_check=molecule_check).whole()
+
+
+def predict_grid(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | int = False,
+                 lowpass: float | str | None = AUTO,
+                 progress: Callable[[int, int], None] | None = None,
+                 cancel: Callable[[], bool] | None = None, name: str = "map",
+                 checked: bool = False, molecule_check: bool = True) -> GridPrediction:
+    """Helix and sheet probabilities of a map on the network's grid, ready to be put on the
+    map's own grid (`GridPrediction`).
 
     Args:
         dmap: the density (any voxel size up to 4 Å, any box of at least 10 Å).
@@ -230,7 +316,6 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
     if not checked:
         check_map(dmap, spec, lowpass=lowpass, name=name)
     ks = rotation_set(tta)
-    model_step = (float(spec.voxel_size),) * 3
     try:
         volume, record = prepare(dmap.data, dmap.voxel_size, spec.voxel_size,
                                  spec.normalization, lowpass=lowpass)
@@ -268,10 +353,11 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
         acc /= len(ks)
     del volume
     inner = (slice(None),) + tuple(slice(m, m + n) for n in shape)
-    helix, sheet = (_clipped(resample(np.ascontiguousarray(p), model_step, dmap.voxel_size,
-                                      shape=dmap.data.shape)) for p in acc[inner])
-    return Prediction(helix, sheet, dmap.voxel_size, dmap.origin, tiles=tiles,
-                      rotations=len(ks), preparation=record)
+    helix, sheet = (np.ascontiguousarray(p) for p in acc[inner])
+    del acc
+    return GridPrediction(helix, sheet, spec.voxel_size, tuple(dmap.data.shape),
+                          voxel_size=dmap.voxel_size, origin=dmap.origin, tiles=tiles,
+                          rotations=len(ks), preparation=record)
 
 
 def find_elements(dmap: DensityMap, pred: Prediction) -> Elements:
@@ -412,27 +498,29 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
             net, spec = (network() if network is not None  # its sidecar, for the map's checks
                          else load_network(weights, device=device, threads=threads))
             clock.lap("network")
-            dmap = read_checked(map_path, spec, lowpass=lowpass, labels=labels,
-                                elements=elements)
+            dmap = read_checked(map_path, spec, lowpass=lowpass, elements=elements,
+                                residues=model is not None)
             text_bytes = TEXT_BYTES * 2 * elements + RESIDUE_BYTES * len(model or [])
             check_space(outdir, dmap.data.size * (8 + labels) + 4096 * len(paths) + text_bytes)
             clock.lap("read")
             progress = None if quiet else StderrProgress(f"predicting {map_path.name}",
                                                          rotations=len(rotation_set(tta)))
-            pred = predict_map(dmap, net, spec, tta=tta, lowpass=lowpass, progress=progress,
-                               molecule_check=molecule_check, name=str(map_path),
-                               checked=True)
-            for kind in ("helix", "sheet"):
+            pred = predict_grid(dmap, net, spec, tta=tta, lowpass=lowpass, progress=progress,
+                                molecule_check=molecule_check, name=str(map_path),
+                                checked=True)
+            for kind in ("helix", "sheet"):  # on the network's grid: what the outputs are from
                 bad = int(np.count_nonzero(~np.isfinite(getattr(pred, kind))))
                 if bad:
                     raise InputError(map_path, f"the {kind} prediction holds {bad} NaN or Inf "
                                                "values; nothing was written")
             clock.lap("predict")
-            outputs: dict[Path, DensityMap | str] = {}
-            for k, m in pred.maps(labels).items():
+            outputs: dict[Path, DensityMap | SlabMap | str] = {}
+            for k, m in pred.maps(labels).items():  # made slab by slab as they are written
                 m.labels = header_labels(tool, k, spec.onnx_sha256, map_path.name)
                 outputs[paths[k]] = m
-            texts, notes, model_check = _text_outputs(dmap, pred, elements, model, clock)
+            whole = pred.whole() if elements or model is not None else None
+            texts, notes, model_check = _text_outputs(dmap, whole, elements, model, clock)
+            del whole
             warnings = pred.warnings + [MODEL_OFF_MAP] * (model_check is not None
                                                           and not model_check["voted"])
             outputs.update((paths[k], text) for k, text in texts.items())
@@ -476,12 +564,12 @@ class _Clock:
         self._last = now
 
 
-def _text_outputs(dmap: DensityMap, pred: Prediction, elements: bool,
+def _text_outputs(dmap: DensityMap, pred: Prediction | None, elements: bool,
                   model: ModelResidues | None,
                   clock: _Clock) -> tuple[dict[str, str], list[str], dict | None]:
     """The elements and residue files' contents, a note on each for the summary line and
     the model's figures for ``--json`` (`FileResult.model_check`); each step timed as
-    ``elements`` / ``residues``."""
+    ``elements`` / ``residues``. `pred` is None only when neither is asked."""
     texts, notes, model_check = {}, [], None
     if elements:
         found = find_elements(dmap, pred)

@@ -55,11 +55,11 @@ def validate_map(dmap: DensityMap, name: str | os.PathLike[str], *,
 
 def validate_grid(shape_zyx: Sequence[int], voxel_size: Sequence[float],
                   name: str | os.PathLike[str], *, model_voxel_size: float | None = None,
-                  tile_size: int = 96, labels: bool = False, elements: bool = False) -> None:
+                  tile_size: int = 96, elements: bool = False, residues: bool = False) -> None:
     """Raise `InputError` if a map of this grid cannot be predicted: voxel size, extent and
-    memory (arguments as `validate_map`'s; `labels` / `elements`: that memory counts the
-    labels map and the elements too, `memory.extras_bytes`); no data needed, so a header can
-    be checked."""
+    memory (arguments as `validate_map`'s; `elements` / `residues`: that memory counts the
+    elements and the model's residue vote too, `memory.extras_bytes`); no data needed, so a
+    header can be checked."""
     for axis, v in zip(AXES, voxel_size):
         if not np.isfinite(v) or v <= 0:
             raise InputError(name, f"voxel size along {axis} is {v:g} Å; it must be positive")
@@ -70,11 +70,11 @@ def validate_grid(shape_zyx: Sequence[int], voxel_size: Sequence[float],
         if n * v < MIN_EXTENT * (1 - TOLERANCE):
             raise InputError(name, f"map is only {n * v:.6g} Å along {axis}; at least "
                                    f"{MIN_EXTENT:g} Å is needed")
-    extras = [w for w, asked in (("the labels map", labels), ("the elements", elements))
+    extras = [w for w, asked in (("the elements", elements), ("the residue vote", residues))
               if asked]
     check_memory(name, shape_zyx, prediction_bytes(shape_zyx, voxel_size, model_voxel_size,
                                                    tile_size)
-                 + extras_bytes(shape_zyx, labels=labels, elements=elements),
+                 + extras_bytes(shape_zyx, elements=elements, residues=residues),
                  what=" with ".join(["tiled prediction", " and ".join(extras)] if extras
                                     else ["tiled prediction"]))
 

@@ -39,8 +39,8 @@ def core_elements(v, helix_volume, sheet_volume):
 
     d = helix_volume.data
     _, record = prepare(v.full_matrix(), d.step, 2.0, {"method": "foreground"})
-    pred = Prediction(helix_volume.full_matrix(), sheet_volume.full_matrix(), d.step, d.origin,
-                      preparation=record)
+    pred = Prediction(helix_volume.full_matrix(), sheet_volume.full_matrix(),
+                      voxel_size=d.step, origin=d.origin, preparation=record)
     return find_elements(DensityMap(v.full_matrix(), d.step, d.origin), pred)
 
 
@@ -97,7 +97,7 @@ def test_model_is_coloured_by_the_vote_and_checked_against_its_ss(cx, pair, weig
     m.residues.ribbon_colors = (255, 0, 255, 255)  # magenta: any residue left so is unvoted
     helix, sheet = run(cx, f"deepssetracer #1 model #2{weights_kw}")
     d = helix.data
-    labels = Prediction(helix.full_matrix(), sheet.full_matrix(), d.step, d.origin).labels()
+    labels = Prediction(helix.full_matrix(), sheet.full_matrix()).labels()
     protein = m.residues[m.residues.polymer_types == Residue.PT_AMINO]
     ca = np.array([r.find_atom("CA").coord for r in protein])  # the model sits on the map
     votes = residue_votes(labels, d.step, d.origin, ca)
