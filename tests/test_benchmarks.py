@@ -152,3 +152,15 @@ def test_what_the_targets_need_agrees_with_the_committed_results():
     for c in cases.values():
         if c["name"] in ("160^3", "240^3", "300^3"):
             assert f"{c['name'].replace('^3', '³')} {c['overhead']:.2f}" in summary
+
+
+def test_pass_memory_prints_bytes_per_voxel_per_size(capsys):
+    """Each size in its own process; the figure is the pass's own (never negative)."""
+    import re
+
+    import bench_pass_memory
+
+    assert bench_pass_memory.main(["24", "--threads", "1"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    found = re.fullmatch(r"24\^3: (\d+) bytes per voxel", line)
+    assert found and int(found.group(1)) >= 0

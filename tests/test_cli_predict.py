@@ -1039,7 +1039,8 @@ def test_memory_check_counts_elements_and_the_residue_vote(tmp_path, map_path, w
     shape = dmap.data.shape
     plain = memory.prediction_bytes(shape, dmap.voxel_size, spec.voxel_size, spec.tile_size)
     extra = memory.extras_bytes(shape, elements=True, residues=True)
-    assert extra == int(np.prod(shape)) * (memory.ELEMENTS_BYTES_PER_VOXEL
+    assert extra == int(np.prod(shape)) * (memory.WHOLE_BYTES_PER_VOXEL
+                                           + memory.ELEMENTS_BYTES_PER_VOXEL
                                            + memory.RESIDUES_BYTES_PER_VOXEL)
     monkeypatch.setattr(memory, "memory_headroom", lambda: (plain + extra // 4, "available"))
     assert run([map_path, "-o", tmp_path / "a", "--weights", weights, "-q"]) == 0

@@ -264,7 +264,7 @@ def test_noise_is_predicted_with_a_warning_unless_asked(tiny):
     np.testing.assert_array_equal(quiet.helix, warned.helix)
 
 
-def test_a_grid_prediction_in_slabs_is_the_whole_prediction(tiny, monkeypatch):
+def test_a_grid_prediction_in_slabs_is_the_whole_prediction(tiny):
     """`predict_file` writes from the network's grid a slab at a time: rows, volumes and
     label slabs equal the whole `Prediction`'s, on a map finer than the network's grid."""
     net, spec = tiny
@@ -273,12 +273,17 @@ def test_a_grid_prediction_in_slabs_is_the_whole_prediction(tiny, monkeypatch):
     grid = predict.predict_grid(dmap, net, spec)
     whole = grid.whole()
     assert grid.helix.shape != whole.helix.shape == dmap.data.shape
-    monkeypatch.setattr(predict, "SLAB_VOXELS", 26 * 34 * 7)  # 7 rows a slab
-    assert list(grid.slabs())[-1] == (28, 30)
+    slabs = [(a, min(a + 7, 30)) for a in range(0, 30, 7)]
     for kind in ("helix", "sheet"):
-        stacked = np.concatenate([grid.rows(kind, a, b) for a, b in grid.slabs()])
+        stacked = np.concatenate([grid.rows(kind, a, b) for a, b in slabs])
         np.testing.assert_array_equal(stacked, getattr(whole, kind))
-    assert grid.volumes_A3(0.3) == whole.volumes_A3(0.3)
+    tally = {}
+    maps = grid.maps(tally=tally)
+    for kind in ("helix", "sheet"):
+        for a, b in slabs:
+            maps[kind].rows(a, b)
+    voxel = float(np.prod(dmap.voxel_size))
+    assert {k: v * voxel for k, v in tally.items()} == whole.volumes_A3(0.5)
     labels = grid.maps(labels=True)["labels"]
     np.testing.assert_array_equal(labels.rows(5, 19), whole.labels()[5:19])
     np.testing.assert_array_equal(predict_map(dmap, net, spec).helix, whole.helix)

@@ -120,8 +120,9 @@ def test_memory_estimate_of_a_huge_header_does_not_wrap(monkeypatch):
     shape = (2**21,) * 3  # 2^63 voxels: int64 wraps to a negative count
     n = 2**63
     assert memory.prediction_bytes(shape, (1, 1, 1), None, 64) == (
-        12 * n + 32 * (2**21 + 8) ** 3 + memory.NETWORK_BYTES_PER_VOXEL * 64**3)
-    assert memory.extras_bytes(shape, residues=True) == memory.RESIDUES_BYTES_PER_VOXEL * n
+        4 * n + 24 * (2**21 + 8) ** 3 + memory.NETWORK_BYTES_PER_VOXEL * 64**3)
+    assert memory.extras_bytes(shape, residues=True) == (
+        memory.WHOLE_BYTES_PER_VOXEL + memory.RESIDUES_BYTES_PER_VOXEL) * n
     monkeypatch.setattr(memory, "memory_headroom", lambda: (2**34, "available"))
     with pytest.raises(InputError, match=r"20000x20000x20000 voxels \(29\.1 TiB as float32\); "
                                          r"tiled prediction needs about [0-9.]+ TiB, "

@@ -36,16 +36,16 @@ def _model_grid(shape_zyx: Sequence[int], voxel_size: Sequence[float],
 
 def rest_bytes(shape_zyx: Sequence[int], voxel_size: Sequence[float],
                model_voxel_size: float | None) -> int:
-    """Peak bytes of a prediction outside the network, roughly.
+    """Peak bytes of a prediction outside the network, roughly: the larger of its two phases.
 
-    Input grid (12 bytes per voxel): the map and either its low-pass on its own grid (a map
-    finer than the network's, while it is prepared) or, for `predict.predict_map`, the whole
-    prediction (`predict_file` makes and writes its outputs a slab at a time); model grid: the
-    normalised volume, its unfiltered twin for the checks, its padded (or rotated) copy, the
-    stitched probabilities and the cropped result (about 32 bytes per voxel).
+    Preparing (8 bytes per input voxel, 12 per model voxel): the map and its low-pass on its
+    own grid (a map finer than the network's); on the model grid the unfiltered and filtered
+    map, the filter's output. Predicting (4 and 24): the map; the normalised volume, its padded
+    copy, the stitched probabilities and the cropped result. The outputs are made and written a
+    slab at a time (`predict.GridPrediction`); what holds them whole is in `extras_bytes`.
     """
     n_in, n_model = _model_grid(shape_zyx, voxel_size, model_voxel_size)
-    return 12 * n_in + 32 * n_model
+    return max(8 * n_in + 12 * n_model, 4 * n_in + 24 * n_model)
 
 
 def prediction_bytes(shape_zyx: Sequence[int], voxel_size: Sequence[float],
@@ -206,19 +206,23 @@ def _size(n: int) -> str:
     return f"{n / 2**10:.1f} KiB"
 
 
-# What predict_file's extra outputs add on top of `prediction_bytes`, per input voxel (measured
-# with tracemalloc on real maps, shipped weights). Both need the whole prediction on the input
-# grid (8 B: helix and sheet float32; the maps alone are written a slab at a time). The
-# elements add 38-44 B to rebuild the map as the network saw it (a float64 copy, the low-pass)
-# plus their tracing, which grows with the element voxels (42 B/voxel on 5me2, 192 on GroEL's
-# sheets): 48 covers the grid-wide part, a map dense in elements needs more. The residue vote
-# adds the labels and their masks (4 B).
-ELEMENTS_BYTES_PER_VOXEL = 8 + 48
-RESIDUES_BYTES_PER_VOXEL = 8 + 4
+# What holding the whole prediction adds on top of `prediction_bytes`, per input voxel
+# (measured with tracemalloc on real maps, shipped weights): helix and sheet on the input grid,
+# 8 B (`predict.predict_map`, which the ChimeraX command runs, and --elements / --model; the
+# CLI's maps alone are written a slab at a time). The elements add 38-44 B to rebuild the map
+# as the network saw it (a float64 copy, the low-pass) plus their tracing, which grows with the
+# element voxels (42 B/voxel on 5me2, 192 on GroEL's sheets): 48 covers the grid-wide part, a
+# map dense in elements needs more. The residue vote adds the labels and their masks (4 B).
+WHOLE_BYTES_PER_VOXEL = 8
+ELEMENTS_BYTES_PER_VOXEL = 48
+RESIDUES_BYTES_PER_VOXEL = 4
 
 
-def extras_bytes(shape_zyx: Sequence[int], *, elements: bool = False,
+def extras_bytes(shape_zyx: Sequence[int], *, whole: bool = False, elements: bool = False,
                  residues: bool = False) -> int:
-    """Bytes that ``predict --elements`` / ``--model`` need besides `prediction_bytes`."""
+    """Bytes that the whole prediction (``whole``; implied by the others), ``predict
+    --elements`` and ``--model`` need besides `prediction_bytes`."""
     n_in = math.prod(int(n) for n in shape_zyx)
-    return n_in * (ELEMENTS_BYTES_PER_VOXEL * elements + RESIDUES_BYTES_PER_VOXEL * residues)
+    whole = whole or elements or residues
+    return n_in * (WHOLE_BYTES_PER_VOXEL * whole + ELEMENTS_BYTES_PER_VOXEL * elements
+                   + RESIDUES_BYTES_PER_VOXEL * residues)

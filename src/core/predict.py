@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -163,9 +163,6 @@ class Prediction(PredictionInfo):
         return out
 
 
-SLAB_VOXELS = 1 << 23  # input-grid voxels `GridPrediction` makes at once (32 MiB float32)
-
-
 @dataclass
 class GridPrediction(PredictionInfo):
     """The network's probabilities on its own grid, put on the input grid a slab of rows at a
@@ -189,12 +186,6 @@ class GridPrediction(PredictionInfo):
         return _clipped(resample(getattr(self, kind), (self.model_step,) * 3, self.voxel_size,
                                  shape=self.shape, rows=(start, stop)))
 
-    def slabs(self) -> Iterator[tuple[int, int]]:
-        """``(start, stop)`` row ranges of at most `SLAB_VOXELS` voxels, covering the grid."""
-        per = max(1, SLAB_VOXELS // max(1, self.shape[1] * self.shape[2]))
-        for start in range(0, self.shape[0], per):
-            yield start, min(start + per, self.shape[0])
-
     def whole(self) -> Prediction:
         """The `Prediction`: both classes on the whole input grid."""
         helix, sheet = (self.rows(k, 0, self.shape[0]) for k in ("helix", "sheet"))
@@ -202,17 +193,18 @@ class GridPrediction(PredictionInfo):
                           tiles=self.tiles, rotations=self.rotations,
                           preparation=self.preparation)
 
-    def volumes_A3(self, level: float = 0.5) -> dict[str, float]:  # noqa: N802
-        """`Prediction.volumes_A3`, counted slab by slab."""
-        voxel = float(np.prod(self.voxel_size))
-        return {k: voxel * sum(int(np.count_nonzero(self.rows(k, a, b) >= level))
-                               for a, b in self.slabs()) for k in ("helix", "sheet")}
-
-    def maps(self, labels: bool = False) -> dict[str, SlabMap]:
-        """`Prediction.maps`, each made a slab at a time as it is written."""
+    def maps(self, labels: bool = False, tally: dict[str, int] | None = None
+             ) -> dict[str, SlabMap]:
+        """`Prediction.maps`, each made a slab at a time as it is written. With ``tally``,
+        each class's voxels at p >= 0.5 are counted into ``tally[class]`` as its rows are
+        made, so writing the maps once gives `Prediction.volumes_A3` without a second pass."""
         def of(kind: str) -> SlabMap:
-            return SlabMap(self.shape, lambda a, b: self.rows(kind, a, b), self.voxel_size,
-                           self.origin)
+            def rows(a: int, b: int) -> np.ndarray:
+                out = self.rows(kind, a, b)
+                if tally is not None:
+                    tally[kind] = tally.get(kind, 0) + int(np.count_nonzero(out >= 0.5))
+                return out
+            return SlabMap(self.shape, rows, self.voxel_size, self.origin)
         out = {"helix": of("helix"), "sheet": of("sheet")}
         if labels:
             out["labels"] = SlabMap(self.shape, lambda a, b: class_labels(
@@ -236,7 +228,7 @@ def check_map(dmap: DensityMap, spec: ModelSpec, *, lowpass: float | str | None 
     and, for an asked low-pass, `validate.validate_lowpass`. Callers that must refuse early
     (the ChimeraX command, before its background job) call this and pass ``checked=True`` to
     `predict_map`; for a file, `read_checked` runs the same checks."""
-    _grid_check(spec, name)(dmap.data.shape, dmap.voxel_size)
+    _grid_check(spec, name, whole=True)(dmap.data.shape, dmap.voxel_size)
     _check_data(dmap, spec, lowpass, name)
 
 
@@ -257,12 +249,13 @@ def read_checked(path: str | os.PathLike[str], spec: ModelSpec, *,
     return dmap
 
 
-def _grid_check(spec: ModelSpec, name: str, *, elements: bool = False,
+def _grid_check(spec: ModelSpec, name: str, *, whole: bool = False, elements: bool = False,
                 residues: bool = False) -> Callable[[Sequence[int], Sequence[float]], None]:
-    """`validate.validate_grid` for `spec`'s grid and tiles (and the extra outputs asked)."""
+    """`validate.validate_grid` for `spec`'s grid and tiles (and what else is held: the
+    whole prediction for `predict_map`, the extra outputs asked)."""
     return lambda shape_zyx, voxel_size: validate_grid(
         shape_zyx, voxel_size, name, model_voxel_size=spec.voxel_size, tile_size=spec.tile_size,
-        elements=elements, residues=residues)
+        whole=whole, elements=elements, residues=residues)
 
 
 def _check_data(dmap: DensityMap, spec: ModelSpec, lowpass: float | str | None,
@@ -515,7 +508,8 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                                                "values; nothing was written")
             clock.lap("predict")
             outputs: dict[Path, DensityMap | SlabMap | str] = {}
-            for k, m in pred.maps(labels).items():  # made slab by slab as they are written
+            tally: dict[str, int] = {}  # voxels at p >= 0.5, counted as the maps are made
+            for k, m in pred.maps(labels, tally).items():  # slab by slab as they are written
                 m.labels = header_labels(tool, k, spec.onnx_sha256, map_path.name)
                 outputs[paths[k]] = m
             whole = pred.whole() if elements or model is not None else None
@@ -531,7 +525,9 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
         if created and not any(outdir.iterdir()):
             outdir.rmdir()
     path = getattr(net, "path", None)
-    return FileResult(map_path, written, pred.volumes_A3(0.5), time.perf_counter() - start,
+    voxel = float(np.prod(pred.voxel_size))
+    volumes = {k: voxel * tally.get(k, 0) for k in ("helix", "sheet")}
+    return FileResult(map_path, written, volumes, time.perf_counter() - start,
                       getattr(net, "device", "cpu"), pred.tiles, pred.rotations,
                       pred.preprocessing(), warnings, removed, pred.lowpass,
                       pred.auto_lowpass, pred.resolution, Path(path) if path else None,

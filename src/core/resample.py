@@ -127,6 +127,8 @@ def _interp(part: np.ndarray, positions: np.ndarray, axis: int) -> np.ndarray:
     shape[axis] = len(pos)
     w = (pos - lo).astype(np.float32).reshape(shape)
     a = np.take(part, lo, axis=axis).astype(np.float32, copy=False)
+    if not w.any():  # every point on an input voxel (a step ratio of 2 from 1 Å, say)
+        return a
     d = np.take(part, hi, axis=axis).astype(np.float32, copy=False) - a
     d *= w
     d += a
@@ -184,6 +186,8 @@ def gaussian_filter_axis(part: np.ndarray, sigma: float, axis: int) -> np.ndarra
     n = part.shape[axis]
     padded = np.pad(part.astype(np.float32, copy=False), pad, mode="edge")
     out = np.zeros(part.shape, dtype=np.float32)
+    window = [slice(None)] * part.ndim
     for k, w in enumerate(kernel):
-        out += np.float32(w) * np.take(padded, np.arange(k, k + n), axis=axis)
+        window[axis] = slice(k, k + n)
+        out += np.float32(w) * padded[tuple(window)]
     return out

@@ -55,11 +55,12 @@ def validate_map(dmap: DensityMap, name: str | os.PathLike[str], *,
 
 def validate_grid(shape_zyx: Sequence[int], voxel_size: Sequence[float],
                   name: str | os.PathLike[str], *, model_voxel_size: float | None = None,
-                  tile_size: int = 96, elements: bool = False, residues: bool = False) -> None:
+                  tile_size: int = 96, whole: bool = False, elements: bool = False,
+                  residues: bool = False) -> None:
     """Raise `InputError` if a map of this grid cannot be predicted: voxel size, extent and
-    memory (arguments as `validate_map`'s; `elements` / `residues`: that memory counts the
-    elements and the model's residue vote too, `memory.extras_bytes`); no data needed, so a
-    header can be checked."""
+    memory (arguments as `validate_map`'s; `whole` / `elements` / `residues`: that memory
+    counts the whole prediction, the elements and the model's residue vote too,
+    `memory.extras_bytes`); no data needed, so a header can be checked."""
     for axis, v in zip(AXES, voxel_size):
         if not np.isfinite(v) or v <= 0:
             raise InputError(name, f"voxel size along {axis} is {v:g} Å; it must be positive")
@@ -74,7 +75,8 @@ def validate_grid(shape_zyx: Sequence[int], voxel_size: Sequence[float],
               if asked]
     check_memory(name, shape_zyx, prediction_bytes(shape_zyx, voxel_size, model_voxel_size,
                                                    tile_size)
-                 + extras_bytes(shape_zyx, elements=elements, residues=residues),
+                 + extras_bytes(shape_zyx, whole=whole, elements=elements,
+                                residues=residues),
                  what=" with ".join(["tiled prediction", " and ".join(extras)] if extras
                                     else ["tiled prediction"]))
 
