@@ -460,6 +460,13 @@ def plot(results: dict[str, Any], path: Path) -> None:
         ax_m.plot([c["voxels"] for c in cases if "published" in c],
                   [c["published"]["maxrss_mb"] for c in cases if "published" in c], "^-",
                   color="C3", label="published: forward pass")
+    big = results.get("large")
+    if big:
+        label = f"ours: {big['name'].replace('^3', '³')}, {big['tiles']} tiles"
+        ax_t.plot([big["voxels"]], [big["e2e_s"]], "D", color="C1", mfc="none", label=label)
+        ax_m.plot([big["voxels"]], [big["maxrss_mb"]], "D", color="C1", mfc="none", label=label)
+        ax_m.axhline(TARGETS["peak_large_mb"], color="C1", ls=":", lw=1,
+                     label=f"{big['name'].replace('^3', '³')} target")
     for ax, ylabel in ((ax_t, "time (s)"), (ax_m, "peak RSS (MB)")):
         ax.set_xscale("log")
         ax.set_yscale("log")
