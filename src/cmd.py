@@ -279,7 +279,7 @@ class MapRequest:
         read_size, read_last, origin, voxel_size = _read_grid(v, corner, top, r)
         if spec is not None:  # before the read: a map too large must not fill the memory
             check = functools.partial(validate_grid, model_voxel_size=spec.voxel_size,
-                                      tile_size=spec.tile_size)
+                                      tile_size=spec.tile_size, whole=True)
             try:
                 check(read_size[::-1], voxel_size, name)
             except InputError as step1_err:

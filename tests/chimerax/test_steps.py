@@ -100,7 +100,8 @@ def test_a_region_too_large_for_memory_at_step_1_is_read_coarser(cx, cropped, mo
     size = [b - a + 1 for a, b in zip(lo, hi)][::-1]
     half = [(n - 1) // 2 + 1 for n in size]
     need = {r: memory.prediction_bytes(s, [r * t for t in cropped.data.step], spec.voxel_size,
-                                       spec.tile_size) for r, s in ((1, size), (2, half))}
+                                       spec.tile_size) + memory.extras_bytes(s, whole=True)
+            for r, s in ((1, size), (2, half))}  # the command holds the whole prediction
     assert need[2] < need[1]
     monkeypatch.setattr(memory, "memory_headroom", lambda: (need[2] + 1, "(test limit)"))
     helix, _ = run(cx, f"deepssetracer #1 step 2{weights_kw}")
