@@ -56,8 +56,7 @@ from .core.elements import Elements
 from .core.errors import Cancelled, InputError
 from .core.grid import DensityMap
 from .core.inference import DEVICES, load_network
-from .core.predict import Prediction, check_map, find_elements, predict_map
-from .core.validate import validate_grid
+from .core.predict import Prediction, check_map, find_elements, grid_check, predict_map
 from .core.weights import default_weights_path
 from .elements_models import add_element_models, elements_message
 from .model_check import check_message, colour_by_prediction
@@ -248,12 +247,12 @@ class MapRequest:
         shows (and gives the maps its own filters make) for that region at that step. The
         values read are the map's own samples of the whole region at step 1, from that corner
         on: the same box at every shown step, on which every shown point lies. With a `spec`,
-        that read grid is checked (`validate.validate_grid`: voxels, extent, memory) before it
+        that read grid is checked (`predict.grid_check`: voxels, extent, memory) before it
         is read; when step 1 fails and `coarse_read_step` passes (a map too large for memory
         at step 1, a finer one than the network needs), the region is read at that step.
 
         Raises:
-            InputError: the read grid fails `validate.validate_grid` for `spec`, checked
+            InputError: the read grid fails `predict.grid_check` for `spec`, checked
                 before it is read.
         """
         name = f"{v.name} #{v.id_string}"
@@ -278,17 +277,16 @@ class MapRequest:
         r, note = (1, 1, 1), ""
         read_size, read_last, origin, voxel_size = _read_grid(v, corner, top, r)
         if spec is not None:  # before the read: a map too large must not fill the memory
-            check = functools.partial(validate_grid, model_voxel_size=spec.voxel_size,
-                                      tile_size=spec.tile_size, whole=True)
+            check = grid_check(spec, name, whole=True)  # the command holds it whole
             try:
-                check(read_size[::-1], voxel_size, name)
+                check(read_size[::-1], voxel_size)
             except InputError as step1_err:
                 r = coarse_read_step(ijk_step, v.data.step, spec.voxel_size)
                 if r == (1, 1, 1):
                     raise
                 read_size, read_last, origin, voxel_size = _read_grid(v, corner, top, r)
                 try:
-                    check(read_size[::-1], voxel_size, name)
+                    check(read_size[::-1], voxel_size)
                 except InputError:
                     raise step1_err from None
                 note = (f"read at step {_steps_text(r)} ({_voxel_text(voxel_size)} Å voxels), "

@@ -228,7 +228,7 @@ def check_map(dmap: DensityMap, spec: ModelSpec, *, lowpass: float | str | None 
     and, for an asked low-pass, `validate.validate_lowpass`. Callers that must refuse early
     (the ChimeraX command, before its background job) call this and pass ``checked=True`` to
     `predict_map`; for a file, `read_checked` runs the same checks."""
-    _grid_check(spec, name, whole=True)(dmap.data.shape, dmap.voxel_size)
+    grid_check(spec, name, whole=True)(dmap.data.shape, dmap.voxel_size)
     _check_data(dmap, spec, lowpass, name)
 
 
@@ -243,16 +243,17 @@ def read_checked(path: str | os.PathLike[str], spec: ModelSpec, *,
     before it fills the memory.
     """
     name = str(path)
-    dmap = read_map(path, check_grid=_grid_check(spec, name, elements=elements,
+    dmap = read_map(path, check_grid=grid_check(spec, name, elements=elements,
                                                  residues=residues))
     _check_data(dmap, spec, lowpass, name)
     return dmap
 
 
-def _grid_check(spec: ModelSpec, name: str, *, whole: bool = False, elements: bool = False,
+def grid_check(spec: ModelSpec, name: str, *, whole: bool = False, elements: bool = False,
                 residues: bool = False) -> Callable[[Sequence[int], Sequence[float]], None]:
     """`validate.validate_grid` for `spec`'s grid and tiles (and what else is held: the
-    whole prediction for `predict_map`, the extra outputs asked)."""
+    whole prediction for `predict_map`, the extra outputs asked): the check of a grid before
+    it is read, here and in the ChimeraX command."""
     return lambda shape_zyx, voxel_size: validate_grid(
         shape_zyx, voxel_size, name, model_voxel_size=spec.voxel_size, tile_size=spec.tile_size,
         whole=whole, elements=elements, residues=residues)
