@@ -328,16 +328,15 @@ def test_disk_full_while_writing_keeps_the_old_pair(tmp_path, map_path, weights,
     before = {p.name: _sha(p) for p in out.iterdir()}
     calls = []
 
-    def full(real):  # the second map file opened (whole maps or slab by slab) finds no room
-        def opener(*args, **kw):
-            calls.append(1)
-            if len(calls) == 2:
-                raise OSError(28, "No space left on device")
-            return real(*args, **kw)
-        return opener
+    real = mrcfile.new_mmap  # how each map file is begun
 
-    monkeypatch.setattr(mrcfile, "new", full(mrcfile.new))
-    monkeypatch.setattr(mrcfile, "new_mmap", full(mrcfile.new_mmap))
+    def full(*args, **kw):  # the second map file finds no room
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(mrcfile, "new_mmap", full)
     code = run([map_path, "-o", out, "--weights", weights, "-q", "--force", "--lowpass", "6"])
     monkeypatch.undo()
     err = capsys.readouterr().err

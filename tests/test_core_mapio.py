@@ -385,7 +385,7 @@ def test_a_failure_between_renames_restores_the_old_pair(tmp_path, monkeypatch, 
 
 
 def test_disk_full_on_the_second_file_names_it_and_leaves_nothing(tmp_path, monkeypatch):
-    _fail_on_call(monkeypatch, mrcfile, "new", 2, OSError(28, "No space left on device"))
+    _fail_on_call(monkeypatch, mrcfile, "new_mmap", 2, OSError(28, "No space left on device"))
     with pytest.raises(InputError, match=r"a_sheet\.mrc: cannot write \(No space left"):
         write_maps(_pair(tmp_path, 2.0))
     assert list(tmp_path.iterdir()) == []
@@ -393,13 +393,13 @@ def test_disk_full_on_the_second_file_names_it_and_leaves_nothing(tmp_path, monk
 
 def test_sigterm_while_writing_leaves_no_temporary_file(tmp_path, monkeypatch):
     old = write_maps(_pair(tmp_path, 1.0))
-    real = mrcfile.new
+    real = mrcfile.new_mmap  # how each map file is begun
 
     def killed(*args, **kw):
         os.kill(os.getpid(), signal.SIGTERM)
         return real(*args, **kw)
 
-    monkeypatch.setattr(mrcfile, "new", killed)
+    monkeypatch.setattr(mrcfile, "new_mmap", killed)
     with pytest.raises(Interrupted):
         write_maps(_pair(tmp_path, 2.0), overwrite=True)
     assert _values(old) == [1.0, 1.0]
@@ -580,8 +580,12 @@ def test_text_outputs_are_part_of_the_set(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert _values(paths[:2]) == [1.0, 1.0] and paths[2].read_text() == '{"v": 1.0}\n'
     # the text file cannot be written: nothing changes, no temporary file is left
-    monkeypatch.setattr(mapio, "open", lambda *a, **k: (_ for _ in ()).throw(
-        OSError(28, "No space left on device")), raising=False)
+    def text_full(file, mode="r", *args, **kw):  # maps are written in binary, text is not
+        if "b" not in mode:
+            raise OSError(28, "No space left on device")
+        return open(file, mode, *args, **kw)
+
+    monkeypatch.setattr(mapio, "open", text_full, raising=False)
     with pytest.raises(InputError, match=r"a_elements\.json: cannot write \(No space left"):
         write_maps(_set(tmp_path, 2.0), overwrite=True)
     monkeypatch.undo()
@@ -643,7 +647,7 @@ def test_header_statistics_of_a_map_holding_1e30_do_not_overflow(tmp_path, monke
     writer sets DMIN, DMAX, DMEAN and RMS from float64 statistics, in slabs."""
     from chimerax.deepssetracer.core import mapio
 
-    monkeypatch.setattr(mapio, "STATS_CHUNK", 7, raising=False)  # several slabs, the last one short
+    monkeypatch.setattr(mapio, "SLAB_WRITE_VOXELS", 40)  # slabs of 2 rows, the last one short
     data = np.arange(60, dtype=np.float32).reshape(3, 4, 5) / 10
     data[1, 2, 3], data[2, 0, 0] = 1e30, -3e38
     path = write_map(tmp_path / "spiky.mrc", DensityMap(data, (1.0, 1.0, 1.0), (0.0, 0.0, 0.0)))
@@ -664,13 +668,22 @@ def test_header_statistics_of_a_map_holding_1e30_do_not_overflow(tmp_path, monke
 
 @pytest.mark.parametrize("dtype", [np.float32, np.int8])
 def test_a_slab_map_is_written_as_the_whole_map_is(tmp_path, monkeypatch, dtype):
-    """Made and written a few rows at a time, the file is byte for byte the whole map's,
-    header statistics included; each slab is asked for once, in order."""
+    """Made and written a few rows at a time, the file is byte for byte the whole map's (one
+    slab), header statistics included; each slab is asked for once, in order."""
+    import datetime
+
+    import mrcfile.mrcobject
     from chimerax.deepssetracer.core import mapio
     from chimerax.deepssetracer.core.grid import SlabMap
+
+    class Frozen(datetime.datetime):  # mrcfile's "Created by" label holds the second
+        @classmethod
+        def now(cls, tz=None):
+            return cls(2026, 12, 5, 3, 0, 0)
+
+    monkeypatch.setattr(mrcfile.mrcobject, "datetime", Frozen)
     rng = np.random.default_rng(2)
     data = (rng.random((23, 9, 11)) * 3).astype(dtype)
-    monkeypatch.setattr(mapio, "SLAB_WRITE_VOXELS", 9 * 11 * 4)  # 4 rows a slab
     asked = []
 
     def rows(a: int, b: int) -> np.ndarray:
@@ -678,7 +691,9 @@ def test_a_slab_map_is_written_as_the_whole_map_is(tmp_path, monkeypatch, dtype)
         return data[a:b]
 
     whole = DensityMap(data, (1.5, 1.5, 1.5), (1, 2, 3), ("made here",))
+    write_maps({tmp_path / "whole.mrc": whole})
+    monkeypatch.setattr(mapio, "SLAB_WRITE_VOXELS", 9 * 11 * 4)  # 4 rows a slab
     slabs = SlabMap(data.shape, rows, (1.5, 1.5, 1.5), (1, 2, 3), ("made here",))
-    write_maps({tmp_path / "whole.mrc": whole, tmp_path / "slabs.mrc": slabs})
+    write_maps({tmp_path / "slabs.mrc": slabs})
     assert asked == [(a, min(a + 4, 23)) for a in range(0, 23, 4)]
     assert (tmp_path / "slabs.mrc").read_bytes() == (tmp_path / "whole.mrc").read_bytes()

@@ -487,23 +487,15 @@ def _write_file(tmp: Path, content: DensityMap | SlabMap | str, path: Path) -> N
         except OSError as err:
             raise InputError(path, f"cannot write ({err.strerror or err})") from None
         return
-    if isinstance(content, SlabMap):
-        try:
-            _write_slabs(tmp, content)
-        except OSError as err:
-            raise InputError(path, f"cannot write ({err.strerror or err})") from None
-        return
-    if not isinstance(content, DensityMap):
+    if isinstance(content, DensityMap):  # one writer: a whole map, given as its own rows
+        data = content.data
+        content = SlabMap(data.shape, lambda start, stop: data[start:stop], content.voxel_size,
+                          content.origin, content.labels)
+    if not isinstance(content, SlabMap):
         raise TypeError(f"{path}: an output is a DensityMap, a SlabMap or a str, not "
                         f"{type(content).__name__}")
-    dmap = content
-    data = _file_dtype(dmap.data)
     try:
-        with mrcfile.new(tmp, overwrite=True) as mrc:
-            with np.errstate(over="ignore", invalid="ignore"):  # its float32 stats; set below
-                mrc.set_data(np.ascontiguousarray(data))
-            _set_header_stats(mrc.header, data)
-            _set_grid_header(mrc, dmap)
+        _write_slabs(tmp, content)
     except OSError as err:
         raise InputError(path, f"cannot write ({err.strerror or err})") from None
 
@@ -531,9 +523,14 @@ SLAB_WRITE_VOXELS = 1 << 23  # voxels of a `SlabMap` made and written at once (3
 
 
 def _write_slabs(tmp: Path, smap: SlabMap) -> None:
-    """A `SlabMap` as MRC2014: mrcfile writes the header of a data block it never touches,
-    the slabs follow with plain writes (a memory map would keep every written page in the
-    process), and the statistics, known only at the end, are written into the header last."""
+    """A map as MRC2014, a slab of rows at a time: mrcfile writes the header of a data block it
+    never touches, the slabs follow with plain writes (a memory map would keep every written
+    page in the process), and the statistics, known only at the end, go into the header last.
+
+    DMIN, DMAX, DMEAN and RMS come from float64 statistics of each slab, merged (Chan et al.'s
+    pairwise update): mrcfile's own are float32, where a map holding 1e30 overflows
+    (``overflow encountered in square``, an inf RMS); a float32 map's mean and RMS never pass
+    its largest |value|, so they fit the float32 fields."""
     nz, ny, nx = smap.shape
     per = max(1, SLAB_WRITE_VOXELS // max(1, ny * nx))
     slab = _file_dtype(smap.rows(0, min(per, nz)))
@@ -542,46 +539,28 @@ def _write_slabs(tmp: Path, smap: SlabMap) -> None:
         _set_grid_header(mrc, smap)
         offset = int(mrc.header.nbytes) + int(mrc.header.nsymbt)
         dtype = mrc.data.dtype  # the file's byte order
-    lo, hi, total, squares, start = math.inf, -math.inf, 0.0, 0.0, 0
+    if not nz * ny * nx:
+        return
+    lo, hi, count, mean, m2, start = math.inf, -math.inf, 0, 0.0, 0.0, 0
     with open(tmp, "r+b") as f:
         f.seek(offset)
         while True:
             f.write(np.ascontiguousarray(slab, dtype=dtype).tobytes())
             flat = slab.reshape(-1).astype(np.float64)
             lo, hi = min(lo, float(flat.min())), max(hi, float(flat.max()))
-            total, squares = total + float(flat.sum()), squares + float(np.dot(flat, flat))
+            n, slab_mean = flat.size, float(flat.mean())
+            flat -= slab_mean
+            delta, count = slab_mean - mean, count + n
+            mean += delta * n / count
+            m2 += float(np.dot(flat, flat)) + delta * delta * n * (count - n) / count
             start += slab.shape[0]
             if start >= nz:
                 break
             slab = _file_dtype(smap.rows(start, min(start + per, nz)))
-    n = float(nz) * ny * nx
-    mean = total / n
     with mrcfile.mmap(tmp, mode="r+") as mrc:
         mrc.header.dmin, mrc.header.dmax = np.float32(lo), np.float32(hi)
         mrc.header.dmean = np.float32(mean)
-        mrc.header.rms = np.float32(math.sqrt(max(squares / n - mean * mean, 0.0)))
-
-
-def _set_header_stats(header, data: np.ndarray) -> None:
-    """DMIN, DMAX, DMEAN and RMS from float64 statistics. mrcfile's `set_data` computes them in
-    float32, where a map holding 1e30 overflows (``RuntimeWarning: overflow encountered in
-    square``, and an inf RMS); a float32 map's mean and RMS never pass its largest |value|, so
-    they fit the float32 fields. In slabs, so no float64 copy of the whole map is made."""
-    if not data.size:
-        return
-    flat = data.reshape(-1)
-    mean = float(flat.mean(dtype=np.float64))
-    squares = 0.0
-    for start in range(0, flat.size, STATS_CHUNK):
-        d = flat[start:start + STATS_CHUNK].astype(np.float64) - mean
-        squares += float(np.dot(d, d))
-    header.dmin = np.float32(flat.min())
-    header.dmax = np.float32(flat.max())
-    header.dmean = np.float32(mean)
-    header.rms = np.float32(math.sqrt(squares / flat.size))
-
-
-STATS_CHUNK = 1 << 22  # voxels a slab of `_set_header_stats` (32 MiB as float64)
+        mrc.header.rms = np.float32(math.sqrt(m2 / count))
 
 
 MAX_LABELS, LABEL_CHARS = 10, 80  # MRC2014: ten 80-byte text labels
