@@ -163,3 +163,30 @@ def test_crowded_fraction_one_gives_every_box_a_prepared_view(tmp_path):
     assert view.density.size < whole.density.size and np.isfinite(view.density).all()
     assert len(load_training_box(tmp_path, {"file": "b.npz"}, NORM, rng, 1.0, 1.0,
                                  Context())) == 1
+
+
+def test_b_filtered_blurs_sharpens_and_leaves_b0_alone():
+    """B = 0 is the map itself; B > 0 lowers and B < 0 raises the fine detail, the mean kept."""
+    from chimerax.deepssetracer.train.context import b_filtered
+    rng = np.random.default_rng(3)
+    x = smooth_noise(rng, (32, 30, 28), 1.0) + 2.0
+    assert np.allclose(b_filtered(x, (2.0,) * 3, 0.0), x, atol=1e-5)
+    detail = [float(np.abs(np.diff(b_filtered(x, (2.0,) * 3, b), axis=0)).mean())
+              for b in (100.0, 0.0, -100.0)]
+    assert detail[0] < detail[1] < detail[2]
+    assert abs(float(b_filtered(x, (2.0,) * 3, 100.0).mean()) - float(x.mean())) < 1e-4
+
+
+def test_filtered_fraction_one_gives_every_box_a_filtered_view(tmp_path):
+    from chimerax.deepssetracer.train.sampling import load_training_box
+    rng = np.random.default_rng(9)
+    z, y, x = np.mgrid[:40, :40, :40].astype(np.float32)
+    density = np.exp(-((y - 20) ** 2 + (x - 20) ** 2) / 8.0).astype(np.float32)
+    labels = np.where(density > 0.5, 0, 2).astype(np.uint8)
+    np.savez_compressed(tmp_path / "b.npz", density=density, labels=labels)
+    ctx = Context.from_dict({"filtered_fraction": 1.0, "filtered_b": [150.0, 150.0]})
+    whole, view = load_training_box(tmp_path, {"file": "b.npz"}, NORM, rng, 1.0, 1.0, ctx)
+    assert view.name == "b.npz:filtered" and np.array_equal(view.labels, whole.labels)
+    assert not np.array_equal(view.density, whole.density) and np.isfinite(view.density).all()
+    with pytest.raises(ValueError, match="filtered_b"):
+        Context.from_dict({"filtered_b": [10.0, -10.0]})

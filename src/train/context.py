@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+from ..core.lowpass import frequency_grid
 from ..core.prepare import prepare
 from .keys import refuse_unknown
 
@@ -46,6 +47,9 @@ class Context:
         crowded_fraction: share of the boxes that also give a `crowded_view`.
         crowded_sd: its noise's standard deviation is drawn up to this, in the view's own
             standard deviations.
+        filtered_fraction: share of the boxes that also give a `filtered_view` (the box
+            blurred or sharpened, as `volume gaussian` or a sharpened deposition brings it).
+        filtered_b: the range its B factor (Å²; negative sharpens) is drawn from.
     """
 
     margin: float = 80.0
@@ -59,6 +63,8 @@ class Context:
     noisy_sd: float = 0.0
     crowded_fraction: float = 0.0
     crowded_sd: float = 1.0
+    filtered_fraction: float = 0.0
+    filtered_b: tuple[float, float] = (-100.0, 180.0)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> Context | None:
@@ -66,15 +72,17 @@ class Context:
         if d is None:
             return None
         refuse_unknown(d, cls.__dataclass_fields__, "config context")
-        ctx = cls(**d)
+        ctx = cls(**{k: tuple(v) if k == "filtered_b" else v for k, v in d.items()})
         for name in ("outside_fraction", "noise_fill", "noise_fraction", "tight_fraction",
-                     "noisy_fraction", "crowded_fraction"):
+                     "noisy_fraction", "crowded_fraction", "filtered_fraction"):
             if not 0 <= getattr(ctx, name) <= 1:
                 raise ValueError(f"context {name} must lie in [0, 1], got {getattr(ctx, name)}")
         if (ctx.margin < 0 or ctx.noise_boxes < 0 or ctx.noise_box_size < 8 or ctx.noisy_sd < 0
                 or ctx.crowded_sd < 0):
             raise ValueError("context margin, noise_boxes, noisy_sd and crowded_sd must be >= 0, "
                              "noise_box_size >= 8")
+        if len(ctx.filtered_b) != 2 or ctx.filtered_b[0] > ctx.filtered_b[1]:
+            raise ValueError(f"context filtered_b must be [low, high], got {list(ctx.filtered_b)}")
         return ctx
 
 
@@ -136,6 +144,24 @@ def crowded_view(rng: np.random.Generator, density: np.ndarray, labels: np.ndarr
     level = np.float32(rng.uniform(0.0, sd) * float(x.std()))
     x += level * smooth_noise(rng, x.shape, noise_sigma(resolution, voxel_size))
     return x, labels[tuple(cut)]
+
+
+def b_filtered(data: np.ndarray, voxel_size: tuple[float, ...], b_factor: float) -> np.ndarray:
+    """``data`` ([z, y, x]; ``voxel_size`` x, y, z in Å) with its transform times
+    exp(-B s²/4), s in 1/Å taken no further than the grid's Nyquist frequency (the corners of
+    the transform get the Nyquist gain, not more): B > 0 blurs, B < 0 sharpens."""
+    s = frequency_grid(data.shape, voxel_size)
+    s = np.minimum(s, 0.5 / max(float(v) for v in voxel_size))
+    f = np.fft.rfftn(data.astype(np.float32))
+    f *= np.exp(-b_factor * s.astype(np.float64) ** 2 / 4.0)
+    return np.fft.irfftn(f, data.shape, axes=(0, 1, 2)).astype(np.float32)
+
+
+def filtered_view(rng: np.random.Generator, density: np.ndarray, voxel_size: float,
+                  b_range: tuple[float, float]) -> np.ndarray:
+    """A raw (unprepared) box blurred or sharpened by a B factor drawn from ``b_range``: one
+    molecule as different filters show it, to be prepared as a user's map is."""
+    return b_filtered(density, (voxel_size,) * 3, float(rng.uniform(*b_range)))
 
 
 def noise_box(rng: np.random.Generator, size: int, voxel_size: float,

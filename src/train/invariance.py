@@ -19,12 +19,12 @@ from ..core import metrics
 from ..core.assess import NO_MOLECULE
 from ..core.classes import BACKGROUND, IGNORE
 from ..core.grid import DensityMap
-from ..core.lowpass import frequency_grid, lowpass
+from ..core.lowpass import lowpass
 from ..core.normalize import density_levels
 from ..core.predict import Prediction, predict_map
 from ..core.resample import resample
 from ..core.weights import ModelSpec
-from .context import noise_sigma, smooth_noise
+from .context import b_filtered, noise_sigma, smooth_noise
 from .evaluate import Case
 from .labels import resample_labels
 
@@ -270,11 +270,7 @@ def sharpened(case: Case, b_factor: float = -100.0) -> Variant:
     exp(-B s²/4), s in 1/Å, with s taken no further than the grid's Nyquist frequency (the
     corners of the transform get the Nyquist gain, not more)."""
     d = case.dmap
-    s = frequency_grid(d.data.shape, d.voxel_size)
-    s = np.minimum(s, 0.5 / max(float(v) for v in d.voxel_size))
-    f = np.fft.rfftn(d.data.astype(np.float32))
-    f *= np.exp(-b_factor * s.astype(np.float64) ** 2 / 4.0)
-    data = np.fft.irfftn(f, d.data.shape, axes=(0, 1, 2)).astype(np.float32)
+    data = b_filtered(d.data, d.voxel_size, b_factor)
     return Variant(f"sharpened, B = {b_factor:g} Å²", DensityMap(data, d.voxel_size, d.origin),
                    case.labels)
 

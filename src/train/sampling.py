@@ -22,7 +22,15 @@ from ..core.prepare import prepare
 from ..core.resample import resample, same_step
 from ..core.rotations import ROTATIONS, rotate
 from .cache import load_npz
-from .context import Context, crowded_view, cut_tight, noise_box, noise_sigma, smooth_noise
+from .context import (
+    Context,
+    crowded_view,
+    cut_tight,
+    filtered_view,
+    noise_box,
+    noise_sigma,
+    smooth_noise,
+)
 from .labels import resample_labels
 
 CENTRES_PER_CLASS = 4096  # candidate crop centres kept per box and class (memory bound)
@@ -46,7 +54,8 @@ def load_training_box(data_dir: Path, entry: dict[str, Any], norm: dict[str, Any
                       model_voxel: float = 1.0, context: Context | None = None) -> list[Box]:
     """The box on the network's grid, prepared as `core.predict.predict_map` prepares a map
     (`core.prepare`: scaled, clipped, low-passed to 6 Å, normalised), and, with chance
-    ``context.crowded_fraction``, a noisy crowded view of it (`context.crowded_view`)."""
+    ``context.crowded_fraction``, a noisy crowded view of it (`context.crowded_view`), with
+    chance ``context.filtered_fraction`` a blurred or sharpened one (`context.filtered_view`)."""
     density, labels = load_npz(data_dir, entry)
     if density.shape != labels.shape:
         raise ValueError(f"{entry['file']}: density {density.shape} and labels "
@@ -65,6 +74,11 @@ def load_training_box(data_dir: Path, entry: dict[str, Any], norm: dict[str, Any
                                      resolution))
         except ValueError:  # nothing above the solvent level in this view: none then
             pass
+    filtered = context.filtered_fraction if context is not None else 0.0
+    if filtered > 0 and rng.random() < filtered:
+        view = filtered_view(rng, density, model_voxel, context.filtered_b)
+        out.append(_prepared_box(entry["file"] + ":filtered", view, labels, norm, rng, model_voxel,
+                                 resolution))
     return out
 
 
