@@ -242,8 +242,10 @@ def test_every_map_is_low_passed_by_default(tiny):
 def test_nothing_above_the_solvent_is_one_input_error(tiny_onnx):
     net, spec = load_network(tiny_onnx(normalization={"method": "foreground"}), device="cpu",
                              threads=1)
-    data = np.zeros((20, 20, 20), np.float32)
-    data[6:14, 6:14, 6:14] = -1.0  # masked and inverted: nothing above the exact-zero solvent
+    z, y, x = np.mgrid[:40, :40, :40]
+    # masked and inverted: nothing above the exact-zero solvent
+    data = np.where((z - 20) ** 2 + (y - 20) ** 2 + (x - 20) ** 2 <= 144, -1.0, 0.0
+                    ).astype(np.float32)
     with pytest.raises(InputError, match="^inv.mrc: no density rises above the solvent"):
         predict_map(DensityMap(data, 1.0), net, spec, lowpass=None, name="inv.mrc")
 
@@ -287,3 +289,26 @@ def test_a_grid_prediction_in_slabs_is_the_whole_prediction(tiny):
     labels = grid.maps(labels=True)["labels"]
     np.testing.assert_array_equal(labels.rows(5, 19), whole.labels()[5:19])
     np.testing.assert_array_equal(predict_map(dmap, net, spec).helix, whole.helix)
+
+
+@pytest.mark.slow
+def test_a_zero_padded_crop_gets_the_crops_own_answer(shared_dir):
+    """The spike NTD segment runs into its faces: zero-padded by 20 Å it is answered exactly as
+    given (the padding left out, the crop's faces continued), and nothing in the padding."""
+    from chimerax.deepssetracer.core.weights import default_weights_path
+    if not default_weights_path().is_file():
+        pytest.skip("no shipped weights")
+    net, spec = load_network(None, device="cpu", threads=2)
+    m = read_map(shared_dir / "data/real/emd21457_6vyb_ntd/map.mrc")
+    pad = 19  # voxels of 1.05 Å
+    padded = DensityMap(np.pad(m.data, pad), m.voxel_size,
+                        tuple(o - pad * v for o, v in zip(m.origin, m.voxel_size)))
+    given, again = predict_map(m, net, spec), predict_map(padded, net, spec)
+    inner = (slice(pad, -pad),) * 3
+    for kind in ("helix", "sheet"):
+        out = getattr(again, kind)
+        assert np.array_equal(out[inner], getattr(given, kind))
+        out[inner] = 0
+        assert not out.any()
+    assert again.warnings == given.warnings
+    assert again.preparation.region == tuple(slice(pad, pad + n) for n in m.data.shape)

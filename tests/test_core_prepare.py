@@ -78,3 +78,36 @@ def test_detail_between_the_two_grids_limits_does_not_fold_into_the_map():
     ref, _ = prepare(m.data, m.voxel_size, 2.0, NORM)
     got, _ = prepare(m.data + 0.5 * wave, m.voxel_size, 2.0, NORM)
     assert np.abs(got - ref).max() < 0.05 * np.abs(ref).max()
+
+
+def test_data_region_leaves_out_constant_face_slabs_only():
+    from chimerax.deepssetracer.core.prepare import data_region
+    data = np.zeros((30, 40, 50), np.float32)
+    data[5:25, 2:38, 10:41] = 1.0 + np.random.default_rng(0).random((20, 36, 31))
+    assert data_region(data, (1.0, 1.0, 1.0)) == (slice(5, 25), slice(2, 38), slice(10, 41))
+    data[0, 0, 0] = 2.0  # the corner is not padding: nothing is
+    assert data_region(data, (1.0, 1.0, 1.0)) == (slice(0, 30), slice(0, 40), slice(0, 50))
+    point = np.zeros((30, 30, 30), np.float32)
+    point[15, 15, 15] = 1.0  # a few voxels of data keep 10 Å a side (here 5 voxels of 2 Å)
+    assert data_region(point, (2.0, 2.0, 2.0)) == (slice(13, 18),) * 3
+
+
+def test_a_padded_crop_through_the_molecule_is_prepared_as_the_crop():
+    """Zero padding around a crop through the molecule is left out (the crop's own statistics
+    and faces); a masked molecule clear of its padding is prepared whole, as before."""
+    y = np.arange(20, dtype=np.float32)[None, :, None]
+    rng = np.random.default_rng(1)  # a slab of density through four faces, solvent about it
+    crop = (np.exp(-(y - 10) ** 2 / 8) + 0.02 * rng.standard_normal((20, 20, 20))
+            ).astype(np.float32)
+    padded = np.pad(crop, 10)
+    volume, record = prepare(padded, (1.0,) * 3, 2.0, NORM, trim=True)
+    alone, alone_record = prepare(crop, (1.0,) * 3, 2.0, NORM, trim=True)
+    assert record.region == (slice(10, 30),) * 3 and alone_record.region is None
+    assert np.array_equal(volume, alone) and record.levels == alone_record.levels
+    assert record.faces > 0.04
+    masked = blob_map((40, 40, 40)).data * (blob_map((40, 40, 40)).data > 0.3)
+    masked = np.pad(masked, 5)
+    assert (masked == 0).all(axis=(1, 2))[:6].all()
+    whole, whole_record = prepare(masked, (1.0,) * 3, 2.0, NORM)
+    volume, record = prepare(masked, (1.0,) * 3, 2.0, NORM, trim=True)
+    assert record.region is None and np.array_equal(volume, whole)

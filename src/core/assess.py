@@ -52,7 +52,8 @@ class Assessment:
 
 def assess_map(grid: np.ndarray, voxel_size: float, resolution: float | None = None,
                lowpass: float | None = None, levels: DensityLevels | None = None,
-               map_voxel: Sequence[float] | None = None) -> Assessment:
+               map_voxel: Sequence[float] | None = None, faces: float | None = None
+               ) -> Assessment:
     """Check a map as the network will see it (model grid of ``voxel_size`` Å).
 
     Args:
@@ -61,6 +62,7 @@ def assess_map(grid: np.ndarray, voxel_size: float, resolution: float | None = N
         lowpass: the low-pass applied, if any.
         levels: ``normalize.density_levels(grid, voxel_size)`` when the caller has them.
         map_voxel: the map's own ``(x, y, z)`` voxel size (Å), when known.
+        faces: ``face_share(grid, levels)`` when the caller has it.
     """
     out = Assessment()
     try:
@@ -79,7 +81,7 @@ def assess_map(grid: np.ndarray, voxel_size: float, resolution: float | None = N
             f"solvent, under {MIN_CONTRAST:g}, and {symmetry:.2f} times as deep below it as "
             "above): it is predicted, but if this is only noise, what is called is noise; with "
             "protein, a box with some solvent reads better")
-    faces = face_share(grid, levels)
+    faces = face_share(grid, levels) if faces is None else faces
     if faces > FACE_SHARE:
         out.warnings.append(
             f"the molecule runs into the box's faces ({faces:.0%} of their area is density): "

@@ -171,7 +171,8 @@ class GridPrediction(PredictionInfo):
 
     Attributes:
         helix, sheet: probabilities on the network's grid (step ``model_step`` Å), cut to the
-            map.
+            part of the map that was prepared (the preparation's ``region``: all of it but
+            constant padding), which is 0 for both classes.
         shape: the input grid's ``[z, y, x]`` size.
     """
 
@@ -183,8 +184,18 @@ class GridPrediction(PredictionInfo):
     def rows(self, kind: str, start: int, stop: int) -> np.ndarray:
         """Rows ``start:stop`` of the ``kind`` ("helix" or "sheet") probabilities on the
         input grid, as `whole` holds them."""
-        return _clipped(resample(getattr(self, kind), (self.model_step,) * 3, self.voxel_size,
-                                 shape=self.shape, rows=(start, stop)))
+        region = self.preparation.region
+        if region is None:
+            return _clipped(resample(getattr(self, kind), (self.model_step,) * 3,
+                                     self.voxel_size, shape=self.shape, rows=(start, stop)))
+        out = np.zeros((stop - start,) + self.shape[1:], np.float32)
+        z = region[0]
+        a, b = max(start, z.start), min(stop, z.stop)
+        if a < b:
+            out[(slice(a - start, b - start),) + region[1:]] = _clipped(resample(
+                getattr(self, kind), (self.model_step,) * 3, self.voxel_size,
+                shape=tuple(r.stop - r.start for r in region), rows=(a - z.start, b - z.start)))
+        return out
 
     def whole(self) -> Prediction:
         """The `Prediction`: both classes on the whole input grid."""
@@ -312,7 +323,7 @@ def predict_grid(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool |
     ks = rotation_set(tta)
     try:
         volume, record = prepare(dmap.data, dmap.voxel_size, spec.voxel_size,
-                                 spec.normalization, lowpass=lowpass)
+                                 spec.normalization, lowpass=lowpass, trim=True)
     except ValueError as err:
         raise InputError(name, f"{err} (is the map inverted, protein darker than solvent?)"
                          ) from None

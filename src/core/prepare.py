@@ -2,6 +2,12 @@
 
 Prediction, element tracing and training all call this module, so a fix lands once:
 
+0. **Padding.** Face slabs that hold one exact value throughout (zero padding, the solvent of a
+   masked map) carry no data. Where the molecule runs into the faces of the part that holds
+   data (`data_region`), the map is a crop through the molecule that was padded: only that
+   part is prepared, so its faces are continued as the molecule goes on (`predict.MARGIN`)
+   and its statistics are the crop's, as they are when the user does not pad it. A masked
+   map, its molecule clear of the padding, is prepared whole.
 1. **Scale.** The values are divided by their largest magnitude, so no statistic below depends
    on the map's units (a map times any positive factor float32 holds gives the same answer).
 2. **Outliers.** Voxels absurdly far from the rest (a corrupt 1e30) are clipped. The bounds come
@@ -28,12 +34,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .assess import assess_map
+from .assess import FACE_SHARE, assess_map, face_share
 from .lowpass import lowpass as lowpass_filter
 from .lowpass import nyquist_resolution
 from .normalize import TOP_VOLUME, DensityLevels, density_levels, normalize
 from .resample import resample
 from .sharpness import AUTO_LOWPASS, envelope_weight, estimate_resolution
+from .validate import MIN_EXTENT
 
 AUTO = "auto"  # the ``lowpass`` argument for the default filter, `sharpness.AUTO_LOWPASS`
 OUTLIER_FACTOR = 50.0  # times the densest volume's deviation: beyond it a voxel is not density
@@ -54,6 +61,10 @@ class Preparation:
             envelope (Å), never finer than its own grid holds; None where not measured.
         levels: the solvent and molecule levels on the network's grid (scaled units).
         warnings: one-line signs that the map is wrong for the tool.
+        faces: the share of the box faces' area in the molecule (`assess.face_share`; 0
+            where the levels are unknown).
+        region: the ``[z, y, x]`` slices of the map that were prepared (`data_region`); the
+            whole map where nothing was left out.
     """
 
     scale: float = 1.0
@@ -64,6 +75,37 @@ class Preparation:
     resolution: float | None = None
     levels: DensityLevels | None = None
     warnings: list[str] = field(default_factory=list)
+    faces: float = 0.0
+    region: tuple[slice, slice, slice] | None = None
+
+
+def data_region(data: np.ndarray, voxel_size: Sequence[float]
+                ) -> tuple[slice, slice, slice]:
+    """The ``[z, y, x]`` slices of the map inside its padding: the face slabs that hold
+    nothing but the value of the map's corner, exactly (zero padding, a mask's solvent). A
+    padded crop through the molecule is then the crop itself, not a molecule walled off by
+    solvent. Each axis keeps at least `validate.MIN_EXTENT` Å. Only the padding and one slab
+    a face are read."""
+    corner = data[0, 0, 0]
+    region = [slice(0, n) for n in data.shape]
+
+    def constant(axis: int, i: int) -> bool:
+        index = list(region)
+        index[axis] = i
+        return bool((data[tuple(index)] == corner).all())
+
+    for axis, n in enumerate(data.shape):
+        lo, hi = 0, n
+        while lo < hi and constant(axis, lo):
+            lo += 1
+        while hi > lo and constant(axis, hi - 1):
+            hi -= 1
+        need = min(n, int(np.ceil(MIN_EXTENT / float(voxel_size[2 - axis]) - 1e-9)))
+        if hi - lo < need:  # a few voxels of data: widen about them, inside the map
+            lo = min(max((lo + hi - need) // 2, 0), n - need)
+            hi = lo + need
+        region[axis] = slice(lo, hi)
+    return tuple(region)
 
 
 def magnitude(data: np.ndarray) -> float:
@@ -120,7 +162,7 @@ def effective_lowpass(lowpass: float | str | None) -> tuple[float | None, bool]:
 
 def prepare(data: np.ndarray, voxel_size: Sequence[float], model_voxel: float,
             normalization: Mapping[str, object], *, lowpass: float | str | None = AUTO,
-            assess: bool = True) -> tuple[np.ndarray, Preparation]:
+            assess: bool = True, trim: bool = False) -> tuple[np.ndarray, Preparation]:
     """The network's input for a map (``[z, y, x]``, steps ``voxel_size`` (x, y, z) Å) and the
     record of what was done (see the module docstring).
 
@@ -129,10 +171,22 @@ def prepare(data: np.ndarray, voxel_size: Sequence[float], model_voxel: float,
         normalization: the sidecar's ``normalization`` entry.
         lowpass: ``"auto"`` (the default filter), None (none) or a resolution in Å.
         assess: measure the resolution and run the checks (training boxes skip them).
+        trim: where the molecule runs into the faces of the map's `data_region` (a padded
+            crop through it), prepare that region only (the record's ``region``), whose grid
+            the returned volume then covers; elsewhere (a masked map, its molecule clear of
+            the padding) the whole map, as without.
 
     Raises:
         ValueError: the normalisation cannot take the map (nothing above the solvent).
     """
+    if trim:
+        region = data_region(data, voxel_size)
+        if any(r.stop - r.start < n for r, n in zip(region, data.shape)):
+            volume, record = prepare(data[region], voxel_size, model_voxel, normalization,
+                                     lowpass=lowpass, assess=assess)
+            if record.faces > FACE_SHARE:  # a padded crop through the molecule: the crop
+                record.region = region
+                return volume, record
     record = Preparation(scale=magnitude(data))
     bounds = outlier_bounds(data, voxel_size)  # bounds scale with the map: found unscaled
     if bounds is not None:
@@ -157,6 +211,8 @@ def prepare(data: np.ndarray, voxel_size: Sequence[float], model_voxel: float,
         record.levels = density_levels(grid, model_voxel)
     except ValueError:
         record.levels = None  # `foreground` refuses such a map below; `zscore` does not need them
+    else:
+        record.faces = face_share(grid, record.levels)
     if assess:
         if record.levels is not None:
             weight = envelope_weight(sharp, record.levels.solvent, record.levels.molecule,
@@ -167,7 +223,7 @@ def prepare(data: np.ndarray, voxel_size: Sequence[float], model_voxel: float,
             record.resolution = (max(estimate, nyquist_resolution(voxel_size))
                                  if np.isfinite(estimate) else None)
         found = assess_map(grid, model_voxel, record.resolution, record.lowpass, record.levels,
-                           map_voxel=voxel_size)
+                           map_voxel=voxel_size, faces=record.faces)
         record.warnings = found.warnings
     if record.clipped:
         record.warnings.insert(0, _outlier_warning(record.clipped, record.clip))
