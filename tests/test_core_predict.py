@@ -311,4 +311,6 @@ def test_a_zero_padded_crop_gets_the_crops_own_answer(shared_dir):
         out[inner] = 0
         assert not out.any()
     assert again.warnings == given.warnings
+    assert again.preprocessing() == ("its padding left out (the crop inside, 48 x 40 x 47 voxels, "
+                                     "predicted as given); " + given.preprocessing())
     assert again.preparation.region == tuple(slice(pad, pad + n) for n in m.data.shape)

@@ -98,14 +98,20 @@ class PredictionInfo:
     def preprocessing(self) -> str:
         """What was done to the map before the network saw it, for result lines ("" if
         nothing)."""
+        region = self.preparation.region
+        padding = ("" if region is None else "its padding left out (the crop inside, "
+                   f"{' x '.join(str(r.stop - r.start) for r in region[::-1])} voxels, "
+                   "predicted as given)")
         if self.lowpass is None:
-            return ""
-        if not self.auto_lowpass:
-            return f"low-passed to {self.lowpass:g} Å"
-        if self.resolution is None or self.resolution >= self.lowpass:
-            return f"low-passed to {self.lowpass:g} Å (the default)"
-        return (f"low-passed to {self.lowpass:g} Å (the default; its spectrum reaches "
-                f"{self.resolution:.1f} Å, the network learnt 5–10 Å maps)")
+            filtered = ""
+        elif not self.auto_lowpass:
+            filtered = f"low-passed to {self.lowpass:g} Å"
+        elif self.resolution is None or self.resolution >= self.lowpass:
+            filtered = f"low-passed to {self.lowpass:g} Å (the default)"
+        else:
+            filtered = (f"low-passed to {self.lowpass:g} Å (the default; its spectrum reaches "
+                        f"{self.resolution:.1f} Å, the network learnt 5–10 Å maps)")
+        return "; ".join(x for x in (padding, filtered) if x)
 
 
 def class_labels(helix: np.ndarray, sheet: np.ndarray, level: float | None = None
