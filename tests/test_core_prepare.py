@@ -105,9 +105,21 @@ def test_a_padded_crop_through_the_molecule_is_prepared_as_the_crop():
     assert record.region == (slice(10, 30),) * 3 and alone_record.region is None
     assert np.array_equal(volume, alone) and record.levels == alone_record.levels
     assert record.faces > 0.04
+    seen = density_as_seen(padded, (1.0,) * 3, record)  # elements trace the crop as seen
+    assert np.array_equal(seen[10:30, 10:30, 10:30], density_as_seen(crop, (1.0,) * 3,
+                                                                       alone_record))
+    assert not seen[:10].any()
     masked = blob_map((40, 40, 40)).data * (blob_map((40, 40, 40)).data > 0.3)
     masked = np.pad(masked, 5)
     assert (masked == 0).all(axis=(1, 2))[:6].all()
     whole, whole_record = prepare(masked, (1.0,) * 3, 2.0, NORM)
     volume, record = prepare(masked, (1.0,) * 3, 2.0, NORM, trim=True)
+    assert record.region is None and np.array_equal(volume, whole)
+
+
+def test_a_region_that_cannot_be_prepared_leaves_the_whole_map():
+    """A flat block inside its padding cannot be normalised alone; the whole map still is."""
+    data = np.pad(np.ones((24, 24, 24), np.float32), 8)
+    whole, _ = prepare(data, (1.0,) * 3, 1.0, NORM, lowpass=None)
+    volume, record = prepare(data, (1.0,) * 3, 1.0, NORM, lowpass=None, trim=True)
     assert record.region is None and np.array_equal(volume, whole)

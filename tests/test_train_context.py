@@ -188,5 +188,6 @@ def test_filtered_fraction_one_gives_every_box_a_filtered_view(tmp_path):
     whole, view = load_training_box(tmp_path, {"file": "b.npz"}, NORM, rng, 1.0, 1.0, ctx)
     assert view.name == "b.npz:filtered" and np.array_equal(view.labels, whole.labels)
     assert not np.array_equal(view.density, whole.density) and np.isfinite(view.density).all()
-    with pytest.raises(ValueError, match="filtered_b"):
-        Context.from_dict({"filtered_b": [10.0, -10.0]})
+    for bad in ([10.0, -10.0], 5.0, [float("nan"), 1.0]):
+        with pytest.raises(ValueError, match="filtered_b"):
+            Context.from_dict({"filtered_b": bad})

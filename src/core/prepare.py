@@ -30,7 +30,7 @@ Prediction, element tracing and training all call this module, so a fix lands on
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -182,9 +182,12 @@ def prepare(data: np.ndarray, voxel_size: Sequence[float], model_voxel: float,
     if trim:
         region = data_region(data, voxel_size)
         if any(r.stop - r.start < n for r, n in zip(region, data.shape)):
-            volume, record = prepare(data[region], voxel_size, model_voxel, normalization,
-                                     lowpass=lowpass, assess=assess)
-            if record.faces > FACE_SHARE:  # a padded crop through the molecule: the crop
+            try:
+                volume, record = prepare(data[region], voxel_size, model_voxel,
+                                         normalization, lowpass=lowpass, assess=assess)
+            except ValueError:  # the region alone cannot be prepared: the whole map is
+                record = None
+            if record is not None and record.faces > FACE_SHARE:  # a padded crop: the crop
                 record.region = region
                 return volume, record
     record = Preparation(scale=magnitude(data))
@@ -235,7 +238,13 @@ def prepare(data: np.ndarray, voxel_size: Sequence[float], model_voxel: float,
 def density_as_seen(data: np.ndarray, voxel_size: Sequence[float],
                     record: Preparation) -> np.ndarray:
     """The map on its own grid as the network saw it: scaled, clipped and low-passed as
-    `record` says (the low-pass no finer than this grid holds), for tracing elements."""
+    `record` says (the low-pass no finer than this grid holds), for tracing elements. Where
+    its padding was left out, the part inside is filtered alone, as the network saw it."""
+    if record.region is not None:
+        out = np.full(data.shape, data[0, 0, 0] / record.scale, np.float32)
+        inner = replace(record, region=None)
+        out[record.region] = density_as_seen(data[record.region], voxel_size, inner)
+        return out
     out = np.divide(data, np.float32(record.scale), dtype=np.float32)
     if record.clip is not None:
         np.clip(out, record.clip[0] / record.scale, record.clip[1] / record.scale, out=out)

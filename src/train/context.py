@@ -72,7 +72,12 @@ class Context:
         if d is None:
             return None
         refuse_unknown(d, cls.__dataclass_fields__, "config context")
-        ctx = cls(**{k: tuple(v) if k == "filtered_b" else v for k, v in d.items()})
+        try:
+            ctx = cls(**{k: tuple(float(b) for b in v) if k == "filtered_b" else v
+                         for k, v in d.items()})
+        except TypeError:
+            raise ValueError(f"context filtered_b must be [low, high], got "
+                             f"{d.get('filtered_b')!r}") from None
         for name in ("outside_fraction", "noise_fill", "noise_fraction", "tight_fraction",
                      "noisy_fraction", "crowded_fraction", "filtered_fraction"):
             if not 0 <= getattr(ctx, name) <= 1:
@@ -81,7 +86,7 @@ class Context:
                 or ctx.crowded_sd < 0):
             raise ValueError("context margin, noise_boxes, noisy_sd and crowded_sd must be >= 0, "
                              "noise_box_size >= 8")
-        if len(ctx.filtered_b) != 2 or ctx.filtered_b[0] > ctx.filtered_b[1]:
+        if len(ctx.filtered_b) != 2 or not ctx.filtered_b[0] <= ctx.filtered_b[1]:
             raise ValueError(f"context filtered_b must be [low, high], got {list(ctx.filtered_b)}")
         return ctx
 

@@ -77,8 +77,11 @@ def load_training_box(data_dir: Path, entry: dict[str, Any], norm: dict[str, Any
     filtered = context.filtered_fraction if context is not None else 0.0
     if filtered > 0 and rng.random() < filtered:
         view = filtered_view(rng, density, model_voxel, context.filtered_b)
-        out.append(_prepared_box(entry["file"] + ":filtered", view, labels, norm, rng, model_voxel,
-                                 resolution))
+        try:
+            out.append(_prepared_box(entry["file"] + ":filtered", view, labels, norm, rng,
+                                     model_voxel, resolution))
+        except ValueError:  # as for a crowded view
+            pass
     return out
 
 
