@@ -1,4 +1,5 @@
-"""Shared fixtures: the data folder beside the checkout, and a tiny ONNX model factory."""
+"""Shared fixtures: the data folder beside the checkout, the shipped network, and a tiny ONNX
+model factory."""
 
 from __future__ import annotations
 
@@ -20,6 +21,17 @@ def shared_dir() -> Path:
     if not (SHARED / "data").is_dir():
         pytest.skip(f"shared data not found at {SHARED}")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def shipped():
+    """The shipped weights as ``(network, spec)`` on 2 threads; the test skips without them."""
+    from chimerax.deepssetracer.core.inference import load_network
+    from chimerax.deepssetracer.core.weights import default_weights_path
+
+    if not default_weights_path().is_file():
+        pytest.skip("no shipped weights")
+    return load_network(None, device="cpu", threads=2)
 
 
 @pytest.fixture

@@ -105,6 +105,9 @@ def test_a_padded_crop_through_the_molecule_is_prepared_as_the_crop():
     assert record.region == (slice(10, 30),) * 3 and alone_record.region is None
     assert np.array_equal(volume, alone) and record.levels == alone_record.levels
     assert record.faces > 0.04
+    assert any("runs into the faces of the crop inside the padding" in w
+               for w in record.warnings)
+    assert any("runs into the box's faces" in w for w in alone_record.warnings)
     seen = density_as_seen(padded, (1.0,) * 3, record)  # elements trace the crop as seen
     assert np.array_equal(seen[10:30, 10:30, 10:30], density_as_seen(crop, (1.0,) * 3,
                                                                        alone_record))

@@ -13,22 +13,13 @@ import numpy as np
 import pytest
 from chimerax.deepssetracer.cli import main as cli_main
 from chimerax.deepssetracer.core.grid import DensityMap
-from chimerax.deepssetracer.core.inference import load_network
 from chimerax.deepssetracer.core.mapio import read_map
 from chimerax.deepssetracer.core.metrics import voxel_counts
 from chimerax.deepssetracer.core.predict import predict_map
-from chimerax.deepssetracer.core.weights import default_weights_path
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "emd8518_5u8s_A.mrc"
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def shipped():
-    if not default_weights_path().is_file():
-        pytest.skip("no shipped weights")
-    return load_network(None, device="cpu", threads=2)
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def shipped():
+def one_thread():
+    """The shipped weights on one thread, as the CLI's ``--threads 1`` runs them."""
     if not default_weights_path().is_file():
         pytest.skip("no shipped weights")
     return load_network(None, device="cpu", threads=1)
@@ -47,8 +48,8 @@ def _files(folder: Path) -> dict[str, bytes]:
     return out
 
 
-def test_cli_and_predict_map_agree_and_repeat(shared_dir, shipped, tmp_path):
-    net, spec = shipped
+def test_cli_and_predict_map_agree_and_repeat(shared_dir, one_thread, tmp_path):
+    net, spec = one_thread
     first, second = _cli(tmp_path / "a"), _cli(tmp_path / "b")
     assert sorted(first) == ["emd8518_5u8s_A_helix.mrc", "emd8518_5u8s_A_sheet.mrc"]
     assert first == second  # a re-run writes identical bytes

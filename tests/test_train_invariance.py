@@ -61,11 +61,6 @@ def test_holds_ignores_absent_classes():
 
 
 @pytest.fixture(scope="module")
-def shipped():
-    return load_network(None, device="cpu", threads=2)
-
-
-@pytest.fixture(scope="module")
 def noise_rows(shipped):
     return invariance.noise_calls(*shipped)
 

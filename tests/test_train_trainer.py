@@ -102,6 +102,26 @@ def test_sheet_resolution_is_checked_up_front(tmp_path, dataset):
     assert list(TrainConfig.load(good).sheet_resolution) == [5.0, 9.0]
 
 
+def test_lowpass_of_the_training_boxes(tmp_path, dataset):
+    """``lowpass`` is core.prepare's: "auto" (6 Å) by default, null leaves a box unfiltered,
+    a resolution filters to it; anything else is refused up front."""
+    from chimerax.deepssetracer.train.config import TrainConfig
+
+    for bad in ("6", 0, -3.0, True, float("nan")):
+        with pytest.raises(ValueError, match="lowpass must be"):
+            TrainConfig.load(_config(tmp_path, dataset, steps=1, lowpass=bad))
+    assert TrainConfig.load(_config(tmp_path, dataset, steps=1)).lowpass == "auto"
+    assert TrainConfig.load(_config(tmp_path, dataset, steps=1, lowpass=None)).lowpass is None
+    norm = {"method": "zscore", "clip": [-4.0, 8.0]}
+    boxes = {lp: load_training_box(dataset, {"file": "b0.npz"}, norm, np.random.default_rng(0),
+                                   lowpass=lp)[0].density.astype(np.float32)
+             for lp in ("auto", None, 6.0, 9.0)}
+    assert np.array_equal(boxes["auto"], boxes[6.0])
+    # a sharp rod: the filter smooths it, so neighbours differ less than unfiltered
+    roughness = {lp: np.abs(np.diff(x, axis=0)).mean() for lp, x in boxes.items()}
+    assert roughness[None] > roughness[6.0] > roughness[9.0]
+
+
 def test_training_box_on_a_coarser_grid(dataset):
     """A 2 Å network trains on boxes resampled as predict resamples maps, labels alongside."""
     norm = {"method": "zscore", "clip": [-4.0, 8.0]}

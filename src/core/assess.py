@@ -52,8 +52,8 @@ class Assessment:
 
 def assess_map(grid: np.ndarray, voxel_size: float, resolution: float | None = None,
                lowpass: float | None = None, levels: DensityLevels | None = None,
-               map_voxel: Sequence[float] | None = None, faces: float | None = None
-               ) -> Assessment:
+               map_voxel: Sequence[float] | None = None, faces: float | None = None,
+               faces_of: str = "the box's faces") -> Assessment:
     """Check a map as the network will see it (model grid of ``voxel_size`` Å).
 
     Args:
@@ -63,6 +63,7 @@ def assess_map(grid: np.ndarray, voxel_size: float, resolution: float | None = N
         levels: ``normalize.density_levels(grid, voxel_size)`` when the caller has them.
         map_voxel: the map's own ``(x, y, z)`` voxel size (Å), when known.
         faces: ``face_share(grid, levels)`` when the caller has it.
+        faces_of: what the faces warning calls the faces (a padded crop's inside is no box).
     """
     out = Assessment()
     try:
@@ -84,7 +85,7 @@ def assess_map(grid: np.ndarray, voxel_size: float, resolution: float | None = N
     faces = face_share(grid, levels) if faces is None else faces
     if faces > FACE_SHARE:
         out.warnings.append(
-            f"the molecule runs into the box's faces ({faces:.0%} of their area is density): "
+            f"the molecule runs into {faces_of} ({faces:.0%} of their area is density): "
             f"helices and sheets within about {FACE_DEPTH:g} Å of a face may be missed; crop "
             f"with {FACE_DEPTH:g} Å or more of solvent around the region")
     if lowpass is None and resolution is not None and resolution < SHARP_LIMIT:

@@ -183,13 +183,22 @@ def prepare(data: np.ndarray, voxel_size: Sequence[float], model_voxel: float,
         region = data_region(data, voxel_size)
         if any(r.stop - r.start < n for r, n in zip(region, data.shape)):
             try:
-                volume, record = prepare(data[region], voxel_size, model_voxel,
-                                         normalization, lowpass=lowpass, assess=assess)
+                volume, record = _prepared(data[region], voxel_size, model_voxel,
+                                           normalization, lowpass, assess,
+                                           "the faces of the crop inside the padding")
             except ValueError:  # the region alone cannot be prepared: the whole map is
                 record = None
             if record is not None and record.faces > FACE_SHARE:  # a padded crop: the crop
                 record.region = region
                 return volume, record
+    return _prepared(data, voxel_size, model_voxel, normalization, lowpass, assess,
+                     "the box's faces")
+
+
+def _prepared(data: np.ndarray, voxel_size: Sequence[float], model_voxel: float,
+              normalization: Mapping[str, object], lowpass: float | str | None, assess: bool,
+              faces_of: str) -> tuple[np.ndarray, Preparation]:
+    """`prepare` of the whole of ``data``; ``faces_of`` names it in the faces warning."""
     record = Preparation(scale=magnitude(data))
     bounds = outlier_bounds(data, voxel_size)  # bounds scale with the map: found unscaled
     if bounds is not None:
@@ -226,7 +235,7 @@ def prepare(data: np.ndarray, voxel_size: Sequence[float], model_voxel: float,
             record.resolution = (max(estimate, nyquist_resolution(voxel_size))
                                  if np.isfinite(estimate) else None)
         found = assess_map(grid, model_voxel, record.resolution, record.lowpass, record.levels,
-                           map_voxel=voxel_size, faces=record.faces)
+                           map_voxel=voxel_size, faces=record.faces, faces_of=faces_of)
         record.warnings = found.warnings
     if record.clipped:
         record.warnings.insert(0, _outlier_warning(record.clipped, record.clip))

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from ..core.prepare import AUTO
 from .context import Context
 from .keys import refuse_unknown
 from .losses import DEFAULT_GAMMA, LOSS_NAMES, make_loss
@@ -63,6 +64,9 @@ class TrainConfig:
     threads: int = 2
     normalization: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_NORMALIZATION))
     context: dict[str, Any] | None = None  # train.context.Context settings; None: off
+    # the training boxes' low-pass, as core.prepare's: "auto" (6 Å, as a user's map is), null
+    # (none: the shipped run's boxes, whose spectra rarely switched the old filter on) or Å
+    lowpass: float | str | None = AUTO
     description: str = ""
 
     @classmethod
@@ -124,6 +128,11 @@ class TrainConfig:
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"config ema_decay must lie in [0, 1), got {self.ema_decay}")
         Context.from_dict(self.context)
+        if not (self.lowpass in (AUTO, None) or (isinstance(self.lowpass, (int, float))
+                                                 and not isinstance(self.lowpass, bool)
+                                                 and self.lowpass > 0)):
+            raise ValueError(f"config lowpass must be \"{AUTO}\", null or a resolution > 0 Å, "
+                             f"got {self.lowpass!r}")
         if not self.voxel_size > 0:
             raise ValueError(f"config voxel_size must be > 0, got {self.voxel_size}")
         for name in ("steps", "batch", "crop", "val_every", "ckpt_every", "log_every", "threads"):

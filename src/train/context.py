@@ -23,7 +23,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from ..core.lowpass import frequency_grid
-from ..core.prepare import prepare
+from ..core.prepare import AUTO, prepare
 from .keys import refuse_unknown
 
 
@@ -170,21 +170,21 @@ def filtered_view(rng: np.random.Generator, density: np.ndarray, voxel_size: flo
 
 
 def noise_box(rng: np.random.Generator, size: int, voxel_size: float,
-              norm: Mapping[str, Any]) -> np.ndarray:
+              norm: Mapping[str, Any], lowpass: float | str | None = AUTO) -> np.ndarray:
     """A box with no molecule, prepared as a user's map is: smooth noise at a 4-12 Å grain,
     half of the boxes with a slow gradient added, a third cut to a soft blob with exact zeros
     around (masked junk). A draw with nothing above its solvent level (a blob that came out
     all negative) is drawn again, up to `NOISE_DRAWS` times."""
     for _ in range(NOISE_DRAWS - 1):
         try:
-            return _noise_box(rng, size, voxel_size, norm)
+            return _noise_box(rng, size, voxel_size, norm, lowpass)
         except ValueError:
             continue
-    return _noise_box(rng, size, voxel_size, norm)
+    return _noise_box(rng, size, voxel_size, norm, lowpass)
 
 
 def _noise_box(rng: np.random.Generator, size: int, voxel_size: float,
-               norm: Mapping[str, Any]) -> np.ndarray:
+               norm: Mapping[str, Any], lowpass: float | str | None) -> np.ndarray:
     shape = (size,) * 3
     x = smooth_noise(rng, shape, noise_sigma(rng.uniform(4.0, 12.0), voxel_size))
     if rng.random() < 0.5:
@@ -195,4 +195,4 @@ def _noise_box(rng: np.random.Generator, size: int, voxel_size: float,
         r2 = sum((a / r) ** 2 for a, r in zip(axes, radii))
         x *= np.clip(1.5 - r2, 0.0, 1.0).astype(np.float32)
     return prepare(x * np.float32(rng.uniform(0.01, 100.0)), (voxel_size,) * 3, voxel_size, norm,
-                   assess=False)[0]
+                   lowpass=lowpass, assess=False)[0]

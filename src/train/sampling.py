@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..core.classes import BACKGROUND, HELIX, IGNORE, SHEET
-from ..core.prepare import prepare
+from ..core.prepare import AUTO, prepare
 from ..core.resample import resample, same_step
 from ..core.rotations import ROTATIONS, rotate
 from .cache import load_npz
@@ -51,9 +51,10 @@ class Box:
 
 def load_training_box(data_dir: Path, entry: dict[str, Any], norm: dict[str, Any],
                       rng: np.random.Generator, data_voxel: float = 1.0,
-                      model_voxel: float = 1.0, context: Context | None = None) -> list[Box]:
+                      model_voxel: float = 1.0, context: Context | None = None,
+                      lowpass: float | str | None = AUTO) -> list[Box]:
     """The box on the network's grid, prepared as `core.predict.predict_map` prepares a map
-    (`core.prepare`: scaled, clipped, low-passed to 6 Å, normalised), and, with chance
+    (`core.prepare`: scaled, clipped, low-passed as ``lowpass`` says, normalised), and, with chance
     ``context.crowded_fraction``, a noisy crowded view of it (`context.crowded_view`), with
     chance ``context.filtered_fraction`` a blurred or sharpened one (`context.filtered_view`)."""
     density, labels = load_npz(data_dir, entry)
@@ -64,14 +65,15 @@ def load_training_box(data_dir: Path, entry: dict[str, Any], norm: dict[str, Any
         density = resample(density, (data_voxel,) * 3, (model_voxel,) * 3)
         labels = resample_labels(labels, model_voxel / data_voxel, density.shape)
     resolution = float(entry.get("resolution", 6.0))
-    out = [_prepared_box(entry["file"], density, labels, norm, rng, model_voxel, resolution)]
+    out = [_prepared_box(entry["file"], density, labels, norm, rng, model_voxel, resolution,
+                         lowpass)]
     crowded = context.crowded_fraction if context is not None else 0.0
     if crowded > 0 and rng.random() < crowded:
         view = crowded_view(rng, density, labels, model_voxel, resolution,
                             context.crowded_sd)
         try:
             out.append(_prepared_box(entry["file"] + ":crowded", *view, norm, rng, model_voxel,
-                                     resolution))
+                                     resolution, lowpass))
         except ValueError:  # nothing above the solvent level in this view: none then
             pass
     filtered = context.filtered_fraction if context is not None else 0.0
@@ -79,15 +81,17 @@ def load_training_box(data_dir: Path, entry: dict[str, Any], norm: dict[str, Any
         view = filtered_view(rng, density, model_voxel, context.filtered_b)
         try:
             out.append(_prepared_box(entry["file"] + ":filtered", view, labels, norm, rng,
-                                     model_voxel, resolution))
+                                     model_voxel, resolution, lowpass))
         except ValueError:  # as for a crowded view
             pass
     return out
 
 
 def _prepared_box(name: str, density: np.ndarray, labels: np.ndarray, norm: dict[str, Any],
-                  rng: np.random.Generator, model_voxel: float, resolution: float) -> Box:
-    x, record = prepare(density, (model_voxel,) * 3, model_voxel, norm, assess=False)
+                  rng: np.random.Generator, model_voxel: float, resolution: float,
+                  lowpass: float | str | None) -> Box:
+    x, record = prepare(density, (model_voxel,) * 3, model_voxel, norm, lowpass=lowpass,
+                        assess=False)
     levels = record.levels if norm.get("method") == "foreground" else None
     noise = levels.noise / levels.molecule if levels else 0.0
     centres = {}
@@ -100,11 +104,11 @@ def _prepared_box(name: str, density: np.ndarray, labels: np.ndarray, norm: dict
 
 
 def make_noise_boxes(ctx: Context, norm: dict[str, Any], voxel_size: float,
-                     rng: np.random.Generator) -> list[Box]:
+                     rng: np.random.Generator, lowpass: float | str | None = AUTO) -> list[Box]:
     """``ctx.noise_boxes`` boxes with no molecule, labelled background throughout."""
     out = []
     for i in range(ctx.noise_boxes):
-        x = noise_box(rng, ctx.noise_box_size, voxel_size, norm)
+        x = noise_box(rng, ctx.noise_box_size, voxel_size, norm, lowpass)
         labels = np.full(x.shape, BACKGROUND, np.uint8)
         empty = {k: np.zeros((0, 3), np.int32) for k in (HELIX, SHEET)}
         out.append(Box(f"noise_{i}", x.astype(np.float16), labels, empty))

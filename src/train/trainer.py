@@ -177,9 +177,9 @@ class Trainer:
         ctx = Context.from_dict(self.cfg.context)
         boxes = [b for e in entries
                  for b in load_training_box(data, e, self.cfg.normalization, data_rng,
-                                            data_voxel, self.cfg.voxel_size, ctx)]
-        noise = (make_noise_boxes(ctx, self.cfg.normalization, self.cfg.voxel_size, data_rng)
-                 if ctx else [])
+                                            data_voxel, self.cfg.voxel_size, ctx, self.cfg.lowpass)]
+        noise = (make_noise_boxes(ctx, self.cfg.normalization, self.cfg.voxel_size, data_rng,
+                                  self.cfg.lowpass) if ctx else [])
         sampler = CropSampler(boxes, self.cfg.crop, self.cfg.sheet_fraction,
                               self.cfg.helix_fraction, ctx, noise, self.cfg.voxel_size,
                               self.cfg.sheet_resolution)
