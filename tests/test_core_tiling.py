@@ -170,18 +170,13 @@ def test_a_given_plan_is_used_and_must_fit():
 
 @pytest.mark.shared
 @pytest.mark.slow
-def test_shipped_network_tiles_give_its_one_pass(shared_dir):
+def test_shipped_network_tiles_give_its_one_pass(shared_dir, shipped):
     """The halo is the shipped network's field of view: GroEL (EMD-1080, 270 Å) on the 2 Å
     grid, cut through the middle on two axes into four tiles, within 1e-3 of one pass."""
-    from chimerax.deepssetracer.core.inference import load_network
     from chimerax.deepssetracer.core.mapio import read_map
     from chimerax.deepssetracer.core.predict import MARGIN
     from chimerax.deepssetracer.core.prepare import prepare
-    from chimerax.deepssetracer.core.weights import default_weights_path
-
-    if not default_weights_path().is_file():
-        pytest.skip("no shipped weights")
-    net, spec = load_network(None, device="cpu", threads=2)
+    net, spec = shipped
     dmap = read_map(shared_dir / "data" / "real" / "emd1080_groel14" / "map.mrc")
     volume, _ = prepare(dmap.data, dmap.voxel_size, spec.voxel_size, spec.normalization)
     volume = np.pad(volume, MARGIN, mode="reflect")
