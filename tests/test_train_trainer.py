@@ -110,6 +110,9 @@ def test_lowpass_of_the_training_boxes(tmp_path, dataset):
     for bad in ("6", 0, -3.0, True, float("nan")):
         with pytest.raises(ValueError, match="lowpass must be"):
             TrainConfig.load(_config(tmp_path, dataset, steps=1, lowpass=bad))
+    for bad in (1.5, 20.0):  # finer than the 1 Å grid holds, coarser than core.lowpass takes
+        with pytest.raises(ValueError, match="lowpass must be a resolution the 1 Å grid holds"):
+            TrainConfig.load(_config(tmp_path, dataset, steps=1, lowpass=bad))
     assert TrainConfig.load(_config(tmp_path, dataset, steps=1)).lowpass == "auto"
     assert TrainConfig.load(_config(tmp_path, dataset, steps=1, lowpass=None)).lowpass is None
     norm = {"method": "zscore", "clip": [-4.0, 8.0]}

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from ..core.lowpass import check_resolution
 from ..core.prepare import AUTO
 from .context import Context
 from .keys import refuse_unknown
@@ -128,13 +129,17 @@ class TrainConfig:
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"config ema_decay must lie in [0, 1), got {self.ema_decay}")
         Context.from_dict(self.context)
-        if not (self.lowpass in (AUTO, None) or (isinstance(self.lowpass, (int, float))
-                                                 and not isinstance(self.lowpass, bool)
-                                                 and self.lowpass > 0)):
-            raise ValueError(f"config lowpass must be \"{AUTO}\", null or a resolution > 0 Å, "
-                             f"got {self.lowpass!r}")
         if not self.voxel_size > 0:
             raise ValueError(f"config voxel_size must be > 0, got {self.voxel_size}")
+        if self.lowpass not in (AUTO, None):
+            if not isinstance(self.lowpass, (int, float)) or isinstance(self.lowpass, bool):
+                raise ValueError(f"config lowpass must be \"{AUTO}\", null or a resolution in "
+                                 f"Å, got {self.lowpass!r}")
+            try:  # what core.lowpass would refuse once the boxes load, refused up front
+                check_resolution(float(self.lowpass), (self.voxel_size,) * 3)
+            except ValueError as err:
+                raise ValueError(f"config lowpass must be a resolution the {self.voxel_size:g} "
+                                 f"Å grid holds: {err}") from None
         for name in ("steps", "batch", "crop", "val_every", "ckpt_every", "log_every", "threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"config {name} must be >= 1, got {getattr(self, name)}")
