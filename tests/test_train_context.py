@@ -133,7 +133,7 @@ def test_a_crowded_view_is_a_noisy_sub_box_with_its_own_labels():
     rng = np.random.default_rng(7)
     density = rng.standard_normal((60, 50, 40)).astype(np.float32)
     labels = (np.arange(density.size) % 3).astype(np.uint8).reshape(density.shape)
-    x, y = crowded_view(rng, density, labels, 2.0, 6.0, sd=0.0)
+    x, y, start = crowded_view(rng, density, labels, 2.0, 6.0, sd=0.0)
     assert x.shape == y.shape
     assert all(CROWDED_MIN / 2.0 <= s <= n for s, n in zip(x.shape, density.shape))
     # the view is found in the box at one offset, density and labels alike
@@ -142,8 +142,9 @@ def test_a_crowded_view_is_a_noisy_sub_box_with_its_own_labels():
             if np.array_equal(density[i:i + x.shape[0], j:j + x.shape[1], k:k + x.shape[2]], x)]
     assert len(hits) == 1
     i, j, k = hits[0]
+    assert start == (i, j, k)
     assert np.array_equal(labels[i:i + x.shape[0], j:j + x.shape[1], k:k + x.shape[2]], y)
-    noisy, _ = crowded_view(np.random.default_rng(8), density, labels, 2.0, 6.0, sd=1.0)
+    noisy, _, _ = crowded_view(np.random.default_rng(8), density, labels, 2.0, 6.0, sd=1.0)
     assert not any(np.array_equal(noisy, density[a:a + noisy.shape[0], b:b + noisy.shape[1],
                                                  c:c + noisy.shape[2]])
                    for a in range(61 - noisy.shape[0]) for b in range(51 - noisy.shape[1])

@@ -136,3 +136,27 @@ def test_unit_class_weights_and_focal_weight_give_the_papers_losses():
 def test_bad_loss_weights_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_loss("FL_DL", 2.0, **kwargs)
+
+
+def test_consistency_is_a_kl_over_the_mask_that_leaves_the_teacher_alone():
+    from chimerax.deepssetracer.train.losses import consistency
+    g = torch.Generator().manual_seed(0)
+    teacher = torch.randn(2, 3, 4, 4, 4, generator=g, requires_grad=True)
+    mask = torch.ones(2, 4, 4, 4, dtype=torch.bool)
+    assert consistency(teacher.detach().clone(), teacher, mask).item() == pytest.approx(0, abs=1e-6)
+    student = torch.randn(2, 3, 4, 4, 4, generator=g, requires_grad=True)
+    value = consistency(student, teacher, mask)
+    pt, ps = teacher.softmax(1), student.softmax(1)
+    by_hand = (pt * (pt.log() - ps.log())).sum(1).mean()
+    assert value.item() == pytest.approx(by_hand.item(), rel=1e-5) and value.item() > 0
+    value.backward()
+    assert teacher.grad is None and torch.isfinite(student.grad).all()
+    # voxels outside the mask take no part: changing the student there changes nothing
+    half = mask.clone()
+    half[:, :2] = False
+    moved = student.detach().clone()
+    moved[:, :, :2] += 5.0
+    assert consistency(moved, teacher, half).item() == pytest.approx(
+        consistency(student.detach(), teacher, half).item(), rel=1e-6)
+    with pytest.raises(ValueError, match="consistency"):
+        consistency(student, teacher, mask[:, 0])

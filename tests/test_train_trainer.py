@@ -125,6 +125,56 @@ def test_lowpass_of_the_training_boxes(tmp_path, dataset):
     assert roughness[None] > roughness[6.0] > roughness[9.0]
 
 
+def test_pairs_cut_one_crop_from_a_view_and_from_its_box(tmp_path):
+    """A crowded view's crop is the same place in its box (offset by where the view was cut),
+    rotated alike; ``inside`` marks the voxels the view holds."""
+    from chimerax.deepssetracer.train.context import Context
+
+    rng = np.random.default_rng(5)
+    density = np.concatenate([_box(rng)[0] for _ in range(2)], axis=2)[:, :, :64]
+    density = np.concatenate([density, density[:24]], axis=0)  # 64 x 40 x 64 voxels of 1 Å
+    labels = np.where(density > 0.5, 0, 2).astype(np.uint8)
+    np.savez_compressed(tmp_path / "big.npz", density=density, labels=labels)
+    norm = {"method": "zscore", "clip": [-4.0, 8.0]}
+    ctx = Context(crowded_fraction=1.0, crowded_sd=0.0)  # no noise: the views hold the box's data
+    whole, view = load_training_box(tmp_path, {"file": "big.npz"}, norm,  # unfiltered: a
+                                    np.random.default_rng(2), context=ctx,  # filter's reach
+                                    lowpass=None)  # would differ at the view's faces
+    assert view.view_of is whole and any(view.offset)
+    sampler = CropSampler([whole, view], crop=24, sheet_fraction=0.0, helix_fraction=0.5)
+    xv, xb, inside = sampler.pairs(np.random.default_rng(4), 8)
+    assert xv.shape == xb.shape == (8, 1, 24, 24, 24) and inside.shape == (8, 24, 24, 24)
+    assert not inside.all()  # some crop reaches beyond the view's faces
+    for a, b, m in zip(xv[:, 0].numpy(), xb[:, 0].numpy(), inside.numpy()):
+        # the same raw values, normalised apart: inside the view one affine map joins them
+        inner = m & (a > -4) & (a < 8) & (b > -4) & (b < 8)  # clipped in neither
+        slope, icpt = np.polyfit(b[inner], a[inner], 1)
+        assert np.allclose(a[inner], slope * b[inner] + icpt, atol=0.05) and slope > 0
+    with pytest.raises(ValueError, match="consistency needs views"):
+        CropSampler([whole], crop=24, sheet_fraction=0.5, helix_fraction=0.2).pairs(rng, 1)
+
+
+def test_consistency_trains_and_is_checked_up_front(tmp_path, dataset):
+    from chimerax.deepssetracer.train.config import TrainConfig
+
+    with pytest.raises(ValueError, match="consistency needs views"):
+        TrainConfig.load(_config(tmp_path, dataset, steps=1, consistency=1.0))
+    ctx = {"crowded_fraction": 1.0, "crowded_sd": 0.5, "filtered_fraction": 1.0}
+    with pytest.raises(ValueError, match="consistency must be >= 0"):
+        TrainConfig.load(_config(tmp_path, dataset, steps=1, consistency=-1.0, context=ctx))
+    with pytest.raises(ValueError, match="consistency_pairs must be >= 1"):
+        TrainConfig.load(_config(tmp_path, dataset, steps=1, consistency=1.0,
+                                 consistency_pairs=0, context=ctx))
+    config = _config(tmp_path, dataset, steps=2, consistency=1.0, consistency_pairs=2,
+                     context=ctx, ema_decay=0.9)
+    run = tmp_path / "consistent"
+    assert cli_main(["train", str(config), "--out", str(run), "--device", "cpu"]) == 0
+    hist = json.loads((run / "metrics.json").read_text())
+    assert [r["step"] for r in hist["train"]] == [1, 2]
+    assert all(np.isfinite(r["loss"]) and r["consistency"] >= 0 for r in hist["train"])
+    assert " consistency " in (run / "train.log").read_text()
+
+
 def test_training_box_on_a_coarser_grid(dataset):
     """A 2 Å network trains on boxes resampled as predict resamples maps, labels alongside."""
     norm = {"method": "zscore", "clip": [-4.0, 8.0]}

@@ -68,6 +68,11 @@ class TrainConfig:
     # the training boxes' low-pass, as core.prepare's: "auto" (6 Å, as a user's map is), null
     # (none: the shipped run's boxes, whose spectra rarely switched the old filter on) or Å
     lowpass: float | str | None = AUTO
+    # weight of the consistency term (`losses.consistency`): each step also cuts
+    # ``consistency_pairs`` crops from the boxes' views and the same crops from the boxes, and
+    # asks the network to answer the view as the averaged weights (EMA) answer the box; 0: off
+    consistency: float = 0.0
+    consistency_pairs: int = 4
     description: str = ""
 
     @classmethod
@@ -128,7 +133,12 @@ class TrainConfig:
                                  f"0 < low <= high, got {r}")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"config ema_decay must lie in [0, 1), got {self.ema_decay}")
-        Context.from_dict(self.context)
+        ctx = Context.from_dict(self.context)
+        if not self.consistency >= 0:
+            raise ValueError(f"config consistency must be >= 0, got {self.consistency}")
+        if self.consistency > 0 and not (ctx and (ctx.crowded_fraction or ctx.filtered_fraction)):
+            raise ValueError("config consistency needs views of the boxes: a context with "
+                             "crowded_fraction or filtered_fraction above 0")
         if not self.voxel_size > 0:
             raise ValueError(f"config voxel_size must be > 0, got {self.voxel_size}")
         if self.lowpass not in (AUTO, None):
@@ -140,6 +150,7 @@ class TrainConfig:
             except ValueError as err:
                 raise ValueError(f"config lowpass must be a resolution the {self.voxel_size:g} "
                                  f"Å grid holds: {err}") from None
-        for name in ("steps", "batch", "crop", "val_every", "ckpt_every", "log_every", "threads"):
+        for name in ("steps", "batch", "crop", "val_every", "ckpt_every", "log_every", "threads",
+                     "consistency_pairs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"config {name} must be >= 1, got {getattr(self, name)}")

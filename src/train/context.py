@@ -135,10 +135,11 @@ CROWDED_MIN = 40.0  # Å: no view edge shorter (the zoo's crops keep at least 40
 
 def crowded_view(rng: np.random.Generator, density: np.ndarray, labels: np.ndarray,
                  voxel_size: float, resolution: float, sd: float
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(density, labels)`` of a random sub-box of a raw (unprepared) box, 0.45-0.75 of each
-    axis, with smooth noise at the map's grain of up to ``sd`` times the view's own standard
-    deviation added: a crowded crop of a noisy map, to be prepared as a user's map is."""
+                 ) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int]]:
+    """``(density, labels, start)`` of a random sub-box of a raw (unprepared) box, 0.45-0.75
+    of each axis, with smooth noise at the map's grain of up to ``sd`` times the view's own
+    standard deviation added: a crowded crop of a noisy map, to be prepared as a user's map
+    is. ``start`` is its first voxel's ``[z, y, x]`` index in the box."""
     cut = []
     for n in density.shape:
         size = min(n, max(int(round(rng.uniform(*CROWDED_SHARE) * n)),
@@ -148,7 +149,7 @@ def crowded_view(rng: np.random.Generator, density: np.ndarray, labels: np.ndarr
     x = density[tuple(cut)].astype(np.float32)
     level = np.float32(rng.uniform(0.0, sd) * float(x.std()))
     x += level * smooth_noise(rng, x.shape, noise_sigma(resolution, voxel_size))
-    return x, labels[tuple(cut)]
+    return x, labels[tuple(cut)], (cut[0].start, cut[1].start, cut[2].start)
 
 
 def b_filtered(data: np.ndarray, voxel_size: tuple[float, ...], b_factor: float) -> np.ndarray:

@@ -153,3 +153,18 @@ def make_loss(name: str, gamma: float = DEFAULT_GAMMA,
     if key in ("CE_DL", "FL_DL"):
         return SumLoss(single[key[:2]], single["DL"], weights=(focal_weight, 1.0))
     raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSS_NAMES)}")
+
+
+def consistency(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """KL(teacher ‖ student) of the class probabilities, a mean over the voxels of ``mask``
+    (``[N, D, H, W]`` bool): how far the network's answer to a view of a box is from the
+    teacher's answer to the box itself. Both take logits ``[N, 3, D, H, W]``; no gradient
+    flows into ``teacher``."""
+    if student.shape != teacher.shape or student.shape[:1] + student.shape[2:] != mask.shape:
+        raise ValueError(f"consistency needs logits of one shape and a mask without the class "
+                         f"axis, got {tuple(student.shape)}, {tuple(teacher.shape)} and "
+                         f"{tuple(mask.shape)}")
+    log_t = F.log_softmax(teacher.detach(), dim=1)
+    kl = (log_t.exp() * (log_t - F.log_softmax(student, dim=1))).sum(dim=1)
+    m = mask.to(kl.dtype)
+    return (kl * m).sum() / m.sum().clamp_min(1.0)

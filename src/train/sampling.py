@@ -6,6 +6,10 @@ mirror: a mirror turns right-handed helices left-handed). About ``sheet_fraction
 crops are centred near a sheet voxel, since sheets are the rare, hard class (optionally only in
 boxes of a ``sheet_resolution`` range, where a sheet still looks like one); with a `Context`
 crops may reach beyond the box into solvent, and pure-noise boxes join the draw.
+
+A view of a box (crowded, filtered: `context`) remembers the box it shows (``view_of``), so
+`CropSampler.pairs` can cut the same crop from both: the consistency term of `trainer` asks the
+network to answer the view as it answers the box, which is what the zoo measures.
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ class Box:
     centres: dict[int, np.ndarray]  # class -> (K, 3) int32 voxel indices [z, y, x]
     noise: float = 0.0  # the solvent noise's standard deviation, normalised units
     resolution: float = 6.0  # Å, the grain of the noise that may surround it
+    view_of: Box | None = None  # the box this one is a view of (crowded, filtered)
+    offset: tuple[int, int, int] = (0, 0, 0)  # its first voxel's [z, y, x] index in view_of
 
 
 def load_training_box(data_dir: Path, entry: dict[str, Any], norm: dict[str, Any],
@@ -65,25 +71,32 @@ def load_training_box(data_dir: Path, entry: dict[str, Any], norm: dict[str, Any
         density = resample(density, (data_voxel,) * 3, (model_voxel,) * 3)
         labels = resample_labels(labels, model_voxel / data_voxel, density.shape)
     resolution = float(entry.get("resolution", 6.0))
-    out = [_prepared_box(entry["file"], density, labels, norm, rng, model_voxel, resolution,
-                         lowpass)]
+    whole = _prepared_box(entry["file"], density, labels, norm, rng, model_voxel, resolution,
+                          lowpass)
+    out = [whole]
     crowded = context.crowded_fraction if context is not None else 0.0
     if crowded > 0 and rng.random() < crowded:
-        view = crowded_view(rng, density, labels, model_voxel, resolution,
-                            context.crowded_sd)
+        x, y, start = crowded_view(rng, density, labels, model_voxel, resolution,
+                                   context.crowded_sd)
         try:
-            out.append(_prepared_box(entry["file"] + ":crowded", *view, norm, rng, model_voxel,
-                                     resolution, lowpass))
+            view = _prepared_box(entry["file"] + ":crowded", x, y, norm, rng, model_voxel,
+                                 resolution, lowpass)
         except ValueError:  # nothing above the solvent level in this view: none then
             pass
+        else:
+            view.view_of, view.offset = whole, start
+            out.append(view)
     filtered = context.filtered_fraction if context is not None else 0.0
     if filtered > 0 and rng.random() < filtered:
-        view = filtered_view(rng, density, model_voxel, context.filtered_b)
+        x = filtered_view(rng, density, model_voxel, context.filtered_b)
         try:
-            out.append(_prepared_box(entry["file"] + ":filtered", view, labels, norm, rng,
-                                     model_voxel, resolution, lowpass))
+            view = _prepared_box(entry["file"] + ":filtered", x, labels, norm, rng, model_voxel,
+                                 resolution, lowpass)
         except ValueError:  # as for a crowded view
             pass
+        else:
+            view.view_of = whole
+            out.append(view)
     return out
 
 
@@ -125,6 +138,7 @@ class CropSampler:
         if not boxes:
             raise ValueError("no training boxes")
         self.boxes, self.crop = boxes, crop
+        self.views = [b for b in boxes if b.view_of is not None]
         self.fractions = (sheet_fraction, helix_fraction)
         self.context, self.noise_boxes = context, noise_boxes or []
         self.margin = int(round(context.margin / voxel_size)) if context else 0
@@ -192,7 +206,54 @@ class CropSampler:
             x += sd * smooth_noise(rng, x.shape, noise_sigma(box.resolution, self.voxel_size))
         return np.ascontiguousarray(rotate(x, k)), np.ascontiguousarray(rotate(y, k))
 
+    def pair(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One crop of a view and the same crop of the box it shows, in one rotation, and
+        where the view holds data (a crowded view is a sub-box: beyond its faces the crop is
+        padding there and the box's density here, and the two need not agree)."""
+        view = self.views[rng.integers(len(self.views))]
+        u, (sheet_f, helix_f), c = rng.random(), self.fractions, self.crop
+        k = SHEET if u < sheet_f else HELIX if u < sheet_f + helix_f else None
+        if k is not None and len(view.centres[k]):
+            centre = view.centres[k][rng.integers(len(view.centres[k]))]
+        else:
+            centre = np.array([rng.integers(s) for s in view.labels.shape])
+        start = centre - c // 2 + rng.integers(-(c // 4), c // 4 + 1, size=3)
+        xv, inside = _cut(view.density, start, c), _cut(np.ones(view.labels.shape, bool),
+                                                         start, c, False)
+        xb = _cut(view.view_of.density, start + np.asarray(view.offset), c)
+        r = int(rng.integers(len(ROTATIONS)))
+        return tuple(np.ascontiguousarray(rotate(a, r)) for a in (xv, xb, inside))
+
+    def pairs(self, rng: np.random.Generator, n: int
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``n`` `pair` draws as ``(views [n, 1, c, c, c], boxes [n, 1, c, c, c],
+        inside [n, c, c, c])``.
+
+        Raises:
+            ValueError: no box has a view (the config's context makes none).
+        """
+        if not self.views:
+            raise ValueError("consistency needs views of the boxes: set the config's context "
+                             "crowded_fraction or filtered_fraction above 0")
+        xv, xb, inside = zip(*(self.pair(rng) for _ in range(n)))
+        return (torch.from_numpy(np.stack(xv).astype(np.float32)[:, None]),
+                torch.from_numpy(np.stack(xb).astype(np.float32)[:, None]),
+                torch.from_numpy(np.stack(inside)))
+
     def batch(self, rng: np.random.Generator, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         xs, ys = zip(*(self.sample(rng) for _ in range(n)))
         return (torch.from_numpy(np.stack(xs)[:, None]),
                 torch.from_numpy(np.stack(ys).astype(np.int64)))
+
+
+def _cut(a: np.ndarray, start: np.ndarray, c: int, fill: float | bool = PAD_VALUE) -> np.ndarray:
+    """The ``c``-sided cube of ``a`` from ``start`` ([z, y, x], may reach beyond ``a``), ``fill``
+    where it does."""
+    out = np.full((c, c, c), fill, dtype=np.float32 if a.dtype != bool else bool)
+    src, dst = [], []
+    for s, n in zip(start, a.shape):
+        lo, hi = max(int(s), 0), min(int(s) + c, n)
+        src.append(slice(lo, max(lo, hi)))
+        dst.append(slice(lo - int(s), max(lo, hi) - int(s)))
+    out[tuple(dst)] = a[tuple(src)]
+    return out

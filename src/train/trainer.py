@@ -7,6 +7,11 @@ curves), ``checkpoint.pt`` (model, optimiser, schedule, step and every RNG state
 voxel F1 on simulated validation boxes), and at the end ``deepssetracer.onnx`` + ``.json``
 (exported from best.pt) and ``curves.png``.
 
+With ``consistency`` > 0 each step adds a term (`losses.consistency`) that asks the network to
+answer a crop of a view of a box (noisy and crowded, or filtered) as the averaged weights answer
+the same crop of the box: the zoo's question (same molecule, same answer) asked in training,
+against the network's own answer rather than the labels.
+
 A run may start from earlier weights (``init_from``: a ``.pt`` holding a ``model`` state
 dict, such as a run's best.pt) to fine-tune them. With ``ema_decay`` > 0 an exponential moving
 average of the weights is kept beside them; validation, best.pt and the export use the
@@ -39,6 +44,7 @@ from .config import TrainConfig
 from .context import Context
 from .finish import finish
 from .jsonio import write_json
+from .losses import consistency
 from .sampling import CropSampler, load_training_box, make_noise_boxes
 from .validation import ValBox, load_val_boxes, validate
 from .widen import widen_into
@@ -130,6 +136,7 @@ class Trainer:
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lr_lambda(cfg))
         self.step = 0
         self.history: dict[str, Any] = {"train": [], "val": [], "best": None}
+        self.consistency_terms: list[float] = []  # since the last log line (unweighted)
         self.spec = model_spec(cfg, self.net)
 
     # -- state ---------------------------------------------------------------------------------
@@ -233,8 +240,15 @@ class Trainer:
             if self.step % cfg.log_every == 0 or self.step == cfg.steps:
                 now = time.perf_counter()
                 mean = float(np.mean(losses))
-                self.history["train"].append({"step": self.step, "loss": mean})
-                self._log(f"step {self.step} loss {mean:.4f} lr {self.sched.get_last_lr()[0]:.2e} "
+                rec = {"step": self.step, "loss": mean}
+                extra = ""
+                if self.consistency_terms:
+                    rec["consistency"] = float(np.mean(self.consistency_terms))
+                    extra = f" consistency {rec['consistency']:.4f}"
+                    self.consistency_terms = []
+                self.history["train"].append(rec)
+                self._log(f"step {self.step} loss {mean:.4f}{extra} "
+                          f"lr {self.sched.get_last_lr()[0]:.2e} "
                           f"s/step {(now - t_last) / n_last:.2f}")
                 t_last, n_last, losses = now, 0, []
             if self.step % cfg.val_every == 0 or self.step == cfg.steps:
@@ -271,7 +285,17 @@ class Trainer:
         x, y = sampler.batch(self.rng, self.cfg.batch)
         x, y = x.to(self.device), y.to(self.device)
         self.opt.zero_grad(set_to_none=True)
-        loss = self.loss_fn(self.net(x), y)
+        if self.cfg.consistency > 0:
+            views, boxes, inside = (t.to(self.device) for t in
+                                    sampler.pairs(self.rng, self.cfg.consistency_pairs))
+            with torch.no_grad():
+                teacher = self.eval_net(boxes)
+            out = self.net(torch.cat([x, views]))
+            term = consistency(out[len(x):], teacher, inside)
+            self.consistency_terms.append(term.item())
+            loss = self.loss_fn(out[:len(x)], y) + self.cfg.consistency * term
+        else:
+            loss = self.loss_fn(self.net(x), y)
         if not torch.isfinite(loss):
             raise RuntimeError(f"loss is {loss.item()} at step {self.step + 1}")
         loss.backward()
