@@ -155,8 +155,9 @@ def test_consistency_is_a_kl_over_the_mask_that_leaves_the_teacher_alone():
     half = mask.clone()
     half[:, :2] = False
     moved = student.detach().clone()
-    moved[:, :, :2] += 5.0
+    moved[:, 0, :2] += 5.0  # helix far likelier there
     assert consistency(moved, teacher, half).item() == pytest.approx(
         consistency(student.detach(), teacher, half).item(), rel=1e-6)
+    assert consistency(moved, teacher, mask).item() > consistency(student, teacher, mask).item()
     with pytest.raises(ValueError, match="consistency"):
         consistency(student, teacher, mask[:, 0])

@@ -140,7 +140,7 @@ def test_pairs_cut_one_crop_from_a_view_and_from_its_box(tmp_path):
     whole, view = load_training_box(tmp_path, {"file": "big.npz"}, norm,  # unfiltered: a
                                     np.random.default_rng(2), context=ctx,  # filter's reach
                                     lowpass=None)  # would differ at the view's faces
-    assert view.view_of is whole and any(view.offset)
+    assert view.view_of is whole and view.offset[0] != view.offset[2]  # z, x told apart
     sampler = CropSampler([whole, view], crop=24, sheet_fraction=0.0, helix_fraction=0.5)
     xv, xb, inside = sampler.pairs(np.random.default_rng(4), 8)
     assert xv.shape == xb.shape == (8, 1, 24, 24, 24) and inside.shape == (8, 24, 24, 24)
@@ -150,6 +150,15 @@ def test_pairs_cut_one_crop_from_a_view_and_from_its_box(tmp_path):
         inner = m & (a > -4) & (a < 8) & (b > -4) & (b < 8)  # clipped in neither
         slope, icpt = np.polyfit(b[inner], a[inner], 1)
         assert np.allclose(a[inner], slope * b[inner] + icpt, atol=0.05) and slope > 0
+        assert (a[~m] == 0).all() and m.sum() == np.count_nonzero(a != 0)  # padding outside
+    # a filtered view is the whole box: at offset 0 it holds every voxel the box does
+    ctx = Context(filtered_fraction=1.0, filtered_b=(100.0, 100.0))
+    whole, view = load_training_box(tmp_path, {"file": "big.npz"}, norm,
+                                    np.random.default_rng(2), context=ctx, lowpass=None)
+    assert view.view_of is whole and view.offset == (0, 0, 0)
+    xv, xb, inside = CropSampler([whole, view], crop=24, sheet_fraction=0.0,
+                                 helix_fraction=0.5).pairs(np.random.default_rng(4), 4)
+    assert torch.equal(inside, (xb[:, 0] != 0)) and not torch.equal(xv, xb)
     with pytest.raises(ValueError, match="consistency needs views"):
         CropSampler([whole], crop=24, sheet_fraction=0.5, helix_fraction=0.2).pairs(rng, 1)
 
@@ -162,16 +171,18 @@ def test_consistency_trains_and_is_checked_up_front(tmp_path, dataset):
     ctx = {"crowded_fraction": 1.0, "crowded_sd": 0.5, "filtered_fraction": 1.0}
     with pytest.raises(ValueError, match="consistency must be >= 0"):
         TrainConfig.load(_config(tmp_path, dataset, steps=1, consistency=-1.0, context=ctx))
+    with pytest.raises(ValueError, match="consistency needs ema_decay"):
+        TrainConfig.load(_config(tmp_path, dataset, steps=1, consistency=1.0, context=ctx))
     with pytest.raises(ValueError, match="consistency_pairs must be >= 1"):
         TrainConfig.load(_config(tmp_path, dataset, steps=1, consistency=1.0,
-                                 consistency_pairs=0, context=ctx))
+                                 consistency_pairs=0, context=ctx, ema_decay=0.9))
     config = _config(tmp_path, dataset, steps=2, consistency=1.0, consistency_pairs=2,
                      context=ctx, ema_decay=0.9)
     run = tmp_path / "consistent"
     assert cli_main(["train", str(config), "--out", str(run), "--device", "cpu"]) == 0
     hist = json.loads((run / "metrics.json").read_text())
     assert [r["step"] for r in hist["train"]] == [1, 2]
-    assert all(np.isfinite(r["loss"]) and r["consistency"] >= 0 for r in hist["train"])
+    assert all(np.isfinite(r["loss"]) and np.isfinite(r["consistency"]) for r in hist["train"])
     assert " consistency " in (run / "train.log").read_text()
 
 

@@ -139,6 +139,9 @@ class TrainConfig:
         if self.consistency > 0 and not (ctx and (ctx.crowded_fraction or ctx.filtered_fraction)):
             raise ValueError("config consistency needs views of the boxes: a context with "
                              "crowded_fraction or filtered_fraction above 0")
+        if self.consistency > 0 and not self.ema_decay:
+            raise ValueError("config consistency needs ema_decay above 0: the averaged weights "
+                             "answer the boxes it compares the views with")
         if not self.voxel_size > 0:
             raise ValueError(f"config voxel_size must be > 0, got {self.voxel_size}")
         if self.lowpass not in (AUTO, None):

@@ -184,13 +184,7 @@ class CropSampler:
         start = centre - c // 2 + jitter
         x, outside = self._outside(rng, box)
         y = np.full((c, c, c), outside, dtype=np.uint8)
-        src, dst = [], []
-        for s, n in zip(start, box.labels.shape):
-            a, b = max(s, 0), min(s + c, n)
-            if b <= a and self.context is None:  # the crop misses the box: recentre on it
-                a, b, s = 0, min(c, n), 0
-            src.append(slice(a, max(a, b)))
-            dst.append(slice(a - s, max(a, b) - s))
+        src, dst = _window(start, box.labels.shape, c, recentre=self.context is None)
         if all(d.stop > d.start for d in dst):  # with context, a crop may be all solvent
             ctx = self.context  # the tight-crop draw only where tight crops are configured
             tight = ctx is not None and ctx.tight_fraction > 0 and rng.random() < ctx.tight_fraction
@@ -209,7 +203,9 @@ class CropSampler:
     def pair(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One crop of a view and the same crop of the box it shows, in one rotation, and
         where the view holds data (a crowded view is a sub-box: beyond its faces the crop is
-        padding there and the box's density here, and the two need not agree)."""
+        padding there and the box's density here, and the two need not agree). Centres are
+        drawn as `sample` draws them, without ``sheet_resolution``; beyond a view's faces
+        lies exact solvent, never noise: the consistency term reads only inside."""
         view = self.views[rng.integers(len(self.views))]
         u, (sheet_f, helix_f), c = rng.random(), self.fractions, self.crop
         k = SHEET if u < sheet_f else HELIX if u < sheet_f + helix_f else None
@@ -218,9 +214,12 @@ class CropSampler:
         else:
             centre = np.array([rng.integers(s) for s in view.labels.shape])
         start = centre - c // 2 + rng.integers(-(c // 4), c // 4 + 1, size=3)
-        xv, inside = _cut(view.density, start, c), _cut(np.ones(view.labels.shape, bool),
-                                                         start, c, False)
-        xb = _cut(view.view_of.density, start + np.asarray(view.offset), c)
+        xv, xb = (np.full((c, c, c), PAD_VALUE, np.float32) for _ in range(2))
+        inside = np.zeros((c, c, c), bool)
+        src, dst = _window(start, view.labels.shape, c)
+        xv[dst], inside[dst] = view.density[src], True
+        src, dst = _window(start + np.asarray(view.offset), view.view_of.labels.shape, c)
+        xb[dst] = view.view_of.density[src]
         r = int(rng.integers(len(ROTATIONS)))
         return tuple(np.ascontiguousarray(rotate(a, r)) for a in (xv, xb, inside))
 
@@ -236,8 +235,7 @@ class CropSampler:
             raise ValueError("consistency needs views of the boxes: set the config's context "
                              "crowded_fraction or filtered_fraction above 0")
         xv, xb, inside = zip(*(self.pair(rng) for _ in range(n)))
-        return (torch.from_numpy(np.stack(xv).astype(np.float32)[:, None]),
-                torch.from_numpy(np.stack(xb).astype(np.float32)[:, None]),
+        return (torch.from_numpy(np.stack(xv)[:, None]), torch.from_numpy(np.stack(xb)[:, None]),
                 torch.from_numpy(np.stack(inside)))
 
     def batch(self, rng: np.random.Generator, n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -246,14 +244,16 @@ class CropSampler:
                 torch.from_numpy(np.stack(ys).astype(np.int64)))
 
 
-def _cut(a: np.ndarray, start: np.ndarray, c: int, fill: float | bool = PAD_VALUE) -> np.ndarray:
-    """The ``c``-sided cube of ``a`` from ``start`` ([z, y, x], may reach beyond ``a``), ``fill``
-    where it does."""
-    out = np.full((c, c, c), fill, dtype=np.float32 if a.dtype != bool else bool)
+def _window(start: np.ndarray, shape: tuple[int, ...], c: int, recentre: bool = False
+            ) -> tuple[tuple[slice, ...], tuple[slice, ...]]:
+    """``(source, destination)`` slices of a ``c``-sided cube from ``start`` ([z, y, x]; may
+    reach beyond a box of ``shape``): the box's part it holds, and where that lies in the cube.
+    With ``recentre`` an axis the cube misses altogether is taken from the box's start."""
     src, dst = [], []
-    for s, n in zip(start, a.shape):
-        lo, hi = max(int(s), 0), min(int(s) + c, n)
-        src.append(slice(lo, max(lo, hi)))
-        dst.append(slice(lo - int(s), max(lo, hi) - int(s)))
-    out[tuple(dst)] = a[tuple(src)]
-    return out
+    for s, n in zip((int(v) for v in start), shape):
+        a, b = max(s, 0), min(s + c, n)
+        if b <= a and recentre:
+            a, b, s = 0, min(c, n), 0
+        src.append(slice(a, max(a, b)))
+        dst.append(slice(a - s, max(a, b) - s))
+    return tuple(src), tuple(dst)

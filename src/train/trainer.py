@@ -190,6 +190,10 @@ class Trainer:
         sampler = CropSampler(boxes, self.cfg.crop, self.cfg.sheet_fraction,
                               self.cfg.helix_fraction, ctx, noise, self.cfg.voxel_size,
                               self.cfg.sheet_resolution)
+        if self.cfg.consistency > 0 and not sampler.views:
+            raise ValueError(f"config consistency needs views of the boxes, and none of the "
+                             f"{len(boxes)} boxes drew one: raise the context's crowded_fraction "
+                             "or filtered_fraction")
         val = load_val_boxes(data, "val", self.cfg.max_val_boxes)
         real = []
         if self.cfg.real_val and (Path(self.cfg.real_val) / "index.json").exists():
@@ -242,7 +246,7 @@ class Trainer:
                 mean = float(np.mean(losses))
                 rec = {"step": self.step, "loss": mean}
                 extra = ""
-                if self.consistency_terms:
+                if self.consistency_terms:  # "loss" is the sum optimised, weighted term in
                     rec["consistency"] = float(np.mean(self.consistency_terms))
                     extra = f" consistency {rec['consistency']:.4f}"
                     self.consistency_terms = []
