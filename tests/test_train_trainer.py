@@ -159,31 +159,66 @@ def test_pairs_cut_one_crop_from_a_view_and_from_its_box(tmp_path):
     xv, xb, inside = CropSampler([whole, view], crop=24, sheet_fraction=0.0,
                                  helix_fraction=0.5).pairs(np.random.default_rng(4), 4)
     assert torch.equal(inside, (xb[:, 0] != 0)) and not torch.equal(xv, xb)
+    # identity pairs: the box is its own view
+    xv, xb, inside = CropSampler([whole, view], crop=24, sheet_fraction=0.0,
+                                 helix_fraction=0.5).pairs(np.random.default_rng(4), 4, 1.0)
+    assert torch.equal(xv, xb) and torch.equal(inside, xb[:, 0] != 0)
     with pytest.raises(ValueError, match="consistency needs views"):
         CropSampler([whole], crop=24, sheet_fraction=0.5, helix_fraction=0.2).pairs(rng, 1)
 
 
-def test_consistency_trains_and_is_checked_up_front(tmp_path, dataset):
+def test_consistency_is_checked_up_front(tmp_path, dataset):
     from chimerax.deepssetracer.train.config import TrainConfig
 
-    with pytest.raises(ValueError, match="consistency needs views"):
-        TrainConfig.load(_config(tmp_path, dataset, steps=1, consistency=1.0))
+    ctx = {"crowded_fraction": 1.0, "crowded_sd": 0.5}
+    for bad, match in (({"weight": 1.0}, "consistency needs views"),
+                       ({"weight": 0.0}, "weight must be > 0"),
+                       ({"labels": -1.0}, "labels >= 0"),
+                       ({"pairs": 0}, "pairs must be an integer"),
+                       ({"teacher": "mean"}, "teacher must be one of ema, init"),
+                       ({"identity": 2.0}, "identity must lie in"),
+                       ({"wieght": 1.0}, "unknown"),
+                       (1.0, "must be an object")):
+        extra = {"context": ctx, "ema_decay": 0.9} if match != "consistency needs views" else {}
+        with pytest.raises(ValueError, match=match):
+            TrainConfig.load(_config(tmp_path, dataset, steps=1, consistency=bad, **extra))
+    with pytest.raises(ValueError, match="needs ema_decay"):
+        TrainConfig.load(_config(tmp_path, dataset, steps=1, consistency={}, context=ctx))
+    with pytest.raises(ValueError, match="needs init_from"):
+        TrainConfig.load(_config(tmp_path, dataset, steps=1, consistency={"teacher": "init"},
+                                 context=ctx))
+    # every pair a box itself: no views needed
+    TrainConfig.load(_config(tmp_path, dataset, steps=1, ema_decay=0.9,
+                             consistency={"identity": 1.0}))
+
+
+def test_consistency_trains_against_either_teacher(tmp_path, dataset):
+    """The averaged weights teach with the labels; the frozen init_from weights teach alone
+    (no label batch), and stay as they were."""
     ctx = {"crowded_fraction": 1.0, "crowded_sd": 0.5, "filtered_fraction": 1.0}
-    with pytest.raises(ValueError, match="consistency must be >= 0"):
-        TrainConfig.load(_config(tmp_path, dataset, steps=1, consistency=-1.0, context=ctx))
-    with pytest.raises(ValueError, match="consistency needs ema_decay"):
-        TrainConfig.load(_config(tmp_path, dataset, steps=1, consistency=1.0, context=ctx))
-    with pytest.raises(ValueError, match="consistency_pairs must be >= 1"):
-        TrainConfig.load(_config(tmp_path, dataset, steps=1, consistency=1.0,
-                                 consistency_pairs=0, context=ctx, ema_decay=0.9))
-    config = _config(tmp_path, dataset, steps=2, consistency=1.0, consistency_pairs=2,
-                     context=ctx, ema_decay=0.9)
+    config = _config(tmp_path, dataset, steps=2, context=ctx, ema_decay=0.9,
+                     consistency={"weight": 1.0, "pairs": 2})
     run = tmp_path / "consistent"
     assert cli_main(["train", str(config), "--out", str(run), "--device", "cpu"]) == 0
     hist = json.loads((run / "metrics.json").read_text())
     assert [r["step"] for r in hist["train"]] == [1, 2]
     assert all(np.isfinite(r["loss"]) and np.isfinite(r["consistency"]) for r in hist["train"])
     assert " consistency " in (run / "train.log").read_text()
+
+    from chimerax.deepssetracer.train.config import TrainConfig
+    from chimerax.deepssetracer.train.trainer import Trainer
+    init = str(run / "best.pt")
+    cfg = TrainConfig.load(_config(tmp_path, dataset, steps=2, context=ctx, init_from=init,
+                                   consistency={"teacher": "init", "labels": 0.0,
+                                                "identity": 0.5, "pairs": 2}))
+    trainer = Trainer(cfg, tmp_path / "distilled", device="cpu")
+    before = {k: v.clone() for k, v in trainer.teacher.state_dict().items()}
+    trainer.run()
+    after = trainer.teacher.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # the teacher never learns
+    conv = next(k for k in after if k.endswith("weight"))
+    assert not torch.equal(trainer.net.state_dict()[conv], after[conv])  # the student does
+    assert all(np.isfinite(r["consistency"]) for r in trainer.history["train"])
 
 
 def test_training_box_on_a_coarser_grid(dataset):

@@ -25,6 +25,54 @@ NETWORK_KEYS = ("base", "depth", "widths")  # model.unet.UNet3D's settings a con
 LOSS_KEYS = ("name", "gamma", "class_weights", "focal_weight")  # what `make_loss` takes
 
 
+TEACHERS = ("ema", "init")
+
+
+@dataclass(frozen=True)
+class Consistency:
+    """Settings of the config's ``consistency`` entry: a term (`losses.consistency`) that asks
+    the network to answer a crop of a view of a box (`context`'s crowded and filtered views) as
+    a teacher answers the same crop of the box, which is the zoo's question asked in training.
+
+    Attributes:
+        weight: the term's weight.
+        pairs: view/box crop pairs a step.
+        teacher: ``"ema"``, the averaged weights (`TrainConfig.ema_decay`), or ``"init"``, the
+            ``init_from`` weights, frozen: the answer the zoo compares with is theirs.
+        identity: share of the pairs whose view is a box itself, so that the answer to a box
+            is held to the teacher's as well.
+        labels: the label loss's weight beside the term; 0 leaves the labels out (no label
+            batch: the network learns from the teacher alone).
+    """
+
+    weight: float = 1.0
+    pairs: int = 4
+    teacher: str = "ema"
+    identity: float = 0.0
+    labels: float = 1.0
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> Consistency | None:
+        """None (no term) for a missing entry; unknown keys are refused."""
+        if d is None:
+            return None
+        if not isinstance(d, dict):
+            raise ValueError(f"config consistency must be an object, got {d!r}")
+        refuse_unknown(d, cls.__dataclass_fields__, "config consistency")
+        c = cls(**d)
+        if not (c.weight > 0 and c.labels >= 0):
+            raise ValueError(f"config consistency weight must be > 0 and labels >= 0, got "
+                             f"{c.weight} and {c.labels}")
+        if not (isinstance(c.pairs, int) and c.pairs >= 1):
+            raise ValueError(f"config consistency pairs must be an integer >= 1, got {c.pairs!r}")
+        if c.teacher not in TEACHERS:
+            raise ValueError(f"config consistency teacher must be one of {', '.join(TEACHERS)}, "
+                             f"got {c.teacher!r}")
+        if not 0 <= c.identity <= 1:
+            raise ValueError(f"config consistency identity must lie in [0, 1], got {c.identity}")
+        return c
+
+
 @dataclass
 class TrainConfig:
     """Training settings, read from a JSON config (unknown keys are refused).
@@ -68,11 +116,7 @@ class TrainConfig:
     # the training boxes' low-pass, as core.prepare's: "auto" (6 Å, as a user's map is), null
     # (none: the shipped run's boxes, whose spectra rarely switched the old filter on) or Å
     lowpass: float | str | None = AUTO
-    # weight of the consistency term (`losses.consistency`): each step also cuts
-    # ``consistency_pairs`` crops from the boxes' views and the same crops from the boxes, and
-    # asks the network to answer the view as the averaged weights (EMA) answer the box; 0: off
-    consistency: float = 0.0
-    consistency_pairs: int = 4
+    consistency: dict[str, Any] | None = None  # `Consistency` settings; None: off
     description: str = ""
 
     @classmethod
@@ -134,14 +178,17 @@ class TrainConfig:
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"config ema_decay must lie in [0, 1), got {self.ema_decay}")
         ctx = Context.from_dict(self.context)
-        if not self.consistency >= 0:
-            raise ValueError(f"config consistency must be >= 0, got {self.consistency}")
-        if self.consistency > 0 and not (ctx and (ctx.crowded_fraction or ctx.filtered_fraction)):
-            raise ValueError("config consistency needs views of the boxes: a context with "
-                             "crowded_fraction or filtered_fraction above 0")
-        if self.consistency > 0 and not self.ema_decay:
-            raise ValueError("config consistency needs ema_decay above 0: the averaged weights "
-                             "answer the boxes it compares the views with")
+        cons = Consistency.from_dict(self.consistency)
+        if cons is not None:
+            if cons.identity < 1 and not (ctx and (ctx.crowded_fraction or ctx.filtered_fraction)):
+                raise ValueError("config consistency needs views of the boxes: a context with "
+                                 "crowded_fraction or filtered_fraction above 0")
+            if cons.teacher == "ema" and not self.ema_decay:
+                raise ValueError("config consistency teacher \"ema\" needs ema_decay above 0: "
+                                 "the averaged weights answer the boxes")
+            if cons.teacher == "init" and not self.init_from:
+                raise ValueError("config consistency teacher \"init\" needs init_from: the "
+                                 "weights that answer the boxes")
         if not self.voxel_size > 0:
             raise ValueError(f"config voxel_size must be > 0, got {self.voxel_size}")
         if self.lowpass not in (AUTO, None):
@@ -153,7 +200,6 @@ class TrainConfig:
             except ValueError as err:
                 raise ValueError(f"config lowpass must be a resolution the {self.voxel_size:g} "
                                  f"Å grid holds: {err}") from None
-        for name in ("steps", "batch", "crop", "val_every", "ckpt_every", "log_every", "threads",
-                     "consistency_pairs"):
+        for name in ("steps", "batch", "crop", "val_every", "ckpt_every", "log_every", "threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"config {name} must be >= 1, got {getattr(self, name)}")

@@ -139,6 +139,7 @@ class CropSampler:
             raise ValueError("no training boxes")
         self.boxes, self.crop = boxes, crop
         self.views = [b for b in boxes if b.view_of is not None]
+        self.clean = [b for b in boxes if b.view_of is None]
         self.fractions = (sheet_fraction, helix_fraction)
         self.context, self.noise_boxes = context, noise_boxes or []
         self.margin = int(round(context.margin / voxel_size)) if context else 0
@@ -200,13 +201,19 @@ class CropSampler:
             x += sd * smooth_noise(rng, x.shape, noise_sigma(box.resolution, self.voxel_size))
         return np.ascontiguousarray(rotate(x, k)), np.ascontiguousarray(rotate(y, k))
 
-    def pair(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def pair(self, rng: np.random.Generator, identity: float = 0.0
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One crop of a view and the same crop of the box it shows, in one rotation, and
         where the view holds data (a crowded view is a sub-box: beyond its faces the crop is
-        padding there and the box's density here, and the two need not agree). Centres are
-        drawn as `sample` draws them, without ``sheet_resolution``; beyond a view's faces
-        lies exact solvent, never noise: the consistency term reads only inside."""
-        view = self.views[rng.integers(len(self.views))]
+        padding there and the box's density here, and the two need not agree). With chance
+        ``identity`` the view is a box itself (the network's answer to the box is anchored
+        too). Centres are drawn as `sample` draws them, without ``sheet_resolution``; beyond a
+        view's faces lies exact solvent, never noise: the consistency term reads only inside."""
+        if identity > 0 and rng.random() < identity:
+            view = box = self.clean[rng.integers(len(self.clean))]
+        else:
+            view = self.views[rng.integers(len(self.views))]
+            box = view.view_of
         u, (sheet_f, helix_f), c = rng.random(), self.fractions, self.crop
         k = SHEET if u < sheet_f else HELIX if u < sheet_f + helix_f else None
         if k is not None and len(view.centres[k]):
@@ -218,23 +225,25 @@ class CropSampler:
         inside = np.zeros((c, c, c), bool)
         src, dst = _window(start, view.labels.shape, c)
         xv[dst], inside[dst] = view.density[src], True
-        src, dst = _window(start + np.asarray(view.offset), view.view_of.labels.shape, c)
-        xb[dst] = view.view_of.density[src]
+        offset = np.asarray(view.offset if box is not view else (0, 0, 0))
+        src, dst = _window(start + offset, box.labels.shape, c)
+        xb[dst] = box.density[src]
         r = int(rng.integers(len(ROTATIONS)))
         return tuple(np.ascontiguousarray(rotate(a, r)) for a in (xv, xb, inside))
 
-    def pairs(self, rng: np.random.Generator, n: int
+    def pairs(self, rng: np.random.Generator, n: int, identity: float = 0.0
               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``n`` `pair` draws as ``(views [n, 1, c, c, c], boxes [n, 1, c, c, c],
         inside [n, c, c, c])``.
 
         Raises:
-            ValueError: no box has a view (the config's context makes none).
+            ValueError: no box has a view (the config's context makes none) and not every
+                pair is a box itself.
         """
-        if not self.views:
+        if not self.views and identity < 1:
             raise ValueError("consistency needs views of the boxes: set the config's context "
                              "crowded_fraction or filtered_fraction above 0")
-        xv, xb, inside = zip(*(self.pair(rng) for _ in range(n)))
+        xv, xb, inside = zip(*(self.pair(rng, identity) for _ in range(n)))
         return (torch.from_numpy(np.stack(xv)[:, None]), torch.from_numpy(np.stack(xb)[:, None]),
                 torch.from_numpy(np.stack(inside)))
 

@@ -7,10 +7,11 @@ curves), ``checkpoint.pt`` (model, optimiser, schedule, step and every RNG state
 voxel F1 on simulated validation boxes), and at the end ``deepssetracer.onnx`` + ``.json``
 (exported from best.pt) and ``curves.png``.
 
-With ``consistency`` > 0 each step adds a term (`losses.consistency`) that asks the network to
-answer a crop of a view of a box (noisy and crowded, or filtered) as the averaged weights answer
-the same crop of the box: the zoo's question (same molecule, same answer) asked in training,
-against the network's own answer rather than the labels.
+With a ``consistency`` entry (`config.Consistency`) each step adds a term (`losses.consistency`)
+that asks the network to answer a crop of a view of a box (noisy and crowded, or filtered) as a
+teacher (the averaged weights, or the frozen ``init_from`` weights) answers the same crop of the
+box: the zoo's question (same molecule, same answer) asked in training, against a network's own
+answer rather than the labels.
 
 A run may start from earlier weights (``init_from``: a ``.pt`` holding a ``model`` state
 dict, such as a run's best.pt) to fine-tune them. With ``ema_decay`` > 0 an exponential moving
@@ -40,7 +41,7 @@ from ..core.weights import ModelSpec
 from ..model.export import build_spec
 from ..model.unet import UNet3D, count_parameters
 from .cache import read_index, split_entries
-from .config import TrainConfig
+from .config import Consistency, TrainConfig
 from .context import Context
 from .finish import finish
 from .jsonio import write_json
@@ -131,6 +132,10 @@ class Trainer:
         if cfg.init_from:
             load_init(self.net, cfg.init_from, cfg.init_widen)
         self.ema = copy.deepcopy(self.net).eval() if cfg.ema_decay else None
+        self.consistency = Consistency.from_dict(cfg.consistency)
+        self.teacher = None  # the frozen init_from weights, when they teach
+        if self.consistency is not None and self.consistency.teacher == "init":
+            self.teacher = copy.deepcopy(self.net).eval().requires_grad_(False)
         self.loss_fn = cfg.make_loss()
         self.opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lr_lambda(cfg))
@@ -190,7 +195,7 @@ class Trainer:
         sampler = CropSampler(boxes, self.cfg.crop, self.cfg.sheet_fraction,
                               self.cfg.helix_fraction, ctx, noise, self.cfg.voxel_size,
                               self.cfg.sheet_resolution)
-        if self.cfg.consistency > 0 and not sampler.views:
+        if self.consistency and self.consistency.identity < 1 and not sampler.views:
             raise ValueError(f"config consistency needs views of the boxes, and none of the "
                              f"{len(boxes)} boxes drew one: raise the context's crowded_fraction "
                              "or filtered_fraction")
@@ -286,18 +291,24 @@ class Trainer:
 
     def _train_step(self, sampler: CropSampler) -> float:
         """One optimiser step on a fresh batch; the loss."""
-        x, y = sampler.batch(self.rng, self.cfg.batch)
-        x, y = x.to(self.device), y.to(self.device)
+        cons = self.consistency
+        labels = cons is None or cons.labels > 0
+        if labels:
+            x, y = sampler.batch(self.rng, self.cfg.batch)
+            x, y = x.to(self.device), y.to(self.device)
         self.opt.zero_grad(set_to_none=True)
-        if self.cfg.consistency > 0:
+        if cons is not None:
             views, boxes, inside = (t.to(self.device) for t in
-                                    sampler.pairs(self.rng, self.cfg.consistency_pairs))
+                                    sampler.pairs(self.rng, cons.pairs, cons.identity))
             with torch.no_grad():
-                teacher = self.eval_net(boxes)
-            out = self.net(torch.cat([x, views]))
-            term = consistency(out[len(x):], teacher, inside)
+                teacher = (self.teacher or self.eval_net)(boxes)
+            out = self.net(torch.cat([x, views]) if labels else views)
+            n = len(x) if labels else 0
+            term = consistency(out[n:], teacher, inside)
             self.consistency_terms.append(term.item())
-            loss = self.loss_fn(out[:len(x)], y) + self.cfg.consistency * term
+            loss = cons.weight * term
+            if labels:
+                loss = loss + cons.labels * self.loss_fn(out[:n], y)
         else:
             loss = self.loss_fn(self.net(x), y)
         if not torch.isfinite(loss):
