@@ -301,7 +301,8 @@ class Trainer:
             views, boxes, inside = (t.to(self.device) for t in
                                     sampler.pairs(self.rng, cons.pairs, cons.identity))
             with torch.no_grad():
-                teacher = (self.teacher or self.eval_net)(boxes)
+                net = self.teacher if self.teacher is not None else self.eval_net
+                teacher = net(boxes)
             out = self.net(torch.cat([x, views]) if labels else views)
             n = len(x) if labels else 0
             term = consistency(out[n:], teacher, inside)
