@@ -303,6 +303,7 @@ class Trainer:
             with torch.no_grad():
                 net = self.teacher if self.teacher is not None else self.eval_net
                 teacher = net(boxes)
+            # one pass for both: BatchNorm's batch statistics include the views' crops
             out = self.net(torch.cat([x, views]) if labels else views)
             n = len(x) if labels else 0
             term = consistency(out[n:], teacher, inside)
