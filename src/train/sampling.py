@@ -9,7 +9,7 @@ crops may reach beyond the box into solvent, and pure-noise boxes join the draw.
 
 A view of a box (crowded, filtered: `context`) remembers the box it shows (``view_of``), so
 `CropSampler.pairs` can cut the same crop from both: the consistency term of `trainer` asks the
-network to answer the view as it answers the box, which is what the zoo measures.
+network to answer the view as a teacher answers the box, which is what the zoo measures.
 """
 
 from __future__ import annotations
@@ -225,8 +225,7 @@ class CropSampler:
         inside = np.zeros((c, c, c), bool)
         src, dst = _window(start, view.labels.shape, c)
         xv[dst], inside[dst] = view.density[src], True
-        offset = np.asarray(view.offset if box is not view else (0, 0, 0))
-        src, dst = _window(start + offset, box.labels.shape, c)
+        src, dst = _window(start + np.asarray(view.offset), box.labels.shape, c)
         xb[dst] = box.density[src]
         r = int(rng.integers(len(ROTATIONS)))
         return tuple(np.ascontiguousarray(rotate(a, r)) for a in (xv, xb, inside))

@@ -195,10 +195,6 @@ class Trainer:
         sampler = CropSampler(boxes, self.cfg.crop, self.cfg.sheet_fraction,
                               self.cfg.helix_fraction, ctx, noise, self.cfg.voxel_size,
                               self.cfg.sheet_resolution)
-        if self.consistency and self.consistency.identity < 1 and not sampler.views:
-            raise ValueError(f"config consistency needs views of the boxes, and none of the "
-                             f"{len(boxes)} boxes drew one: raise the context's crowded_fraction "
-                             "or filtered_fraction")
         val = load_val_boxes(data, "val", self.cfg.max_val_boxes)
         real = []
         if self.cfg.real_val and (Path(self.cfg.real_val) / "index.json").exists():
