@@ -167,6 +167,31 @@ def test_pairs_cut_one_crop_from_a_view_and_from_its_box(tmp_path):
         CropSampler([whole], crop=24, sheet_fraction=0.5, helix_fraction=0.2).pairs(rng, 1)
 
 
+def test_pairs_from_a_second_dataset_never_read_its_labels():
+    """``pair_boxes`` (real maps) serve a ``pair_share`` of the pairs, centred anywhere: boxes
+    whose labels say nothing (all ignored, no class centres) are drawn all the same."""
+    from chimerax.deepssetracer.train.sampling import Box
+
+    def box(value: float) -> Box:
+        empty = {k: np.zeros((0, 3), np.int32) for k in (0, 1)}
+        return Box(f"v{value}", np.full((30, 30, 30), value, np.float16),
+                   np.full((30, 30, 30), 255, np.uint8), empty)
+
+    own, own_view, real, view = box(-1.0), box(-2.0), box(7.0), box(3.0)
+    own_view.view_of, view.view_of = own, real
+    rng = np.random.default_rng(5)
+    for share, seen in ((0.0, {-1.0, -2.0}), (1.0, {7.0, 3.0}), (0.5, {-1.0, -2.0, 7.0, 3.0})):
+        sampler = CropSampler([own, own_view], crop=16, sheet_fraction=0.5, helix_fraction=0.5,
+                              pair_boxes=[real, view], pair_share=share)
+        xv, xb, inside = sampler.pairs(rng, 40, identity=0.5)
+        values = {float(x[m].flat[0]) for x, m in zip(xv[:, 0].numpy(), inside.numpy())}
+        assert values == seen
+        for x, b, m in zip(xv[:, 0].numpy(), xb[:, 0].numpy(), inside.numpy()):
+            shown = {3.0: 7.0, -2.0: -1.0}.get(float(x[m].flat[0]))
+            if shown is not None:  # a view's pair is cut from the box it shows
+                assert (b[m] == shown).all()
+
+
 def test_consistency_is_checked_up_front(tmp_path, dataset):
     from chimerax.deepssetracer.train.config import TrainConfig
 
@@ -177,6 +202,9 @@ def test_consistency_is_checked_up_front(tmp_path, dataset):
                        ({"pairs": 0}, "pairs must be an integer"),
                        ({"teacher": "mean"}, "teacher must be one of ema, init"),
                        ({"identity": 2.0}, "identity must lie in"),
+                       ({"data_share": 0.5}, "data_share must lie in"),
+                       ({"data": "real", "data_share": 0.0}, "above 0 exactly when data"),
+                       ({"data": "real", "data_share": 1.5}, "data_share must lie in"),
                        ({"wieght": 1.0}, "unknown"),
                        (1.0, "must be an object")):
         extra = {"context": ctx, "ema_decay": 0.9} if match != "consistency needs views" else {}
@@ -210,7 +238,8 @@ def test_consistency_trains_against_either_teacher(tmp_path, dataset):
     init = str(run / "best.pt")
     cfg = TrainConfig.load(_config(tmp_path, dataset, steps=2, context=ctx, init_from=init,
                                    consistency={"teacher": "init", "labels": 0.0,
-                                                "identity": 0.5, "pairs": 2}))
+                                                "identity": 0.5, "pairs": 2,
+                                                "data": str(dataset), "data_share": 0.5}))
     trainer = Trainer(cfg, tmp_path / "distilled", device="cpu")
     before = {k: v.clone() for k, v in trainer.teacher.state_dict().items()}
     trainer.run()

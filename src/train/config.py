@@ -43,6 +43,10 @@ class Consistency:
             is held to the teacher's as well.
         labels: the label loss's weight beside the term; 0 leaves the labels out (no label
             batch: the network learns from the teacher alone).
+        data: a second dataset (real maps, ``deepssetracer data real``) whose boxes and their
+            views serve the pairs only, never the label batch: the term needs no labels, so
+            real maps can hold the answer where it matters. Their labels only centre crops.
+        data_share: share of the pairs drawn from ``data``.
     """
 
     weight: float = 1.0
@@ -50,6 +54,8 @@ class Consistency:
     teacher: str = "ema"
     identity: float = 0.0
     labels: float = 1.0
+    data: str | None = None
+    data_share: float = 0.0
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> Consistency | None:
@@ -70,6 +76,9 @@ class Consistency:
                              f"got {c.teacher!r}")
         if not 0 <= c.identity <= 1:
             raise ValueError(f"config consistency identity must lie in [0, 1], got {c.identity}")
+        if not 0 <= c.data_share <= 1 or (c.data_share > 0) != bool(c.data):
+            raise ValueError("config consistency data_share must lie in [0, 1], above 0 exactly "
+                             f"when data is given; got {c.data_share} with data {c.data!r}")
         return c
 
 

@@ -70,7 +70,7 @@ def load_training_box(data_dir: Path, entry: dict[str, Any], norm: dict[str, Any
     if not same_step(model_voxel, data_voxel):
         density = resample(density, (data_voxel,) * 3, (model_voxel,) * 3)
         labels = resample_labels(labels, model_voxel / data_voxel, density.shape)
-    resolution = float(entry.get("resolution", 6.0))
+    resolution = float(entry.get("resolution") or 6.0)  # None: not stated
     whole = _prepared_box(entry["file"], density, labels, norm, rng, model_voxel, resolution,
                           lowpass)
     out = [whole]
@@ -134,12 +134,17 @@ class CropSampler:
     def __init__(self, boxes: list[Box], crop: int, sheet_fraction: float,
                  helix_fraction: float, context: Context | None = None,
                  noise_boxes: list[Box] | None = None, voxel_size: float = 1.0,
-                 sheet_resolution: tuple[float, float] | None = None) -> None:
+                 sheet_resolution: tuple[float, float] | None = None,
+                 pair_boxes: list[Box] | None = None, pair_share: float = 0.0) -> None:
         if not boxes:
             raise ValueError("no training boxes")
         self.boxes, self.crop = boxes, crop
         self.views = [b for b in boxes if b.view_of is not None]
         self.clean = [b for b in boxes if b.view_of is None]
+        # boxes (real maps) that serve `pair` only, with chance pair_share: never labels
+        self.pair_views = [b for b in pair_boxes or [] if b.view_of is not None]
+        self.pair_clean = [b for b in pair_boxes or [] if b.view_of is None]
+        self.pair_share = pair_share if pair_boxes else 0.0
         self.fractions = (sheet_fraction, helix_fraction)
         self.context, self.noise_boxes = context, noise_boxes or []
         self.margin = int(round(context.margin / voxel_size)) if context else 0
@@ -208,15 +213,19 @@ class CropSampler:
         padding there and the box's density here, and the two need not agree). With chance
         ``identity`` the view is a box itself (the network's answer to the box is anchored
         too). Centres are drawn as `sample` draws them, without ``sheet_resolution``; beyond a
-        view's faces lies exact solvent, never noise: the consistency term reads only inside."""
-        if identity > 0 and rng.random() < identity:
-            view = box = self.clean[rng.integers(len(self.clean))]
+        view's faces lies exact solvent, never noise: the consistency term reads only inside.
+        With chance ``pair_share`` the pair comes from ``pair_boxes`` instead, centred anywhere
+        in the view: their labels are never read."""
+        own = not (self.pair_share > 0 and rng.random() < self.pair_share)
+        clean, views = (self.clean, self.views) if own else (self.pair_clean, self.pair_views)
+        if identity > 0 and rng.random() < identity or not views:
+            view = box = clean[rng.integers(len(clean))]
         else:
-            view = self.views[rng.integers(len(self.views))]
+            view = views[rng.integers(len(views))]
             box = view.view_of
         u, (sheet_f, helix_f), c = rng.random(), self.fractions, self.crop
         k = SHEET if u < sheet_f else HELIX if u < sheet_f + helix_f else None
-        if k is not None and len(view.centres[k]):
+        if own and k is not None and len(view.centres[k]):
             centre = view.centres[k][rng.integers(len(view.centres[k]))]
         else:
             centre = np.array([rng.integers(s) for s in view.labels.shape])

@@ -192,9 +192,20 @@ class Trainer:
                                             data_voxel, self.cfg.voxel_size, ctx, self.cfg.lowpass)]
         noise = (make_noise_boxes(ctx, self.cfg.normalization, self.cfg.voxel_size, data_rng,
                                   self.cfg.lowpass) if ctx else [])
+        cons, pair_boxes = self.consistency, []
+        if cons is not None and cons.data:
+            extra = Path(cons.data)
+            extra_voxel = float(read_index(extra).get("voxel_size", 1.0))
+            pair_boxes = [b for e in split_entries(extra, None)
+                          for b in load_training_box(extra, e, self.cfg.normalization, data_rng,
+                                                     extra_voxel, self.cfg.voxel_size, ctx,
+                                                     self.cfg.lowpass)]
+            if not pair_boxes:
+                raise ValueError(f"{extra}/index.json lists no boxes (consistency data)")
         sampler = CropSampler(boxes, self.cfg.crop, self.cfg.sheet_fraction,
                               self.cfg.helix_fraction, ctx, noise, self.cfg.voxel_size,
-                              self.cfg.sheet_resolution)
+                              self.cfg.sheet_resolution, pair_boxes,
+                              cons.data_share if cons is not None else 0.0)
         val = load_val_boxes(data, "val", self.cfg.max_val_boxes)
         real = []
         if self.cfg.real_val and (Path(self.cfg.real_val) / "index.json").exists():
@@ -204,7 +215,9 @@ class Trainer:
                       "real validation skipped")
         mb = sum(b.density.nbytes + b.labels.nbytes for b in boxes) / 2**20
         self._log(f"data {len(boxes)} train boxes ({mb:.0f} MiB), {len(val)} val, "
-                  f"{len(real)} real-val, loaded in {time.perf_counter() - t:.1f} s")
+                  f"{len(real)} real-val"
+                  + (f", {len(pair_boxes)} consistency boxes" if pair_boxes else "")
+                  + f", loaded in {time.perf_counter() - t:.1f} s")
         return sampler, val, real
 
     @property
