@@ -45,6 +45,26 @@ def test_lenient_read_keeps_amino_acids_first_altloc(tmp_path):
     assert s.weight[0] == st.ELEMENT_WEIGHT["N"]
 
 
+def test_an_mmcif_file_reads_as_its_pdb_does(tmp_path):
+    """evaluate's models may be mmCIF (the PDB's format for large entries), gzipped or not."""
+    import gemmi
+
+    pdb = st.read_structure(_write(tmp_path, PDB), dssp=False)
+    doc = gemmi.read_pdb_string(st._pdb_text(PDB)).make_mmcif_document()
+    for name in ("model.cif", "model.cif.gz"):
+        text = "#\\#CIF_1.1\n# mmCIF\n" + doc.as_string()  # comments first, as the PDB's
+        path = tmp_path / name
+        if name.endswith(".gz"):
+            with gzip.open(path, "wt") as f:
+                f.write(text)
+        else:
+            path.write_text(text)
+        cif = st.read_structure(path, dssp=False)
+        assert cif.n_residues == pdb.n_residues == 3
+        np.testing.assert_allclose(cif.xyz, pdb.xyz)
+        np.testing.assert_allclose(cif.ca, pdb.ca)
+
+
 def test_subset_and_transform():
     s = st.Structure("x", np.eye(3, dtype=np.float32), np.ones(3, np.float32),
                      np.array([0, 1, 2], np.int32), np.eye(3, dtype=np.float32),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,11 +90,20 @@ class Structure:
                        z["res_chain"], [str(c) for c in z["chains"]])
 
 
-def _pdb_text(path: Path) -> str:
+def _read_gemmi(gemmi, path: Path):
+    """gemmi's structure of a (gzipped) PDB or mmCIF file, the format told from its content:
+    an mmCIF file (as the PDB now deposits large models) has a ``data_`` line, after comments."""
     opener = gzip.open if str(path).endswith(".gz") else open
     with opener(path, "rt") as f:
-        lines = [ln.rstrip("\n") for ln in f
-                 if ln.startswith(("ATOM", "HETATM", "MODEL", "ENDMDL"))]
+        text = f.read()
+    if re.search(r"(?m)^data_", text):
+        return gemmi.make_structure_from_block(gemmi.cif.read_string(text).sole_block())
+    return gemmi.read_pdb_string(_pdb_text(text))
+
+
+def _pdb_text(text: str) -> str:
+    lines = [ln for ln in text.splitlines()
+             if ln.startswith(("ATOM", "HETATM", "MODEL", "ENDMDL"))]
     # Columns 73-80 hold segment ids in old files; elements (77-78) are kept only when the
     # segment field is blank, otherwise gemmi infers them from the atom name.
     out = []
@@ -110,10 +120,10 @@ def _element(atom) -> str:
 
 
 def read_structure(path: str | Path, dssp: bool = True) -> Structure:
-    """Read a (gzipped) PDB leniently: first model, first altloc, no H, no water.
+    """Read a (gzipped) PDB or mmCIF file leniently: first model, first altloc, no H, no water.
 
     Args:
-        path: PDB or PDB.gz file.
+        path: PDB or mmCIF file, either gzipped.
         dssp: compute DSSP classes (else every residue is OTHER).
 
     Raises:
@@ -122,7 +132,7 @@ def read_structure(path: str | Path, dssp: bool = True) -> Structure:
     import gemmi
 
     path = Path(path)
-    st = gemmi.read_pdb_string(_pdb_text(path))
+    st = _read_gemmi(gemmi, path)
     st.remove_alternative_conformations()
     st.remove_hydrogens()
     st.remove_waters()
