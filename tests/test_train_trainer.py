@@ -192,6 +192,24 @@ def test_pairs_from_a_second_dataset_never_read_its_labels():
                 assert (b[m] == shown).all()
 
 
+def test_misleveled_views_are_their_box_with_wrong_levels_inside():
+    """A crop with no solvent has its levels set wrong (its mode is protein): such views are
+    the box's own crop, ``(x - offset) / scale`` inside the box, the padding left at 0."""
+    from chimerax.deepssetracer.train.sampling import Box
+
+    empty = {k: np.zeros((0, 3), np.int32) for k in (0, 1)}
+    box = Box("b", np.full((20, 20, 20), 1.0, np.float16), np.full((20, 20, 20), 2, np.uint8),
+              empty)
+    sampler = CropSampler([box], crop=24, sheet_fraction=0.0, helix_fraction=0.0,
+                          levels=(1.0, (0.4, 0.4), (0.5, 0.5)))
+    xv, xb, inside = sampler.pairs(np.random.default_rng(0), 6, identity=1.0)
+    m = inside.numpy()
+    assert (~m).any() and m.any()  # a 24-voxel crop of a 20-voxel box reaches beyond it
+    assert np.allclose(xv[:, 0].numpy()[m], (1.0 - 0.4) / 0.5)  # the view's levels are wrong
+    assert (xb[:, 0].numpy()[m] == 1.0).all()  # the teacher sees the box as prepared
+    assert (xv[:, 0].numpy()[~m] == 0).all() and (xb[:, 0].numpy()[~m] == 0).all()
+
+
 def test_consistency_is_checked_up_front(tmp_path, dataset):
     from chimerax.deepssetracer.train.config import TrainConfig
 
@@ -203,6 +221,10 @@ def test_consistency_is_checked_up_front(tmp_path, dataset):
                        ({"teacher": "mean"}, "teacher must be one of ema, init"),
                        ({"identity": 2.0}, "identity must lie in"),
                        ({"data_share": 0.5}, "data_share must lie in"),
+                       ({"levels": 1.5}, "levels must lie in"),
+                       ({"levels": 0.5, "scale": [0.0, 1.0]}, "scale above 0"),
+                       ({"offset": [0.5, 0.0]}, "offset must have lo <= hi"),
+                       ({"offset": 0.5}, "offset must be"),
                        ({"data": "real", "data_share": 0.0}, "above 0 exactly when data"),
                        ({"data": "real", "data_share": 1.5}, "data_share must lie in"),
                        ({"wieght": 1.0}, "unknown"),
@@ -239,7 +261,8 @@ def test_consistency_trains_against_either_teacher(tmp_path, dataset):
     cfg = TrainConfig.load(_config(tmp_path, dataset, steps=2, context=ctx, init_from=init,
                                    consistency={"teacher": "init", "labels": 0.0,
                                                 "identity": 0.5, "pairs": 2,
-                                                "data": str(dataset), "data_share": 0.5}))
+                                                "data": str(dataset), "data_share": 0.5,
+                                                "levels": 0.25}))
     trainer = Trainer(cfg, tmp_path / "distilled", device="cpu")
     before = {k: v.clone() for k, v in trainer.teacher.state_dict().items()}
     trainer.run()

@@ -8,7 +8,7 @@ the network's constructor as a ``TypeError``.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,10 @@ class Consistency:
             views serve the pairs only, never the label batch: the term needs no labels, so
             real maps can hold the answer where it matters. Their labels only centre crops.
         data_share: share of the pairs drawn from ``data``.
+        levels: share of the pairs whose view is its box with the solvent and molecule levels
+            set wrong, as a crop with no solvent has them set (its mode is the protein's
+            density): the view's values become ``(x - offset) / scale``, both drawn uniformly
+            from ``offset`` and ``scale`` (molecule units).
     """
 
     weight: float = 1.0
@@ -56,6 +60,9 @@ class Consistency:
     labels: float = 1.0
     data: str | None = None
     data_share: float = 0.0
+    levels: float = 0.0
+    offset: tuple[float, float] = (0.0, 0.5)
+    scale: tuple[float, float] = (0.6, 1.0)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> Consistency | None:
@@ -76,10 +83,24 @@ class Consistency:
                              f"got {c.teacher!r}")
         if not 0 <= c.identity <= 1:
             raise ValueError(f"config consistency identity must lie in [0, 1], got {c.identity}")
+        c = replace(c, offset=_range(c.offset, "offset"), scale=_range(c.scale, "scale"))
+        if not 0 <= c.levels <= 1 or not c.scale[0] > 0:
+            raise ValueError(f"config consistency levels must lie in [0, 1] and scale above 0, "
+                             f"got {c.levels} and {list(c.scale)}")
         if not 0 <= c.data_share <= 1 or (c.data_share > 0) != bool(c.data):
             raise ValueError("config consistency data_share must lie in [0, 1], above 0 exactly "
                              f"when data is given; got {c.data_share} with data {c.data!r}")
         return c
+
+
+def _range(value: Any, name: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"config consistency {name} must be [lo, hi], got {value!r}") from None
+    if not lo <= hi:
+        raise ValueError(f"config consistency {name} must have lo <= hi, got {value!r}")
+    return lo, hi
 
 
 @dataclass

@@ -205,7 +205,9 @@ class Trainer:
         sampler = CropSampler(boxes, self.cfg.crop, self.cfg.sheet_fraction,
                               self.cfg.helix_fraction, ctx, noise, self.cfg.voxel_size,
                               self.cfg.sheet_resolution, pair_boxes,
-                              cons.data_share if cons is not None else 0.0)
+                              cons.data_share if cons is not None else 0.0,
+                              (cons.levels, cons.offset, cons.scale)
+                              if cons is not None and cons.levels > 0 else None)
         val = load_val_boxes(data, "val", self.cfg.max_val_boxes)
         real = []
         if self.cfg.real_val and (Path(self.cfg.real_val) / "index.json").exists():
