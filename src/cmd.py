@@ -57,6 +57,7 @@ from .core.errors import Cancelled, InputError
 from .core.grid import DensityMap
 from .core.inference import DEVICES, load_network
 from .core.predict import Prediction, check_map, find_elements, grid_check, predict_map
+from .core.prepare import solvent_of
 from .core.weights import default_weights_path
 from .elements_models import add_element_models, elements_message
 from .model_check import check_message, colour_by_prediction
@@ -223,6 +224,10 @@ class MapRequest:
         scene_position: where the map lay in the scene when asked (a ``Place``).
         volume: a weak reference to the map (None once it is closed).
         read_note: "" or, when the region was read coarser than step 1, a line saying so.
+        around: for a region short of the whole map, the whole map read coarsely
+            (`around_step`), whose solvent level the region is prepared with
+            (`core.prepare.solvent_of`): a region crowded with protein holds no solvent to
+            find; None for the whole map.
     """
 
     dmap: DensityMap
@@ -237,6 +242,7 @@ class MapRequest:
     every: tuple = (1, 1, 1)
     shown_size: tuple = (1, 1, 1)
     read_note: str = ""
+    around: DensityMap | None = None
 
     @classmethod
     def from_volume(cls, v, subregion=None, step=None, spec=None) -> MapRequest:
@@ -297,9 +303,16 @@ class MapRequest:
         dmap = DensityMap(data, voxel_size, tuple(float(o) for o in origin))
         d = v.data
         every = tuple(t // s for t, s in zip(ijk_step, r))[::-1]
+        around = None
+        if corner != (0, 0, 0) or read_last != tuple(n - 1 for n in d.size):
+            a = around_step(d.size, d.step, spec.voxel_size if spec is not None else 2.0)
+            whole = np.array(d.matrix((0, 0, 0), d.size, a), dtype=np.float32)
+            _, _, whole_origin, whole_voxel = _read_grid(
+                v, (0, 0, 0), tuple(n - 1 for n in d.size), a)
+            around = DensityMap(whole, whole_voxel, whole_origin)
         return cls(dmap, name, v.name, d.cell_angles, d.rotation, v.scene_position,
                    weakref.ref(v), tuple(float(o) for o in shown_origin),
-                   tuple(float(s) for s in shown_voxel), every, size[::-1], note)
+                   tuple(float(s) for s in shown_voxel), every, size[::-1], note, around)
 
     def shown(self, values: np.ndarray) -> np.ndarray:
         """`values` on `dmap`'s grid at the shown grid's points (float32, C-contiguous)."""
@@ -335,6 +348,19 @@ def _check_axes(v, name: str) -> None:
     if max(abs(a - 90.0) for a in between) > 1e-3:
         raise InputError(name, f"grid axes at {between} degrees to each other (its rotation is "
                          "not a rotation): skewed grids are not supported")
+
+
+AROUND_VOXELS = 192**3  # the most voxels the whole map is read with for a region's solvent
+
+
+def around_step(size, voxel_size, grid_spacing: float) -> tuple[int, int, int]:
+    """The step the whole map is read at for a region's solvent level (``(x, y, z)``): every
+    voxel up to the network's grid spacing (no coarser than the network reads), then coarser
+    until at most `AROUND_VOXELS` are read (a level, not a map, is wanted of it)."""
+    r = [max(1, int(grid_spacing / float(s) + 1e-6)) for s in voxel_size]
+    while np.prod([-(-n // k) for n, k in zip(size, r)]) > AROUND_VOXELS:
+        r = [k + 1 for k in r]
+    return tuple(r)
 
 
 def _read_grid(v, corner, top, r):
@@ -446,11 +472,14 @@ class PredictionJob:
         ui.thread_safe(self._done, *outcome)
 
     def _predict(self, progress) -> Prediction:
+        around = self.request.around
+        solvent = (solvent_of(around.data, around.voxel_size, self.spec.voxel_size, self.lowpass)
+                   if around is not None else None)
         prediction = predict_map(self.request.dmap, self.net, self.spec, tta=self.tta,
                                  lowpass=self.lowpass, progress=progress,
                                  cancel=self._cancel.is_set, name=self.request.name,
                                  checked=True,  # `deepssetracer` checked it
-                                 molecule_check=self.molecule_check)
+                                 molecule_check=self.molecule_check, solvent=solvent)
         if self.elements:  # here, in the worker: it is numpy work, seconds on a large map
             self.found = find_elements(self.request.dmap, prediction)
         return prediction

@@ -10,6 +10,7 @@ from chimerax.deepssetracer.core.prepare import (
     density_as_seen,
     outlier_bounds,
     prepare,
+    solvent_of,
 )
 from helpers import blob_map
 
@@ -126,3 +127,27 @@ def test_a_region_that_cannot_be_prepared_leaves_the_whole_map():
     whole, _ = prepare(data, (1.0,) * 3, 1.0, NORM, lowpass=None)
     volume, record = prepare(data, (1.0,) * 3, 1.0, NORM, lowpass=None, trim=True)
     assert record.region is None and np.array_equal(volume, whole)
+
+
+def test_a_region_takes_the_solvent_of_the_map_around_it():
+    """A region crowded with protein has no solvent to find: its mode is the protein's density.
+    Given the whole map's solvent level (`solvent_of`, in the map's units, so at any scale), it is
+    prepared with that level, and its molecule's density is still its own."""
+    m = blob_map((48, 48, 48), voxel_size=(1.0, 1.0, 1.0))
+    whole = solvent_of(m.data, m.voxel_size, 2.0)
+    _, rec = prepare(m.data, m.voxel_size, 2.0, NORM)
+    assert whole == pytest.approx(rec.levels.solvent * rec.scale)
+    assert solvent_of(m.data * 1e6, m.voxel_size, 2.0) == pytest.approx(whole * 1e6, rel=1e-4)
+    # a molecule filling the middle of a solvent box: its central region holds no solvent
+    rng = np.random.default_rng(1)
+    data = 0.02 * rng.standard_normal((60, 60, 60)).astype(np.float32)
+    data[10:50, 10:50, 10:50] += 1 + 0.5 * lowpass(rng.standard_normal((40,) * 3), (1.0,) * 3,
+                                                   5.0) / 0.05
+    whole = solvent_of(data, m.voxel_size, 2.0)
+    crowded = np.ascontiguousarray(data[18:42, 18:42, 18:42])
+    _, own = prepare(crowded, m.voxel_size, 2.0, NORM)
+    assert own.levels.solvent * own.scale > whole + 0.5  # its mode: the molecule's density
+    _, given = prepare(crowded, m.voxel_size, 2.0, NORM, solvent=whole)
+    assert given.levels.solvent * given.scale == pytest.approx(whole, abs=1e-6)
+    assert given.levels.molecule > own.levels.molecule  # measured above the true solvent
+    assert solvent_of(np.zeros((20, 20, 20), np.float32) + 1, m.voxel_size, 2.0) is None

@@ -77,14 +77,19 @@ def solvent_level(data: np.ndarray) -> tuple[float, bool]:
     return float(0.5 * (edges[j] + edges[j + 1])), False
 
 
-def density_levels(data: np.ndarray, voxel_size: float) -> DensityLevels:
+def density_levels(data: np.ndarray, voxel_size: float,
+                   solvent: float | None = None) -> DensityLevels:
     """The solvent and molecule levels of a map on a grid of ``voxel_size`` Å.
+
+    Args:
+        solvent: the solvent level when the caller knows it better than this map's mode can
+            (a region of a larger map: a crop with no solvent has the protein as its mode).
 
     Raises:
         ValueError: nothing rises above the solvent level (a flat or all-solvent map).
     """
     flat = data.reshape(-1).astype(np.float64, copy=False)
-    solvent, masked = solvent_level(data)
+    solvent, masked = solvent_level(data) if solvent is None else (float(solvent), False)
     above = flat - solvent
     k = int(min(max(TOP_VOLUME / float(voxel_size) ** 3, 1.0), max(flat.size // 20, 1)))
     ranked = np.partition(above, [k - 1, flat.size - k])

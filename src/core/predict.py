@@ -288,18 +288,20 @@ def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | 
                 lowpass: float | str | None = AUTO,
                 progress: Callable[[int, int], None] | None = None,
                 cancel: Callable[[], bool] | None = None, name: str = "map",
-                checked: bool = False, molecule_check: bool = True) -> Prediction:
+                checked: bool = False, molecule_check: bool = True,
+                solvent: float | None = None) -> Prediction:
     """Helix and sheet probabilities of a map, on its own grid: `predict_grid`'s, whole."""
     return predict_grid(dmap, net, spec, tta=tta, lowpass=lowpass, progress=progress,
                         cancel=cancel, name=name, checked=checked,
-                        molecule_check=molecule_check).whole()
+                        molecule_check=molecule_check, solvent=solvent).whole()
 
 
 def predict_grid(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | int = False,
                  lowpass: float | str | None = AUTO,
                  progress: Callable[[int, int], None] | None = None,
                  cancel: Callable[[], bool] | None = None, name: str = "map",
-                 checked: bool = False, molecule_check: bool = True) -> GridPrediction:
+                 checked: bool = False, molecule_check: bool = True,
+                 solvent: float | None = None) -> GridPrediction:
     """Helix and sheet probabilities of a map on the network's grid, ready to be put on the
     map's own grid (`GridPrediction`).
 
@@ -317,6 +319,8 @@ def predict_grid(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool |
             `name` (default False: `predict_map` runs it).
         molecule_check: warn when no molecule stands out of the noise (`assess.assess_map`;
             the map is predicted either way); False leaves that warning out.
+        solvent: the solvent level (the map's units) of the larger map `dmap` is a region of
+            (`prepare.solvent_of`), for a region that may hold no solvent; None: its own.
 
     Raises:
         InputError: the map fails `check_map` (`validate_map`, or `lowpass` is finer than the
@@ -329,7 +333,8 @@ def predict_grid(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool |
     ks = rotation_set(tta)
     try:
         volume, record = prepare(dmap.data, dmap.voxel_size, spec.voxel_size,
-                                 spec.normalization, lowpass=lowpass, trim=True)
+                                 spec.normalization, lowpass=lowpass, trim=True,
+                                 solvent=solvent)
     except ValueError as err:
         raise InputError(name, f"{err} (is the map inverted, protein darker than solvent?)"
                          ) from None
