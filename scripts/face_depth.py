@@ -1,6 +1,7 @@
 """How far from a crop's face the answer degrades: crop predictions against the whole map's.
 
     python scripts/face_depth.py --pairs ../shared/data/real [--crops 0.6 0.45] [--json OUT]
+        [--only NAME ...] [--solvent own|whole]
 
 Each real map (the held-out pairs and the out-of-range GroEL are left out, as everywhere we
 tune) is cut to boxes of each fraction of its extent, centred and shifted a quarter of the
@@ -9,6 +10,9 @@ predicted as a user would give it; its labels are compared, voxel by voxel, with
 map's prediction of the same voxels, binned by the distance to the crop's nearest face. A bin's
 agreement is over the voxels that either calls helix or sheet (background everywhere is no
 evidence). The depth at which agreement reaches the interior's is what the faces cost.
+``--solvent whole`` prepares each crop with the whole map's solvent level, as the ChimeraX
+command prepares a region of a map (`core.prepare.solvent_of`); ``--only`` names the pairs
+to run (held-out ones included: a check, not a tuning).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from chimerax.deepssetracer.core.grid import DensityMap
 from chimerax.deepssetracer.core.inference import load_network
 from chimerax.deepssetracer.core.mapio import read_map
 from chimerax.deepssetracer.core.predict import predict_map
+from chimerax.deepssetracer.core.prepare import solvent_of
 from chimerax.deepssetracer.train.invariance import HELD_OUT, OUTSIDE_RANGE
 
 NOT_TUNED = HELD_OUT + OUTSIDE_RANGE  # the zoo's sections, never tuned on
@@ -61,19 +66,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--crops", type=float, nargs="+", default=[0.6, 0.45])
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--json", type=Path)
+    p.add_argument("--only", nargs="+", default=None)
+    p.add_argument("--solvent", choices=("own", "whole"), default="own")
     args = p.parse_args(argv)
     net, spec = load_network(None, threads=args.threads)
     agree = np.zeros(len(BINS) - 1)
     total = np.zeros(len(BINS) - 1)
     for folder in sorted(args.pairs.iterdir()):
-        if folder.name in NOT_TUNED or not (folder / "map.mrc").is_file():
+        if not (folder / "map.mrc").is_file() or (
+                folder.name not in args.only if args.only else folder.name in NOT_TUNED):
             continue
         m = read_map(folder / "map.mrc")
         whole = predict_map(m, net, spec).labels(0.5)
+        solvent = (solvent_of(m.data, m.voxel_size, spec.voxel_size)
+                   if args.solvent == "whole" else None)
         for frac in args.crops:
             for box in crops(m.data.shape, frac):
                 sub = DensityMap(np.ascontiguousarray(m.data[box]), m.voxel_size, m.origin)
-                got = predict_map(sub, net, spec).labels(0.5)
+                got = predict_map(sub, net, spec, solvent=solvent).labels(0.5)
                 ref = whole[box]
                 called = (got != BACKGROUND) | (ref != BACKGROUND)
                 dist = face_distance(got.shape, m.voxel_size)
@@ -93,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
                      "voxels": int(total[b])})
         print(f"| {BINS[b]:g}–{hi} | {frac:.3f} | {int(total[b])} |")
     if args.json:
-        args.json.write_text(json.dumps({"crops": args.crops, "rows": rows}, indent=1) + "\n")
+        args.json.write_text(json.dumps({"crops": args.crops, "solvent": args.solvent,
+                                         "only": args.only, "rows": rows}, indent=1) + "\n")
     return 0
 
 

@@ -131,8 +131,8 @@ def test_a_region_that_cannot_be_prepared_leaves_the_whole_map():
 
 def test_a_region_takes_the_solvent_of_the_map_around_it():
     """A region crowded with protein has no solvent to find: its mode is the protein's density.
-    Given the whole map's solvent level (`solvent_of`, in the map's units, so at any scale), it is
-    prepared with that level, and its molecule's density is still its own."""
+    Given the whole map's solvent level (`solvent_of`, in the map's units, so at any scale), it
+    takes the lower of that and its own mode, and its molecule's density is still its own."""
     m = blob_map((48, 48, 48), voxel_size=(1.0, 1.0, 1.0))
     whole = solvent_of(m.data, m.voxel_size, 2.0)
     _, rec = prepare(m.data, m.voxel_size, 2.0, NORM)
@@ -150,4 +150,8 @@ def test_a_region_takes_the_solvent_of_the_map_around_it():
     _, given = prepare(crowded, m.voxel_size, 2.0, NORM, solvent=whole)
     assert given.levels.solvent * given.scale == pytest.approx(whole, abs=1e-6)
     assert given.levels.molecule > own.levels.molecule  # measured above the true solvent
+    # a larger map whose own mode lies higher (itself crowded) never raises the region's
+    _, higher = prepare(crowded, m.voxel_size, 2.0, NORM,
+                        solvent=own.levels.solvent * own.scale + 0.3)
+    assert higher.levels == own.levels
     assert solvent_of(np.zeros((20, 20, 20), np.float32) + 1, m.voxel_size, 2.0) is None

@@ -82,14 +82,19 @@ def density_levels(data: np.ndarray, voxel_size: float,
     """The solvent and molecule levels of a map on a grid of ``voxel_size`` Å.
 
     Args:
-        solvent: the solvent level when the caller knows it better than this map's mode can
-            (a region of a larger map: a crop with no solvent has the protein as its mode).
+        solvent: the solvent level of a larger map this one is a region of. The lower of it and
+            this map's own mode is taken: a mode is the solvent, or, where protein crowds the
+            box and no solvent is left (a crop through a large complex), the protein's density;
+            either way, not much below the solvent.
 
     Raises:
         ValueError: nothing rises above the solvent level (a flat or all-solvent map).
     """
     flat = data.reshape(-1).astype(np.float64, copy=False)
-    solvent, masked = solvent_level(data) if solvent is None else (float(solvent), False)
+    own, masked = solvent_level(data)
+    if solvent is not None and solvent < own:
+        own, masked = float(solvent), False
+    solvent = own
     above = flat - solvent
     k = int(min(max(TOP_VOLUME / float(voxel_size) ** 3, 1.0), max(flat.size // 20, 1)))
     ranked = np.partition(above, [k - 1, flat.size - k])

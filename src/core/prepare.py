@@ -176,8 +176,9 @@ def prepare(data: np.ndarray, voxel_size: Sequence[float], model_voxel: float,
             crop through it), prepare that region only (the record's ``region``), whose grid
             the returned volume then covers; elsewhere (a masked map, its molecule clear of
             the padding) the whole map, as without.
-        solvent: the solvent level in the map's own units, from the larger map this one is a
-            region of (`solvent_of`); None: this map's own mode.
+        solvent: the solvent level in the map's own units of the larger map this one is a
+            region of (`solvent_of`): the lower of it and this map's own mode is taken
+            (`normalize.density_levels`); None: this map's own mode.
 
     Raises:
         ValueError: the normalisation cannot take the map (nothing above the solvent).
