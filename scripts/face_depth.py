@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         whole = predict_map(m, net, spec).labels(0.5)
         solvent = (solvent_of(m.data, m.voxel_size, spec.voxel_size)
                    if args.solvent == "whole" else None)
+        before = (agree.sum(), total.sum())
         for frac in args.crops:
             for box in crops(m.data.shape, frac):
                 sub = DensityMap(np.ascontiguousarray(m.data[box]), m.voxel_size, m.origin)
@@ -92,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
                     sel = called & (idx == b)
                     total[b] += sel.sum()
                     agree[b] += (got[sel] == ref[sel]).sum()
-        print(f"{folder.name}: done", file=sys.stderr)
+        a, t = agree.sum() - before[0], total.sum() - before[1]
+        print(f"{folder.name}: agreement {a / t if t else float('nan'):.3f} over all depths",
+              file=sys.stderr)
     rows = []
     print("| Å from the nearest face | class agreement with the whole map | voxels |")
     print("|---|---|---|")
