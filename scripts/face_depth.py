@@ -1,7 +1,7 @@
 """How far from a crop's face the answer degrades: crop predictions against the whole map's.
 
     python scripts/face_depth.py --pairs ../shared/data/real [--crops 0.6 0.45] [--json OUT]
-        [--only NAME ...] [--solvent own|whole]
+        [--only NAME ...] [--solvent own|whole] [--margin N]
 
 Each real map (the held-out pairs and the out-of-range GroEL are left out, as everywhere we
 tune) is cut to boxes of each fraction of its extent, centred and shifted a quarter of the
@@ -10,6 +10,8 @@ predicted as a user would give it; its labels are compared, voxel by voxel, with
 map's prediction of the same voxels, binned by the distance to the crop's nearest face. A bin's
 agreement is over the voxels that either calls helix or sheet (background everywhere is no
 evidence). The depth at which agreement reaches the interior's is what the faces cost.
+``--margin N`` predicts the crops with an N-voxel mirrored margin (0: solvent at the faces)
+instead of the shipped `predict.MARGIN` (the whole map keeps the shipped one).
 ``--solvent whole`` prepares each crop with the whole map's solvent level, as the ChimeraX
 command prepares a region of a map (`core.prepare.solvent_of`); ``--only`` names the pairs
 to run (held-out ones included: a check, not a tuning).
@@ -24,6 +26,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from chimerax.deepssetracer.core import predict
 from chimerax.deepssetracer.core.classes import BACKGROUND
 from chimerax.deepssetracer.core.grid import DensityMap
 from chimerax.deepssetracer.core.inference import load_network
@@ -68,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path)
     p.add_argument("--only", nargs="+", default=None)
     p.add_argument("--solvent", choices=("own", "whole"), default="own")
+    p.add_argument("--margin", type=int, default=predict.MARGIN)
     args = p.parse_args(argv)
+    shipped = predict.MARGIN
     net, spec = load_network(None, threads=args.threads)
     agree = np.zeros(len(BINS) - 1)
     total = np.zeros(len(BINS) - 1)
@@ -77,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
                 folder.name not in args.only if args.only else folder.name in NOT_TUNED):
             continue
         m = read_map(folder / "map.mrc")
+        predict.MARGIN = shipped
         whole = predict_map(m, net, spec).labels(0.5)
+        predict.MARGIN = args.margin
         solvent = (solvent_of(m.data, m.voxel_size, spec.voxel_size)
                    if args.solvent == "whole" else None)
         before = (agree.sum(), total.sum())
@@ -107,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {BINS[b]:g}–{hi} | {frac:.3f} | {int(total[b])} |")
     if args.json:
         args.json.write_text(json.dumps({"crops": args.crops, "solvent": args.solvent,
+                                         "margin": args.margin,
                                          "only": args.only, "rows": rows}, indent=1) + "\n")
     return 0
 
