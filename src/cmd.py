@@ -225,9 +225,9 @@ class MapRequest:
         volume: a weak reference to the map (None once it is closed).
         read_note: "" or, when the region was read coarser than step 1, a line saying so.
         around: for a region short of the whole map, the whole map read coarsely
-            (`around_step`), whose solvent level the region is prepared with
-            (`core.prepare.solvent_of`): a region crowded with protein holds no solvent to
-            find; None for the whole map.
+            (`around_step`), whose solvent level the region is prepared with where it lies
+            below the region's own mode (`region_solvent`): a region crowded with protein
+            holds no solvent to find; None for the whole map.
     """
 
     dmap: DensityMap
@@ -350,17 +350,28 @@ def _check_axes(v, name: str) -> None:
                          "not a rotation): skewed grids are not supported")
 
 
-AROUND_VOXELS = 192**3  # the most voxels the whole map is read with for a region's solvent
+AROUND_VOXELS = 160**3  # the whole map is read coarser than the network's grid beyond this
+AROUND_SPACING = 3.0  # Å: but never coarser than this, where a 6 Å low-pass still holds
 
 
 def around_step(size, voxel_size, grid_spacing: float) -> tuple[int, int, int]:
-    """The step the whole map is read at for a region's solvent level (``(x, y, z)``): every
-    voxel up to the network's grid spacing (no coarser than the network reads), then coarser
-    until at most `AROUND_VOXELS` are read (a level, not a map, is wanted of it)."""
+    """The step the whole map is read at for a region's solvent level (``(x, y, z)``): the
+    network's grid spacing, then coarser, up to `AROUND_SPACING`, while more than
+    `AROUND_VOXELS` would be read (a level, not a map, is wanted of it: the solvent's mode is
+    its mean, however the map is sampled)."""
     r = [max(1, int(grid_spacing / float(s) + 1e-6)) for s in voxel_size]
-    while np.prod([-(-n // k) for n, k in zip(size, r)]) > AROUND_VOXELS:
+    while (np.prod([-(-n // k) for n, k in zip(size, r)]) > AROUND_VOXELS
+           and all((k + 1) * float(s) <= AROUND_SPACING + 1e-6 for k, s in zip(r, voxel_size))):
         r = [k + 1 for k in r]
     return tuple(r)
+
+
+def region_solvent(around: DensityMap, spec, lowpass) -> float | None:
+    """The solvent level a region is prepared with: `core.prepare.solvent_of` the whole map,
+    on its own (coarse) grid when that is coarser than the network's (no upsampling of a map
+    read only for a level)."""
+    return solvent_of(around.data, around.voxel_size,
+                      max(float(spec.voxel_size), max(around.voxel_size)), lowpass)
 
 
 def _read_grid(v, corner, top, r):
@@ -473,7 +484,7 @@ class PredictionJob:
 
     def _predict(self, progress) -> Prediction:
         around = self.request.around
-        solvent = (solvent_of(around.data, around.voxel_size, self.spec.voxel_size, self.lowpass)
+        solvent = (region_solvent(around, self.spec, self.lowpass)
                    if around is not None else None)
         prediction = predict_map(self.request.dmap, self.net, self.spec, tta=self.tta,
                                  lowpass=self.lowpass, progress=progress,

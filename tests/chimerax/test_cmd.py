@@ -73,11 +73,10 @@ def test_subregion_and_step_keywords(cx, cropped, weights_kw):
     # the network saw that whole region at step 1 (not every second voxel), with the whole
     # map's solvent level (a region may hold no solvent of its own): predicting it directly
     # gives the same maps at the shown points, every second voxel from the corner on
-    from chimerax.deepssetracer.cmd import around_step
+    from chimerax.deepssetracer.cmd import around_step, region_solvent
     from chimerax.deepssetracer.core.grid import DensityMap
     from chimerax.deepssetracer.core.inference import load_network
     from chimerax.deepssetracer.core.predict import predict_map
-    from chimerax.deepssetracer.core.prepare import solvent_of
 
     nx, ny, nz = helix.data.size
     data = v.full_matrix()[5:35, 5:45, 5:45].astype(np.float32)  # [z, y, x] of 5-44, 5-44, 5-34
@@ -85,7 +84,8 @@ def test_subregion_and_step_keywords(cx, cropped, weights_kw):
     net, spec = load_network(weights, device="cpu")
     a = around_step(v.data.size, v.data.step, spec.voxel_size)
     whole = v.data.matrix((0, 0, 0), v.data.size, a).astype(np.float32)
-    solvent = solvent_of(whole, tuple(s * k for s, k in zip(v.data.step, a)), spec.voxel_size)
+    around = DensityMap(whole, tuple(s * k for s, k in zip(v.data.step, a)), v.data.origin)
+    solvent = region_solvent(around, spec, "auto")
     expected = predict_map(DensityMap(data, v.data.step, helix.data.origin), net, spec,
                            solvent=solvent)
     shown = (slice(0, 2 * nz - 1, 2), slice(0, 2 * ny - 1, 2), slice(0, 2 * nx - 1, 2))
