@@ -304,7 +304,7 @@ class MapRequest:
         d = v.data
         every = tuple(t // s for t, s in zip(ijk_step, r))[::-1]
         around = None
-        if corner != (0, 0, 0) or read_last != tuple(n - 1 for n in d.size):
+        if tuple(corner) != (0, 0, 0) or tuple(top) != tuple(n - 1 for n in d.size):
             a = around_step(d.size, d.step, spec.voxel_size if spec is not None else 2.0)
             whole = np.array(d.matrix((0, 0, 0), d.size, a), dtype=np.float32)
             _, _, whole_origin, whole_voxel = _read_grid(
@@ -351,17 +351,15 @@ def _check_axes(v, name: str) -> None:
 
 
 AROUND_VOXELS = 160**3  # the whole map is read coarser than the network's grid beyond this
-AROUND_SPACING = 3.0  # Å: but never coarser than this, where a 6 Å low-pass still holds
 
 
 def around_step(size, voxel_size, grid_spacing: float) -> tuple[int, int, int]:
     """The step the whole map is read at for a region's solvent level (``(x, y, z)``): the
-    network's grid spacing, then coarser, up to `AROUND_SPACING`, while more than
-    `AROUND_VOXELS` would be read (a level, not a map, is wanted of it: the solvent's mode is
-    its mean, however the map is sampled)."""
+    network's grid spacing, then coarser while more than `AROUND_VOXELS` would be read (a
+    level, not a map, is wanted of it: the solvent's mode is its mean however the map is
+    sampled)."""
     r = [max(1, int(grid_spacing / float(s) + 1e-6)) for s in voxel_size]
-    while (np.prod([-(-n // k) for n, k in zip(size, r)]) > AROUND_VOXELS
-           and all((k + 1) * float(s) <= AROUND_SPACING + 1e-6 for k, s in zip(r, voxel_size))):
+    while np.prod([-(-n // k) for n, k in zip(size, r)]) > AROUND_VOXELS:
         r = [k + 1 for k in r]
     return tuple(r)
 

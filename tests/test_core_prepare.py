@@ -155,3 +155,11 @@ def test_a_region_takes_the_solvent_of_the_map_around_it():
                         solvent=own.levels.solvent * own.scale + 0.3)
     assert higher.levels == own.levels
     assert solvent_of(np.zeros((20, 20, 20), np.float32) + 1, m.voxel_size, 2.0) is None
+    # a padded crop: its padding (here the map's minimum) is trimmed as `prepare` trims it
+    padded = np.pad(crowded, 12, constant_values=float(crowded.min()) - 1.0)
+    _, trimmed = prepare(padded, m.voxel_size, 2.0, NORM, trim=True)
+    assert trimmed.region is not None
+    assert solvent_of(padded, m.voxel_size, 2.0) == pytest.approx(
+        trimmed.levels.solvent * trimmed.scale)
+    # read coarsely for its level, a map is low-passed no finer than its grid holds
+    assert solvent_of(data[::3, ::3, ::3], (3.0,) * 3, 3.0, 5.0) is not None

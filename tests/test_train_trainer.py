@@ -201,13 +201,17 @@ def test_misleveled_views_are_their_box_with_wrong_levels_inside():
     box = Box("b", np.full((20, 20, 20), 1.0, np.float16), np.full((20, 20, 20), 2, np.uint8),
               empty)
     sampler = CropSampler([box], crop=24, sheet_fraction=0.0, helix_fraction=0.0,
-                          levels=(1.0, (0.4, 0.4), (0.5, 0.5)))
+                          levels=(1.0, (0.4, 0.4), (0.5, 0.5), None))
     xv, xb, inside = sampler.pairs(np.random.default_rng(0), 6, identity=1.0)
     m = inside.numpy()
     assert (~m).any() and m.any()  # a 24-voxel crop of a 20-voxel box reaches beyond it
     assert np.allclose(xv[:, 0].numpy()[m], (1.0 - 0.4) / 0.5)  # the view's levels are wrong
     assert (xb[:, 0].numpy()[m] == 1.0).all()  # the teacher sees the box as prepared
     assert (xv[:, 0].numpy()[~m] == 0).all() and (xb[:, 0].numpy()[~m] == 0).all()
+    clipped = CropSampler([box], crop=24, sheet_fraction=0.0, helix_fraction=0.0,
+                          levels=(1.0, (-2.0, -2.0), (0.5, 0.5), (-3.0, 5.0)))
+    xv, _, _ = clipped.pairs(np.random.default_rng(0), 2, identity=1.0)
+    assert xv.max() == 5.0  # (1 + 2) / 0.5 = 6, clipped as the normalisation clips
 
 
 def test_consistency_is_checked_up_front(tmp_path, dataset):

@@ -201,14 +201,19 @@ def prepare(data: np.ndarray, voxel_size: Sequence[float], model_voxel: float,
 
 def solvent_of(data: np.ndarray, voxel_size: Sequence[float], model_voxel: float,
                lowpass: float | str | None = AUTO) -> float | None:
-    """The solvent level of a whole map, in its own units, as `prepare` finds it (None: nothing
-    rises above it): what a region of the map is prepared with (``prepare(solvent=...)``),
-    since a region crowded with protein has the protein, not the solvent, as its mode (on
-    EMD-35448's crop that DeepSSETracer 1.1 ships as its sample: 0.48 molecule densities too
-    high, and a sixth of the crop called sheet)."""
+    """The solvent level of a whole map, in its own units, as `prepare` finds it (its padding
+    trimmed as there; None: nothing rises above it): what a region of the map is prepared with
+    (``prepare(solvent=...)``), since a region crowded with protein has the protein, not the
+    solvent, as its mode (on EMD-35448's crop that DeepSSETracer 1.1 ships as its sample: 0.48
+    molecule densities too high, and a sixth of the crop called sheet). A map read coarsely
+    for its level is low-passed no finer than its grid holds."""
+    resolution, _ = effective_lowpass(lowpass)
+    if resolution is not None:
+        resolution = max(resolution, nyquist_resolution(voxel_size),
+                         nyquist_resolution((model_voxel,) * 3))
     try:
-        _, record = _prepared(data, voxel_size, model_voxel, {"method": "foreground"}, lowpass,
-                              False, "the box's faces")
+        _, record = prepare(data, voxel_size, model_voxel, {"method": "foreground"},
+                            lowpass=resolution, assess=False, trim=True)
     except ValueError:
         return None
     return record.levels.solvent * record.scale

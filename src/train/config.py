@@ -45,7 +45,7 @@ class Consistency:
             batch: the network learns from the teacher alone).
         data: a second dataset (real maps, ``deepssetracer data real``) whose boxes and their
             views serve the pairs only, never the label batch: the term needs no labels, so
-            real maps can hold the answer where it matters. Their labels only centre crops.
+            real maps can hold the answer where it matters.
         data_share: share of the pairs drawn from ``data``.
         levels: share of the pairs whose view is its box with the solvent and molecule levels
             set wrong, as a crop with no solvent has them set (its mode is the protein's

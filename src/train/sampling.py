@@ -136,8 +136,8 @@ class CropSampler:
                  noise_boxes: list[Box] | None = None, voxel_size: float = 1.0,
                  sheet_resolution: tuple[float, float] | None = None,
                  pair_boxes: list[Box] | None = None, pair_share: float = 0.0,
-                 levels: tuple[float, tuple[float, float], tuple[float, float]] | None = None
-                 ) -> None:
+                 levels: tuple[float, tuple[float, float], tuple[float, float],
+                               tuple[float, float] | None] | None = None) -> None:
         if not boxes:
             raise ValueError("no training boxes")
         self.boxes, self.crop = boxes, crop
@@ -147,7 +147,8 @@ class CropSampler:
         self.pair_views = [b for b in pair_boxes or [] if b.view_of is not None]
         self.pair_clean = [b for b in pair_boxes or [] if b.view_of is None]
         self.pair_share = pair_share if pair_boxes else 0.0
-        self.levels = levels  # (share, offset range, scale range) of mis-levelled views
+        # (share, offset range, scale range, the normalisation's clip) of mis-levelled views
+        self.levels = levels
         self.fractions = (sheet_fraction, helix_fraction)
         self.context, self.noise_boxes = context, noise_boxes or []
         self.margin = int(round(context.margin / voxel_size)) if context else 0
@@ -219,11 +220,12 @@ class CropSampler:
         view's faces lies exact solvent, never noise: the consistency term reads only inside.
         With chance ``pair_share`` the pair comes from ``pair_boxes`` instead, centred anywhere
         in the view: their labels are never read. With the chance ``levels`` gives, the view is
-        its box with the levels set wrong (`config.Consistency`): inside only, since beyond a
-        map's faces prediction pads with its own solvent level, 0, whatever that level is."""
+        its box with the levels set wrong (`config.Consistency`) and clipped again as the
+        normalisation clips: inside only, since beyond a map's faces prediction pads with its
+        own solvent level, 0, whatever that level is."""
         own = not (self.pair_share > 0 and rng.random() < self.pair_share)
         clean, views = (self.clean, self.views) if own else (self.pair_clean, self.pair_views)
-        share, offsets, scales = self.levels or (0.0, (0.0, 0.0), (1.0, 1.0))
+        share, offsets, scales, clip = self.levels or (0.0, (0.0, 0.0), (1.0, 1.0), None)
         misleveled = share > 0 and rng.random() < share
         if misleveled or identity > 0 and rng.random() < identity or not views:
             view = box = clean[rng.integers(len(clean))]
@@ -245,6 +247,8 @@ class CropSampler:
         xb[dst] = box.density[src]
         if misleveled:
             xv[inside] = (xv[inside] - rng.uniform(*offsets)) / rng.uniform(*scales)
+            if clip is not None:  # as the normalisation clips a mis-levelled map
+                np.clip(xv, *clip, out=xv)
         r = int(rng.integers(len(ROTATIONS)))
         return tuple(np.ascontiguousarray(rotate(a, r)) for a in (xv, xb, inside))
 

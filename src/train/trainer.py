@@ -206,7 +206,8 @@ class Trainer:
                               self.cfg.helix_fraction, ctx, noise, self.cfg.voxel_size,
                               self.cfg.sheet_resolution, pair_boxes,
                               cons.data_share if cons is not None else 0.0,
-                              (cons.levels, cons.offset, cons.scale)
+                              (cons.levels, cons.offset, cons.scale,
+                               self.cfg.normalization.get("clip"))
                               if cons is not None and cons.levels > 0 else None)
         val = load_val_boxes(data, "val", self.cfg.max_val_boxes)
         real = []

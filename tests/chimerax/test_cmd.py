@@ -93,6 +93,38 @@ def test_subregion_and_step_keywords(cx, cropped, weights_kw):
     np.testing.assert_allclose(sheet.full_matrix(), expected.sheet[shown], atol=1e-5)
 
 
+def test_a_region_inside_the_molecule_takes_the_whole_maps_solvent(cx, cropped, weights_kw):
+    """A region crowded with protein has the protein as its mode: it is prepared with the whole
+    map's solvent level (read for the region, `MapRequest.around`); the whole map needs none."""
+    from chimerax.deepssetracer.cmd import MapRequest, region_solvent
+    from chimerax.deepssetracer.core.grid import DensityMap
+    from chimerax.deepssetracer.core.inference import load_network
+    from chimerax.deepssetracer.core.predict import predict_map
+
+    v = cropped
+    weights = weights_kw.split()[1] if weights_kw else None
+    net, spec = load_network(weights, device="cpu")
+    assert MapRequest.from_volume(v, "all", None, spec=spec).around is None
+    full = v.full_matrix()
+    k, j, i = np.unravel_index(np.argmax(full), full.shape)  # the densest voxel: in the molecule
+    lo = [max(int(c) - 9, 0) for c in (i, j, k)]
+    hi = [min(a + 18, n - 1) for a, n in zip(lo, v.data.size)]
+    region = ",".join(str(c) for c in (*lo, *hi))
+    request = MapRequest.from_volume(v, (tuple(lo), tuple(hi)), 1, spec=spec)
+    assert request.around is not None
+    helix, sheet = run(cx, f"deepssetracer #1 subregion {region} step 1 replace false"
+                           f"{weights_kw}")
+    solvent = region_solvent(request.around, spec, "auto")
+    data = full[lo[2]:hi[2] + 1, lo[1]:hi[1] + 1, lo[0]:hi[0] + 1].astype(np.float32)
+    dmap = DensityMap(data, v.data.step, helix.data.origin)
+    with_whole = predict_map(dmap, net, spec, solvent=solvent)
+    own = predict_map(dmap, net, spec)
+    assert own.preparation.levels.solvent * own.preparation.scale > solvent  # its mode: protein
+    np.testing.assert_allclose(helix.full_matrix(), with_whole.helix, atol=1e-5)
+    np.testing.assert_allclose(sheet.full_matrix(), with_whole.sheet, atol=1e-5)
+    assert np.abs(own.helix - with_whole.helix).max() > 0.01  # the level changed the answer
+
+
 def test_a_step_coarser_than_the_network_allows_is_only_shown(cx, cropped, weights_kw):
     """Step 5 of a 1 Å map (5 Å voxels, refused when the network read them) reads step 1."""
     helix, sheet = run(cx, f"deepssetracer #1 step 5{weights_kw}")
