@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from chimerax.deepssetracer.core.lowpass import lowpass
 from chimerax.deepssetracer.core.mapio import read_map
+from chimerax.deepssetracer.core.predict import PredictionInfo
 from chimerax.deepssetracer.core.prepare import (
     density_as_seen,
     outlier_bounds,
@@ -150,10 +151,14 @@ def test_a_region_takes_the_solvent_of_the_map_around_it():
     _, given = prepare(crowded, m.voxel_size, 2.0, NORM, solvent=whole)
     assert given.levels.solvent * given.scale == pytest.approx(whole, abs=1e-6)
     assert given.levels.molecule > own.levels.molecule  # measured above the true solvent
+    assert given.solvent_lift > 0.5 and own.solvent_lift == 0.0  # the result line says so
+    info = PredictionInfo(preparation=given)
+    assert "the whole map's solvent level (the region's own mode" in info.preprocessing()
+    assert "solvent" not in PredictionInfo(preparation=own).preprocessing()
     # a larger map whose own mode lies higher (itself crowded) never raises the region's
     _, higher = prepare(crowded, m.voxel_size, 2.0, NORM,
                         solvent=own.levels.solvent * own.scale + 0.3)
-    assert higher.levels == own.levels
+    assert higher.levels == own.levels and higher.solvent_lift == 0.0
     assert solvent_of(np.zeros((20, 20, 20), np.float32) + 1, m.voxel_size, 2.0) is None
     # a padded crop: its padding (here the map's minimum) is trimmed as `prepare` trims it
     padded = np.pad(crowded, 12, constant_values=float(crowded.min()) - 1.0)

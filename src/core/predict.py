@@ -47,6 +47,7 @@ TTA_DEFAULT = 4
 # molecule is continued as the molecule goes on rather than walled off (the VP6 head's tight
 # crop: helix 0.204 -> 0.256, sheet 0.380 -> 0.425 voxel F1; docs/crops.md).
 MARGIN = 4  # voxels of the model grid (8 Å)
+SOLVENT_NOTE = 0.05  # molecule densities: a region's own mode this far above the level taken
 
 TEXT_BYTES = 1 << 20  # room check: the most an elements file can take (bytes)
 RESIDUE_BYTES = 64  # and a row of the residues CSV
@@ -111,7 +112,10 @@ class PredictionInfo:
         else:
             filtered = (f"low-passed to {self.lowpass:g} Å (the default; its spectrum reaches "
                         f"{self.resolution:.1f} Å, the network learnt 5–10 Å maps)")
-        return "; ".join(x for x in (padding, filtered) if x)
+        lift = self.preparation.solvent_lift
+        solvent = ("" if lift < SOLVENT_NOTE else "the whole map's solvent level (the region's "
+                   f"own mode, {lift:.2f} molecule densities higher, is protein)")
+        return "; ".join(x for x in (padding, filtered, solvent) if x)
 
 
 def class_labels(helix: np.ndarray, sheet: np.ndarray, level: float | None = None

@@ -37,7 +37,7 @@ import numpy as np
 from .assess import FACE_SHARE, assess_map, face_share
 from .lowpass import lowpass as lowpass_filter
 from .lowpass import nyquist_resolution
-from .normalize import TOP_VOLUME, DensityLevels, density_levels, normalize
+from .normalize import TOP_VOLUME, DensityLevels, density_levels, normalize, solvent_level
 from .resample import resample
 from .sharpness import AUTO_LOWPASS, envelope_weight, estimate_resolution
 from .validate import MIN_EXTENT
@@ -65,6 +65,8 @@ class Preparation:
             where the levels are unknown).
         region: the ``[z, y, x]`` slices of the map that were prepared (`data_region`); the
             whole map where nothing was left out.
+        solvent_lift: where the solvent level of the map around it was taken (``prepare(
+            solvent=...)``), how far its own mode lay above it, in molecule densities; else 0.
     """
 
     scale: float = 1.0
@@ -77,6 +79,7 @@ class Preparation:
     warnings: list[str] = field(default_factory=list)
     faces: float = 0.0
     region: tuple[slice, slice, slice] | None = None
+    solvent_lift: float = 0.0
 
 
 def data_region(data: np.ndarray, voxel_size: Sequence[float]
@@ -246,6 +249,10 @@ def _prepared(data: np.ndarray, voxel_size: Sequence[float], model_voxel: float,
     try:
         record.levels = density_levels(grid, model_voxel,
                                        None if solvent is None else solvent / record.scale)
+        if solvent is not None:
+            own = solvent_level(grid)[0]
+            if record.levels.solvent < own:
+                record.solvent_lift = (own - record.levels.solvent) / record.levels.molecule
     except ValueError:
         record.levels = None  # `foreground` refuses such a map below; `zscore` does not need them
     else:
