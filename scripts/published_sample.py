@@ -1,6 +1,7 @@
 """Score DeepSSETracer 1.1's own published sample against ours, on the same voxels.
 
     python scripts/published_sample.py --dir DIR [--model MODEL] [--weights ONNX] [--threads 2]
+        [--json OUT.json] [--figure OUT.png]
 
 DIR holds the published tool's sample (github Yongcheng123/DeepSSETracer,
 ``sample_input_output``): ``cropped_35448.mrc`` (its input: a crop of EMD-35448, protein to
@@ -58,6 +59,8 @@ def main() -> None:
     ap.add_argument("--weights", default=None)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--figure", type=Path, default=None,
+                    help="a PNG of the truth and the answers, projected along z")
     args = ap.parse_args()
     crop = read_map(args.dir / "cropped_35448.mrc")
     whole = read_map(args.dir / "35448_8ihl.mrc")
@@ -92,6 +95,38 @@ def main() -> None:
         print("| " + " | ".join(str(v) for v in r.values()) + " |")
     if args.json:
         args.json.write_text(json.dumps({"true_voxels": true, "rows": rows}, indent=1) + "\n")
+    if args.figure:
+        _figure(args.figure, crop.data, [("truth (8IHL, DSSP)", truth), *zip(
+            ("DeepSSETracer 1.1", "ours, the crop as a file", "ours, the whole map's solvent"),
+            (published, ours.labels(), region.labels()))])
+
+
+def _figure(path: Path, density: np.ndarray, panels: list[tuple[str, np.ndarray]]) -> None:
+    """Each answer projected along z over the density's projection: yellow where a column
+    holds helix, cyan sheet, the stronger the more of the column."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    grey = density.mean(axis=0)
+    grey = (grey - grey.min()) / np.ptp(grey)
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.6))
+    for ax, (title, labels) in zip(axes, panels):
+        rgb = np.repeat(grey[..., None], 3, axis=2) * 0.8
+        for cls, colour in ((SHEET, (0.0, 1.0, 1.0)), (HELIX, (1.0, 1.0, 0.0))):
+            share = (labels == cls).mean(axis=0)[..., None]
+            alpha = np.clip(3 * share, 0, 1)
+            rgb = rgb * (1 - alpha) + np.array(colour) * alpha
+        ax.imshow(rgb, origin="lower")
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle("EMD-35448, the crop DeepSSETracer 1.1 ships as its sample (projected along z;"
+                 " helix yellow, sheet cyan)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 if __name__ == "__main__":
