@@ -15,7 +15,7 @@ import json
 import re
 from pathlib import Path
 
-MIN_SHEET_VOXELS = 500
+from chimerax.deepssetracer.train.invariance import MIN_SHEET_VOXELS
 
 
 def per_pair(path: Path) -> tuple[dict[str, tuple[float | None, float | None]], list[float]]:

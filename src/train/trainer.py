@@ -46,7 +46,7 @@ from .context import Context
 from .finish import finish
 from .jsonio import write_json
 from .losses import consistency
-from .sampling import CropSampler, load_training_box, make_noise_boxes
+from .sampling import Box, CropSampler, load_training_box, make_noise_boxes
 from .validation import ValBox, load_val_boxes, validate
 from .widen import widen_into
 
@@ -185,21 +185,22 @@ class Trainer:
         if not entries:
             raise ValueError(f"{data}/index.json lists no 'train' boxes")
         data_rng = np.random.default_rng(self.cfg.seed + 1)  # own stream: resume-independent
-        data_voxel = float(read_index(data).get("voxel_size", 1.0))
         ctx = Context.from_dict(self.cfg.context)
-        boxes = [b for e in entries
-                 for b in load_training_box(data, e, self.cfg.normalization, data_rng,
-                                            data_voxel, self.cfg.voxel_size, ctx, self.cfg.lowpass)]
+
+        def load(folder: Path, listed: list[dict[str, Any]]) -> list[Box]:
+            """The listed boxes of a dataset folder and their views, on the network's grid."""
+            voxel = float(read_index(folder).get("voxel_size", 1.0))
+            return [b for e in listed
+                    for b in load_training_box(folder, e, self.cfg.normalization, data_rng,
+                                               voxel, self.cfg.voxel_size, ctx, self.cfg.lowpass)]
+
+        boxes = load(data, entries)
         noise = (make_noise_boxes(ctx, self.cfg.normalization, self.cfg.voxel_size, data_rng,
                                   self.cfg.lowpass) if ctx else [])
         cons, pair_boxes = self.consistency, []
         if cons is not None and cons.data:
             extra = Path(cons.data)
-            extra_voxel = float(read_index(extra).get("voxel_size", 1.0))
-            pair_boxes = [b for e in split_entries(extra, None)
-                          for b in load_training_box(extra, e, self.cfg.normalization, data_rng,
-                                                     extra_voxel, self.cfg.voxel_size, ctx,
-                                                     self.cfg.lowpass)]
+            pair_boxes = load(extra, split_entries(extra, None))
             if not pair_boxes:
                 raise ValueError(f"{extra}/index.json lists no boxes (consistency data)")
         sampler = CropSampler(boxes, self.cfg.crop, self.cfg.sheet_fraction,

@@ -125,6 +125,17 @@ def test_a_region_inside_the_molecule_takes_the_whole_maps_solvent(cx, cropped, 
     assert np.abs(own.helix - with_whole.helix).max() > 0.01  # the level changed the answer
 
 
+def test_the_whole_map_is_read_for_its_level_at_the_networks_spacing_or_coarser():
+    """At the network's 2 Å spacing, coarser only where that would read more than
+    `AROUND_VOXELS` (a large map: a level is wanted of it, not a map)."""
+    from chimerax.deepssetracer.cmd import AROUND_VOXELS, around_step
+
+    assert around_step((100, 90, 80), (1.0, 1.0, 1.0), 2.0) == (2, 2, 2)
+    assert around_step((60, 60, 60), (2.7, 2.7, 2.7), 2.0) == (1, 1, 1)
+    big = around_step((512, 512, 512), (1.0, 1.0, 1.0), 2.0)
+    assert big == (4, 4, 4) and np.prod([-(-512 // k) for k in big]) <= AROUND_VOXELS
+
+
 def test_a_step_coarser_than_the_network_allows_is_only_shown(cx, cropped, weights_kw):
     """Step 5 of a 1 Å map (5 Å voxels, refused when the network read them) reads step 1."""
     helix, sheet = run(cx, f"deepssetracer #1 step 5{weights_kw}")
