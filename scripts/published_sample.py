@@ -10,7 +10,8 @@ every face), ``pre_helix.mrc`` and ``pre_sheet.mrc`` (its output masks on the cr
 PDB 8IHL). Truth is the model's DSSP on the crop's grid, as ``evaluate`` labels a pair. Four
 answers are scored on the crop's voxels and residues: the published tool's masks; ours on the
 crop as a file (the CLI); ours on the crop with the larger box's solvent level
-(`core.prepare.solvent_of`), as the ChimeraX command prepares a region of an open map; and
+(`core.predict.read_solvent`), as ``predict --around`` and the ChimeraX command for a region
+of an open map prepare it; and
 ours on the larger box interpolated onto the crop's grid (what the crop's voxels get when the
 molecule around them is there).
 """
@@ -27,8 +28,7 @@ from chimerax.deepssetracer.core import metrics
 from chimerax.deepssetracer.core.classes import BACKGROUND, HELIX, SHEET
 from chimerax.deepssetracer.core.inference import load_network
 from chimerax.deepssetracer.core.mapio import read_map
-from chimerax.deepssetracer.core.predict import predict_map
-from chimerax.deepssetracer.core.prepare import solvent_of
+from chimerax.deepssetracer.core.predict import predict_map, read_solvent
 from chimerax.deepssetracer.train.evaluate import read_model
 from chimerax.deepssetracer.train.labels import label_grid
 from scipy import ndimage
@@ -74,14 +74,14 @@ def main() -> None:
     published[sheet], published[helix] = SHEET, HELIX
     ours = predict_map(crop, net, spec, name="crop")
     region = predict_map(crop, net, spec, name="crop",
-                         solvent=solvent_of(whole.data, whole.voxel_size, spec.voxel_size))
+                         solvent=read_solvent(args.dir / "35448_8ihl.mrc", spec))
     big = predict_map(whole, net, spec, name="whole")
     cut = replace(ours, helix=_on_grid(big.helix, whole, crop),
                   sheet=_on_grid(big.sheet, whole, crop))
     rows = [_row("DeepSSETracer 1.1 (published output)", published, crop, truth, s.ca[ok],
                  s.ss[ok]),
             _row("ours on the crop", ours.labels(), crop, truth, s.ca[ok], s.ss[ok]),
-            _row("ours on the crop, the larger box's solvent level (ChimeraX region)",
+            _row("ours on the crop, the larger box's solvent level (--around; ChimeraX region)",
                  region.labels(), crop, truth, s.ca[ok], s.ss[ok]),
             _row("ours on the larger box, at the crop's voxels", cut.labels(), crop, truth,
                  s.ca[ok], s.ss[ok])]

@@ -57,7 +57,7 @@ from .core.errors import Cancelled, InputError
 from .core.grid import DensityMap
 from .core.inference import DEVICES, load_network
 from .core.predict import Prediction, check_map, find_elements, grid_check, predict_map
-from .core.prepare import solvent_of
+from .core.prepare import around_step, solvent_of
 from .core.weights import default_weights_path
 from .elements_models import add_element_models, elements_message
 from .model_check import check_message, colour_by_prediction
@@ -226,7 +226,7 @@ class MapRequest:
         read_note: "" or, when the region was read coarser than step 1, a line saying so.
         around: for a region short of the whole map, the whole map read coarsely
             (`around_step`), whose solvent level the region is prepared with where it lies
-            below the region's own mode (`region_solvent`): a region crowded with protein
+            below the region's own mode (`core.prepare.solvent_of`): a region crowded with protein
             holds no solvent to find; None for the whole map.
     """
 
@@ -350,28 +350,6 @@ def _check_axes(v, name: str) -> None:
                          "not a rotation): skewed grids are not supported")
 
 
-AROUND_VOXELS = 160**3  # the whole map is read coarser than the network's grid beyond this
-
-
-def around_step(size, voxel_size, grid_spacing: float) -> tuple[int, int, int]:
-    """The step the whole map is read at for a region's solvent level (``(x, y, z)``): the
-    network's grid spacing, then coarser while more than `AROUND_VOXELS` would be read (a
-    level, not a map, is wanted of it: the solvent's mode is its mean however the map is
-    sampled)."""
-    r = [max(1, int(grid_spacing / float(s) + 1e-6)) for s in voxel_size]
-    while np.prod([-(-n // k) for n, k in zip(size, r)]) > AROUND_VOXELS:
-        r = [k + 1 for k in r]
-    return tuple(r)
-
-
-def region_solvent(around: DensityMap, spec, lowpass) -> float | None:
-    """The solvent level a region is prepared with: `core.prepare.solvent_of` the whole map,
-    on its own (coarse) grid when that is coarser than the network's (no upsampling of a map
-    read only for a level)."""
-    return solvent_of(around.data, around.voxel_size,
-                      max(float(spec.voxel_size), max(around.voxel_size)), lowpass)
-
-
 def _read_grid(v, corner, top, r):
     """Size, last point (i, j, k), corner and voxel size (x, y, z; Å) of region `corner`-`top`
     read at step `r` from the corner on."""
@@ -482,8 +460,8 @@ class PredictionJob:
 
     def _predict(self, progress) -> Prediction:
         around = self.request.around
-        solvent = (region_solvent(around, self.spec, self.lowpass)
-                   if around is not None else None)
+        solvent = (solvent_of(around.data, around.voxel_size, self.spec.voxel_size,
+                              self.lowpass) if around is not None else None)
         prediction = predict_map(self.request.dmap, self.net, self.spec, tta=self.tta,
                                  lowpass=self.lowpass, progress=progress,
                                  cancel=self._cancel.is_set, name=self.request.name,

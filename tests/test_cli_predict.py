@@ -1092,3 +1092,59 @@ def test_memory_refusal_of_a_huge_gzipped_header_gives_sane_sizes(tmp_path, weig
     _expect_refusal(capsys, run([path, "-o", out, "--weights", weights]), path, out,
                     contains="20000x20000x20000 voxels (29.1 TiB as float32); tiled "
                              "prediction needs about ")
+
+
+def _crowded_crop(tmp_path):
+    """A noisy solvent box with a molecule filling its middle, and a crop inside the molecule
+    (no solvent: its mode is the protein's density), both written as maps."""
+    from chimerax.deepssetracer.core.lowpass import lowpass
+
+    rng = np.random.default_rng(4)
+    data = 0.02 * rng.standard_normal((60, 60, 60)).astype(np.float32)
+    data[10:50, 10:50, 10:50] += 1 + 0.5 * lowpass(rng.standard_normal((40,) * 3), (1.0,) * 3,
+                                                   5.0) / 0.05
+    whole = write_map(tmp_path / "whole.mrc", DensityMap(data, (1.0,) * 3, (0.0,) * 3))
+    crop = write_map(tmp_path / "crop.mrc", DensityMap(
+        np.ascontiguousarray(data[16:44, 16:44, 16:44]), (1.0,) * 3, (16.0,) * 3))
+    return whole, crop
+
+
+def test_around_takes_the_solvent_of_the_map_a_crop_was_cut_from(tmp_path, shipped, capsys):
+    """``--around WHOLE``: the crop is prepared with the whole map's solvent level, and says so
+    in its line and its --json record; without it, its own mode (the protein) is taken. (The
+    shipped weights: the tiny test network's z-score normalisation has no solvent level.)"""
+    whole, crop = _crowded_crop(tmp_path)
+    assert run([crop, "-o", tmp_path / "own", "--threads", 1, "-q"]) == 0
+    own_line = capsys.readouterr().out
+    report = tmp_path / "run.json"
+    assert run([crop, "-o", tmp_path / "around", "--threads", 1, "-q", "--around", whole,
+                "--json", report]) == 0
+    line = capsys.readouterr().out
+    assert "the whole map's solvent level (the region's own mode" in line
+    assert "solvent level" not in own_line
+    settings = json.loads(report.read_text())["maps"][0]["settings"]
+    assert settings["around"] == os.path.abspath(whole)
+    own = read_map(tmp_path / "own" / "crop_helix.mrc").data
+    around = read_map(tmp_path / "around" / "crop_helix.mrc").data
+    assert np.abs(own - around).max() > 0.01  # the level changed the answer
+    assert read_map(crop).data.shape == around.shape
+
+
+def test_a_bad_around_map_is_refused_before_any_map(tmp_path, map_path, weights, capsys):
+    out = tmp_path / "out"
+    missing = tmp_path / "nope.mrc"
+    _expect_refusal(capsys, run([map_path, "-o", out, "--weights", weights, "--around",
+                                 missing]), missing, out, contains="no such file")
+    flat = write_map(tmp_path / "flat.mrc", DensityMap(np.ones((20, 20, 20), np.float32),
+                                                       (1.0,) * 3, (0.0,) * 3))
+    _expect_refusal(capsys, run([map_path, "-o", out, "--weights", weights, "--around", flat]),
+                    flat, out, contains="constant")
+    # an output that would overwrite it: refused before anything is read
+    target = out / "emd_1_helix.mrc"
+    out.mkdir()
+    write_map(target, blob_map((12, 12, 12)))
+    before = _sha(target)
+    _expect_refusal(capsys, run([map_path, "-o", out, "--weights", weights, "--force",
+                                 "--around", target]), target, tmp_path / "unused",
+                    contains="the --around map")
+    assert _sha(target) == before

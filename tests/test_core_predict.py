@@ -311,3 +311,22 @@ def test_a_zero_padded_crop_gets_the_crops_own_answer(shared_dir, shipped):
     assert again.preprocessing() == ("its padding left out (the crop inside, 48 x 40 x 47 voxels, "
                                      "predicted as given); " + given.preprocessing())
     assert again.preparation.region == tuple(slice(pad, pad + n) for n in m.data.shape)
+
+
+def test_read_solvent_gives_the_level_of_the_map_read_at_its_step(tmp_path, shipped):
+    """`read_solvent` (the CLI's ``--around``): the level `solvent_of` finds in the map read
+    at `around_step`; a map with nothing above its solvent is refused in one line."""
+    from chimerax.deepssetracer.core.prepare import around_step, solvent_of
+
+    _, spec = shipped
+    m = blob_map((40, 36, 44), voxel_size=(1.0, 1.0, 1.0))
+    path = write_map(tmp_path / "whole.mrc", m)
+    step = around_step(m.data.shape[::-1], m.voxel_size, spec.voxel_size)
+    assert step == (2, 2, 2)
+    expected = solvent_of(np.ascontiguousarray(m.data[::2, ::2, ::2]), (2.0,) * 3,
+                          spec.voxel_size)
+    assert predict.read_solvent(path, spec) == pytest.approx(expected)
+    flat = write_map(tmp_path / "flat.mrc", DensityMap(np.zeros((20, 20, 20), np.float32),
+                                                       (1.0,) * 3, (0.0,) * 3))
+    with pytest.raises(InputError, match="constant"):
+        predict.read_solvent(flat, spec)

@@ -8,6 +8,8 @@ from chimerax.deepssetracer.core.lowpass import lowpass
 from chimerax.deepssetracer.core.mapio import read_map
 from chimerax.deepssetracer.core.predict import PredictionInfo
 from chimerax.deepssetracer.core.prepare import (
+    AROUND_VOXELS,
+    around_step,
     density_as_seen,
     outlier_bounds,
     prepare,
@@ -128,6 +130,20 @@ def test_a_region_that_cannot_be_prepared_leaves_the_whole_map():
     whole, _ = prepare(data, (1.0,) * 3, 1.0, NORM, lowpass=None)
     volume, record = prepare(data, (1.0,) * 3, 1.0, NORM, lowpass=None, trim=True)
     assert record.region is None and np.array_equal(volume, whole)
+
+
+def test_a_map_read_for_its_level_is_read_at_the_networks_spacing_or_coarser():
+    """At the network's 2 Å spacing, coarser only where that would read more than
+    `AROUND_VOXELS` (a large map: a level is wanted of it, not a map); a coarse read is
+    prepared on its own grid, and gives the level of the map read finely."""
+    assert around_step((100, 90, 80), (1.0, 1.0, 1.0), 2.0) == (2, 2, 2)
+    assert around_step((60, 60, 60), (2.7, 2.7, 2.7), 2.0) == (1, 1, 1)
+    big = around_step((512, 512, 512), (1.0, 1.0, 1.0), 2.0)
+    assert big == (4, 4, 4) and np.prod([-(-512 // k) for k in big]) <= AROUND_VOXELS
+    m = blob_map((48, 48, 48), voxel_size=(1.0, 1.0, 1.0))
+    fine = solvent_of(m.data, m.voxel_size, 2.0)
+    coarse = solvent_of(np.ascontiguousarray(m.data[::3, ::3, ::3]), (3.0,) * 3, 2.0)
+    assert coarse == pytest.approx(fine, abs=0.05 * float(m.data.max() - fine))
 
 
 def test_a_region_takes_the_solvent_of_the_map_around_it():

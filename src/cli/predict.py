@@ -96,6 +96,13 @@ def add_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-molecule-check", dest="molecule_check", action="store_false",
                         help="leave out the warning that no molecule stands out of the noise "
                              "(such a map is predicted either way)")
+    parser.add_argument("--around", type=Path, default=None, metavar="WHOLE_MAP",
+                        help="the map the input maps were cut from (the same file's units): "
+                             "its solvent level is taken where it lies below a crop's own "
+                             "mode, as the ChimeraX command does for a region of an open map. "
+                             "A crop crowded with protein holds no solvent, and its mode (the "
+                             "protein's density) otherwise passes for the solvent; read once, "
+                             "before any map, at 2 Å or coarser")
     parser.add_argument("--labels", action="store_true",
                         help="also write <stem>_labels.mrc (0 helix, 1 sheet, 2 background)")
     parser.add_argument("--elements", action="store_true",
@@ -143,6 +150,7 @@ def main(args: argparse.Namespace) -> int:
             from .models import read_model
 
             model = read_model(args.model)
+        solvent = _around_solvent(args)  # also before any map: a bad file costs no prediction
         created = make_outdir(args.outdir)  # its new levels go again if nothing is written
     except InputError as err:
         return _fail(str(err), EXIT_INPUT)
@@ -160,7 +168,7 @@ def main(args: argparse.Namespace) -> int:
                 for i, path in enumerate(maps):
                     hold.release()  # delivers a signal held over the previous map's commit
                     message, status = _predict_one(path, args, threads, network, model,
-                                                   records)
+                                                   records, solvent)
                     if status:
                         code = max(code, status)
                         _fail(message, status)
@@ -194,11 +202,27 @@ def main(args: argparse.Namespace) -> int:
     return code
 
 
+def _around_solvent(args: argparse.Namespace) -> float | None:
+    """The ``--around`` map's solvent level (`core.predict.read_solvent`), or None.
+
+    Raises:
+        InputError: the map or the weights' sidecar (whose grid it is read for) is unusable.
+    """
+    if args.around is None:
+        return None
+    from ..core.predict import read_solvent
+    from ..core.weights import default_weights_path, load_spec
+
+    weights = args.weights if args.weights is not None else default_weights_path()
+    return read_solvent(args.around, load_spec(weights), args.lowpass)
+
+
 def _predict_one(path: Path, args: argparse.Namespace, threads: int | None,
                  network: _NetworkOnce, model: ModelResidues | None,
-                 records: list[dict]) -> tuple[str, int]:
-    """Predict one map (with ``--elements`` / ``--model`` outputs as asked), print its lines
-    and add its record; ``(error line, exit code)``."""
+                 records: list[dict], solvent: float | None = None) -> tuple[str, int]:
+    """Predict one map (with ``--elements`` / ``--model`` outputs as asked, and the
+    ``--around`` map's `solvent` level), print its lines and add its record; ``(error line,
+    exit code)``."""
     from ..core.errors import InputError, OutputExists
     from ..core.predict import predict_file
     from . import report
@@ -210,7 +234,7 @@ def _predict_one(path: Path, args: argparse.Namespace, threads: int | None,
                               threads=threads, tta=args.tta, lowpass=args.lowpass,
                               labels=args.labels, force=args.force, quiet=args.quiet,
                               network=network, elements=args.elements, model=model,
-                              molecule_check=args.molecule_check)
+                              molecule_check=args.molecule_check, solvent=solvent)
     except OutputExists as err:  # the core's message is neutral: the flag is the CLI's
         hint = ("pass --force to replace the set: it is then removed" if err.stale
                 else "pass --force to overwrite")
@@ -227,7 +251,7 @@ def _predict_one(path: Path, args: argparse.Namespace, threads: int | None,
             _say(f"warning: {name}: {warning}", sys.stderr)
         _say(result.summary(), sys.stdout)
         records.append(report.map_record(result, lowpass_asked=args.lowpass, threads=threads,
-                                         model=args.model))
+                                         model=args.model, around=args.around))
         return "", 0
     records.append(report.failure_record(path, message))
     return message, status
@@ -357,6 +381,8 @@ def _check_targets(maps: list[Path], args: argparse.Namespace) -> None:
     inputs = [(m, f"the input map {m}") for m in maps]
     if args.model is not None:
         inputs.append((args.model, f"the --model file {args.model}"))
+    if args.around is not None:
+        inputs.append((args.around, f"the --around map {args.around}"))
     inputs += [(weights, f"the weights {weights}"),
                (sidecar_path(weights), f"the weights sidecar {sidecar_path(weights)}")]
     seen: dict = {}

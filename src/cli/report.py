@@ -41,8 +41,10 @@ def check_target(path: Path) -> None:
 
 
 def map_record(result: FileResult, *, lowpass_asked: float | str | None,
-               threads: int | None, model: Path | None = None) -> dict[str, Any]:
-    """The JSON record of one map that was predicted (`model`: the ``--model`` file)."""
+               threads: int | None, model: Path | None = None,
+               around: Path | None = None) -> dict[str, Any]:
+    """The JSON record of one map that was predicted (`model`: the ``--model`` file;
+    `around`: the ``--around`` map)."""
     return {
         "input": str(result.map_path),
         "ok": True,
@@ -62,6 +64,7 @@ def map_record(result: FileResult, *, lowpass_asked: float | str | None,
             "lowpass_applied_A": result.lowpass,
             "lowpass_automatic": result.auto_lowpass,
             "resolution_estimate_A": result.resolution,
+            "around": os.path.abspath(around) if around is not None else None,
         },
         "timings_s": {k: round(v, 4) for k, v in {**result.timings,
                                                    "total": result.seconds}.items()},

@@ -29,7 +29,7 @@ from .inference import Network, load_network
 from .mapio import map_stem, read_map, write_maps
 from .memory import tile_voxels
 from .outputs import check_names, check_space, output_lock, prepare_outdir
-from .prepare import AUTO, Preparation, density_as_seen, prepare
+from .prepare import AUTO, Preparation, around_step, density_as_seen, prepare, solvent_of
 from .progress import StderrProgress
 from .resample import resample
 from .residues import ModelResidues, check_residues
@@ -288,6 +288,30 @@ def _check_data(dmap: DensityMap, spec: ModelSpec, lowpass: float | str | None,
         validate_lowpass(lowpass, spec.voxel_size, name)
 
 
+def read_solvent(path: str | os.PathLike[str], spec: ModelSpec,
+                 lowpass: float | str | None = AUTO) -> float:
+    """The solvent level, in its own units, of the map a crop was cut from (the CLI's
+    ``--around``): a crop crowded with protein has the protein's density as its mode, and
+    ``predict_map(solvent=...)`` takes the lower of this and that, as the ChimeraX command does
+    for a region of an open map. The map is read at `prepare.around_step`.
+
+    Raises:
+        InputError: the file cannot be read as a map, its values cannot be normalised, or
+            nothing in it rises above its solvent level.
+    """
+    dmap = read_map(path)
+    validate_values(dmap.data, path)
+    step = around_step(dmap.data.shape[::-1], dmap.voxel_size, spec.voxel_size)
+    data = np.ascontiguousarray(dmap.data[::step[2], ::step[1], ::step[0]], dtype=np.float32)
+    voxel_size = tuple(v * k for v, k in zip(dmap.voxel_size, step))
+    del dmap  # the read step's copy is all that is needed
+    level = solvent_of(data, voxel_size, spec.voxel_size, lowpass)
+    if level is None:
+        raise InputError(path, "nothing rises above its solvent level: it cannot give the "
+                               "solvent level of a map cut from it")
+    return level
+
+
 def predict_map(dmap: DensityMap, net: Network, spec: ModelSpec, *, tta: bool | int = False,
                 lowpass: float | str | None = AUTO,
                 progress: Callable[[int, int], None] | None = None,
@@ -468,13 +492,15 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                  quiet: bool = False, network: NetworkLoader | None = None,
                  elements: bool = False, model: ModelResidues | None = None,
                  molecule_check: bool = True, stem: str | None = None,
-                 tool: str = "DeepSSETracer") -> FileResult:
+                 tool: str = "DeepSSETracer", solvent: float | None = None) -> FileResult:
     """Predict a map file and write its probability maps into `outdir` (the CLI's work).
 
     Each map's header labels name `tool` (the CLI: with its version), the class and the
     weights' sha256 (`header_labels`).
 
     `stem` names the outputs (default: the map's, `mapio.map_stem`; see `output_paths`).
+    `solvent`: the solvent level of the map this one was cut from (`read_solvent`), taken
+    where it lies below the map's own mode (`predict_map`).
 
     With ``elements`` also writes the helix axes and sheet patches (`find_elements`)
     as ``_elements.json`` and ``_elements.pdb``; with ``model`` (its residues, read by the
@@ -527,7 +553,7 @@ def predict_file(map_path: str | os.PathLike[str], outdir: str | os.PathLike[str
                                                          rotations=len(rotation_set(tta)))
             pred = predict_grid(dmap, net, spec, tta=tta, lowpass=lowpass, progress=progress,
                                 molecule_check=molecule_check, name=str(map_path),
-                                checked=True)
+                                checked=True, solvent=solvent)
             for kind in ("helix", "sheet"):  # on the network's grid: what the outputs are from
                 bad = int(np.count_nonzero(~np.isfinite(getattr(pred, kind))))
                 if bad:

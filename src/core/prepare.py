@@ -45,6 +45,7 @@ from .validate import MIN_EXTENT
 AUTO = "auto"  # the ``lowpass`` argument for the default filter, `sharpness.AUTO_LOWPASS`
 OUTLIER_FACTOR = 50.0  # times the densest volume's deviation: beyond it a voxel is not density
 SAMPLE = 400_000  # voxels of the strided sample that decides whether the exact scan is needed
+AROUND_VOXELS = 160**3  # a map read for its solvent level only is read coarser beyond this
 
 
 @dataclass
@@ -209,17 +210,30 @@ def solvent_of(data: np.ndarray, voxel_size: Sequence[float], model_voxel: float
     (``prepare(solvent=...)``), since a region crowded with protein has the protein, not the
     solvent, as its mode (on EMD-35448's crop that DeepSSETracer 1.1 ships as its sample: 0.48
     molecule densities too high, and a sixth of the crop called sheet). A map read coarsely
-    for its level is low-passed no finer than its grid holds."""
+    for its level (`around_step`) is prepared on its own grid, not upsampled, and low-passed no
+    finer than that grid holds."""
+    model_voxel = max(float(model_voxel), *(float(v) for v in voxel_size))
     resolution, _ = effective_lowpass(lowpass)
     if resolution is not None:
-        resolution = max(resolution, nyquist_resolution(voxel_size),
-                         nyquist_resolution((model_voxel,) * 3))
+        resolution = max(resolution, nyquist_resolution((model_voxel,) * 3))
     try:
         _, record = prepare(data, voxel_size, model_voxel, {"method": "foreground"},
                             lowpass=resolution, assess=False, trim=True)
     except ValueError:
         return None
     return record.levels.solvent * record.scale
+
+
+def around_step(size: Sequence[int], voxel_size: Sequence[float],
+                grid_spacing: float) -> tuple[int, ...]:
+    """The step (per axis, in the order given) a whole map of ``size`` voxels is read at for
+    `solvent_of`: the network's grid spacing, then coarser while more than `AROUND_VOXELS`
+    would be read (a level, not a map, is wanted of it: the solvent's mode is its mean however
+    the map is sampled)."""
+    r = [max(1, int(grid_spacing / float(s) + 1e-6)) for s in voxel_size]
+    while np.prod([-(-n // k) for n, k in zip(size, r)]) > AROUND_VOXELS:
+        r = [k + 1 for k in r]
+    return tuple(r)
 
 
 def _prepared(data: np.ndarray, voxel_size: Sequence[float], model_voxel: float,

@@ -73,10 +73,10 @@ def test_subregion_and_step_keywords(cx, cropped, weights_kw):
     # the network saw that whole region at step 1 (not every second voxel), with the whole
     # map's solvent level (a region may hold no solvent of its own): predicting it directly
     # gives the same maps at the shown points, every second voxel from the corner on
-    from chimerax.deepssetracer.cmd import around_step, region_solvent
     from chimerax.deepssetracer.core.grid import DensityMap
     from chimerax.deepssetracer.core.inference import load_network
     from chimerax.deepssetracer.core.predict import predict_map
+    from chimerax.deepssetracer.core.prepare import around_step, solvent_of
 
     nx, ny, nz = helix.data.size
     data = v.full_matrix()[5:35, 5:45, 5:45].astype(np.float32)  # [z, y, x] of 5-44, 5-44, 5-34
@@ -85,7 +85,7 @@ def test_subregion_and_step_keywords(cx, cropped, weights_kw):
     a = around_step(v.data.size, v.data.step, spec.voxel_size)
     whole = v.data.matrix((0, 0, 0), v.data.size, a).astype(np.float32)
     around = DensityMap(whole, tuple(s * k for s, k in zip(v.data.step, a)), v.data.origin)
-    solvent = region_solvent(around, spec, "auto")
+    solvent = solvent_of(around.data, around.voxel_size, spec.voxel_size)
     expected = predict_map(DensityMap(data, v.data.step, helix.data.origin), net, spec,
                            solvent=solvent)
     shown = (slice(0, 2 * nz - 1, 2), slice(0, 2 * ny - 1, 2), slice(0, 2 * nx - 1, 2))
@@ -96,10 +96,11 @@ def test_subregion_and_step_keywords(cx, cropped, weights_kw):
 def test_a_region_inside_the_molecule_takes_the_whole_maps_solvent(cx, cropped, weights_kw):
     """A region crowded with protein has the protein as its mode: it is prepared with the whole
     map's solvent level (read for the region, `MapRequest.around`); the whole map needs none."""
-    from chimerax.deepssetracer.cmd import MapRequest, region_solvent
+    from chimerax.deepssetracer.cmd import MapRequest
     from chimerax.deepssetracer.core.grid import DensityMap
     from chimerax.deepssetracer.core.inference import load_network
     from chimerax.deepssetracer.core.predict import predict_map
+    from chimerax.deepssetracer.core.prepare import solvent_of
 
     v = cropped
     weights = weights_kw.split()[1] if weights_kw else None
@@ -114,7 +115,7 @@ def test_a_region_inside_the_molecule_takes_the_whole_maps_solvent(cx, cropped, 
     assert request.around is not None
     helix, sheet = run(cx, f"deepssetracer #1 subregion {region} step 1 replace false"
                            f"{weights_kw}")
-    solvent = region_solvent(request.around, spec, "auto")
+    solvent = solvent_of(request.around.data, request.around.voxel_size, spec.voxel_size)
     data = full[lo[2]:hi[2] + 1, lo[1]:hi[1] + 1, lo[0]:hi[0] + 1].astype(np.float32)
     dmap = DensityMap(data, v.data.step, helix.data.origin)
     with_whole = predict_map(dmap, net, spec, solvent=solvent)
@@ -123,17 +124,6 @@ def test_a_region_inside_the_molecule_takes_the_whole_maps_solvent(cx, cropped, 
     np.testing.assert_allclose(helix.full_matrix(), with_whole.helix, atol=1e-5)
     np.testing.assert_allclose(sheet.full_matrix(), with_whole.sheet, atol=1e-5)
     assert np.abs(own.helix - with_whole.helix).max() > 0.01  # the level changed the answer
-
-
-def test_the_whole_map_is_read_for_its_level_at_the_networks_spacing_or_coarser():
-    """At the network's 2 Å spacing, coarser only where that would read more than
-    `AROUND_VOXELS` (a large map: a level is wanted of it, not a map)."""
-    from chimerax.deepssetracer.cmd import AROUND_VOXELS, around_step
-
-    assert around_step((100, 90, 80), (1.0, 1.0, 1.0), 2.0) == (2, 2, 2)
-    assert around_step((60, 60, 60), (2.7, 2.7, 2.7), 2.0) == (1, 1, 1)
-    big = around_step((512, 512, 512), (1.0, 1.0, 1.0), 2.0)
-    assert big == (4, 4, 4) and np.prod([-(-512 // k) for k in big]) <= AROUND_VOXELS
 
 
 def test_a_step_coarser_than_the_network_allows_is_only_shown(cx, cropped, weights_kw):
