@@ -164,6 +164,10 @@ def test_crowded_fraction_one_gives_every_box_a_prepared_view(tmp_path):
     assert view.density.size < whole.density.size and np.isfinite(view.density).all()
     assert len(load_training_box(tmp_path, {"file": "b.npz"}, NORM, rng, 1.0, 1.0,
                                  Context())) == 1
+    # several views of one box (a consistency pool of a few real maps): each its own crop
+    boxes = load_training_box(tmp_path, {"file": "b.npz"}, NORM, rng, 1.0, 1.0, ctx, views=4)
+    assert len(boxes) == 5 and all(b.view_of is boxes[0] for b in boxes[1:])
+    assert len({b.offset for b in boxes[1:]}) > 1
 
 
 def test_b_filtered_blurs_sharpens_and_leaves_b0_alone():

@@ -106,3 +106,25 @@ def test_prepare_real_labels_on_the_map_grid(tmp_path):
     i = np.rint(z["ca_xyz"][z["ca_class"] == 0]).astype(int)
     assert (z["labels"][i[:, 2], i[:, 1], i[:, 0]] == 0).all()
     assert z["density"][i[:, 2], i[:, 1], i[:, 0]].mean() > z["density"].mean()
+
+
+def test_prepare_real_takes_a_map_without_a_model_as_unlabelled(tmp_path):
+    """A map with no model (for a consistency pool) gives a box whose every voxel is ignored,
+    listed ``"labelled": false``, which validation leaves out; ``resolution.txt`` states its
+    resolution, and a sharp map is also given low-passed."""
+    from chimerax.deepssetracer.core.classes import IGNORE
+    from chimerax.deepssetracer.core.mapio import write_map
+    from chimerax.deepssetracer.train.validation import load_val_boxes
+    from helpers import blob_map
+
+    src = tmp_path / "src" / "crowded"
+    src.mkdir(parents=True)
+    write_map(src / "map.mrc", blob_map((30, 28, 26), voxel_size=(1.0, 1.0, 1.0)))
+    (src / "resolution.txt").write_text("3.4\n")
+    entries = dataset.prepare_real(tmp_path / "out", tmp_path / "src")
+    assert [e["name"] for e in entries] == ["crowded", "crowded_lp6", "crowded_lp8"]
+    assert all(e["labelled"] is False and e["n_residues"] == 0 for e in entries)
+    assert entries[0]["resolution"] == 3.4
+    z = np.load(tmp_path / "out" / "crowded.npz")
+    assert (z["labels"] == IGNORE).all() and z["ca_xyz"].shape == (0, 3)
+    assert load_val_boxes(tmp_path / "out", None, None) == []

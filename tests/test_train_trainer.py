@@ -222,6 +222,7 @@ def test_consistency_is_checked_up_front(tmp_path, dataset):
                        ({"weight": 0.0}, "weight must be > 0"),
                        ({"labels": -1.0}, "labels >= 0"),
                        ({"pairs": 0}, "pairs must be an integer"),
+                       ({"views": 0}, "views must be an integer"),
                        ({"teacher": "mean"}, "teacher must be one of ema, init"),
                        ({"identity": 2.0}, "identity must lie in"),
                        ({"data_share": 0.5}, "data_share must lie in"),

@@ -47,6 +47,9 @@ class Consistency:
             views serve the pairs only, never the label batch: the term needs no labels, so
             real maps can hold the answer where it matters.
         data_share: share of the pairs drawn from ``data``.
+        views: crowded and filtered views drawn of each box of ``data`` (`context`'s chances,
+            each draw): a few real maps need many views to show the network more than a few
+            crops of each.
         levels: share of the pairs whose view is its box with the solvent and molecule levels
             set wrong, as a crop with no solvent has them set (its mode is the protein's
             density): the view's values become ``(x - offset) / scale``, both drawn uniformly
@@ -60,6 +63,7 @@ class Consistency:
     labels: float = 1.0
     data: str | None = None
     data_share: float = 0.0
+    views: int = 1
     levels: float = 0.0
     offset: tuple[float, float] = (0.0, 0.5)
     scale: tuple[float, float] = (0.6, 1.0)
@@ -76,8 +80,11 @@ class Consistency:
         if not (c.weight > 0 and c.labels >= 0):
             raise ValueError(f"config consistency weight must be > 0 and labels >= 0, got "
                              f"{c.weight} and {c.labels}")
-        if not (isinstance(c.pairs, int) and c.pairs >= 1):
-            raise ValueError(f"config consistency pairs must be an integer >= 1, got {c.pairs!r}")
+        for name in ("pairs", "views"):
+            value = getattr(c, name)
+            if not (isinstance(value, int) and value >= 1):
+                raise ValueError(f"config consistency {name} must be an integer >= 1, got "
+                                 f"{value!r}")
         if c.teacher not in TEACHERS:
             raise ValueError(f"config consistency teacher must be one of {', '.join(TEACHERS)}, "
                              f"got {c.teacher!r}")

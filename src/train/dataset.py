@@ -291,12 +291,23 @@ REAL_RESOLUTION = {"emd8518_5u8s_A": 6.1, "emd3491_5mdx_L": 5.3, "emd3491_5mdx_X
 LOWPASS = (6.0, 8.0)  # the sharp real maps are also given low-passed to these
 
 
+def _stated_resolution(folder: Path) -> float | None:
+    """The resolution in ``folder/resolution.txt`` (Å), or None."""
+    path = folder / "resolution.txt"
+    return float(path.read_text().split()[0]) if path.exists() else None
+
+
 def prepare_real(out: Path, src: Path) -> list[dict]:
     """Real map/model pairs as npz like the simulated boxes, plus low-passed sharp maps.
 
     Maps are resampled to 1 Å (same voxel [0, 0, 0]); labels come from the model by the
     simulation's label code on that grid. No voxel is ignored (255): the real boxes are
     single-chain boxes or segments whose Cα all lie inside, so the whole box is scored.
+
+    A folder with a map and no model gives an unlabelled box (every voxel ignored, entry
+    ``"labelled": false``): what a consistency pool needs (`config.Consistency.data`), never a
+    validation box. Its resolution, when no `REAL_RESOLUTION` entry states it, comes from an
+    optional ``SUB/resolution.txt`` (one number, Å).
     """
     from ..core.mapio import read_map
     from ..core.resample import resample
@@ -314,27 +325,35 @@ def prepare_real(out: Path, src: Path) -> list[dict]:
         dm = read_map(folder / "map.mrc")
         density = resample(dm.data, dm.voxel_size, (1.0, 1.0, 1.0))
         origin = np.asarray(dm.origin, np.float64)
-        s = read_structure(folder / "model.pdb")
-        ok = np.isfinite(s.ca).all(axis=1)
-        lab = labels.label_grid(density.shape, tuple(origin), (1.0, 1.0, 1.0), s.ca[ok], s.ss[ok])
-        res = REAL_RESOLUTION.get(folder.name)
+        labelled = (folder / "model.pdb").exists()
+        if labelled:
+            s = read_structure(folder / "model.pdb")
+            ok = np.isfinite(s.ca).all(axis=1)
+            ca, ss = s.ca[ok], s.ss[ok]
+            lab = labels.label_grid(density.shape, tuple(origin), (1.0, 1.0, 1.0), ca, ss)
+        else:
+            ca, ss = np.zeros((0, 3), np.float32), np.zeros(0, np.uint8)
+            lab = np.full(density.shape, IGNORE, np.uint8)
+        res = REAL_RESOLUTION.get(folder.name, _stated_resolution(folder))
         variants = [(folder.name, density, res)]
         if res is not None and res < 5.0:  # the 3.2 Å maps
             variants += [(f"{folder.name}_lp{r:g}", lowpass(density, (1.0, 1.0, 1.0), r), r)
                          for r in LOWPASS]
         for name, d, r in variants:
             np.savez(out / f"{name}.npz", density=d, labels=lab,
-                     ca_xyz=(s.ca[ok] - origin).astype(np.float32), ca_class=s.ss[ok],
+                     ca_xyz=(ca - origin).astype(np.float32), ca_class=ss,
                      origin=origin.astype(np.float32))
             entries.append({
                 "file": f"{name}.npz", "name": name, "source": folder.name, "resolution": r,
                 "voxel_size_in": list(dm.voxel_size), "shape": list(d.shape),
+                "labelled": labelled,
                 "helix_share": round(float((lab == HELIX).mean()), 4),
                 "sheet_share": round(float((lab == SHEET).mean()), 4),
-                "n_residues": int(ok.sum()),
-                "crowding": round(float(protein_mask(s.xyz, origin, d.shape).mean()), 4),
+                "n_residues": len(ca),
+                "crowding": round(float(protein_mask(s.xyz, origin, d.shape).mean()), 4)
+                if labelled else None,
             })
-            log.info("real %s: shape %s, %d residues", name, d.shape, int(ok.sum()))
+            log.info("real %s: shape %s, %d residues", name, d.shape, len(ca))
     write_json(out / "index.json", {"version": VERSION, "voxel_size": 1.0, "ignore": "none",
                                      "boxes": entries})
     return entries

@@ -58,11 +58,13 @@ class Box:
 def load_training_box(data_dir: Path, entry: dict[str, Any], norm: dict[str, Any],
                       rng: np.random.Generator, data_voxel: float = 1.0,
                       model_voxel: float = 1.0, context: Context | None = None,
-                      lowpass: float | str | None = AUTO) -> list[Box]:
+                      lowpass: float | str | None = AUTO, views: int = 1) -> list[Box]:
     """The box on the network's grid, prepared as `core.predict.predict_map` prepares a map
     (`core.prepare`: scaled, clipped, low-passed as ``lowpass`` says, normalised), and, with chance
     ``context.crowded_fraction``, a noisy crowded view of it (`context.crowded_view`), with
-    chance ``context.filtered_fraction`` a blurred or sharpened one (`context.filtered_view`)."""
+    chance ``context.filtered_fraction`` a blurred or sharpened one (`context.filtered_view`);
+    ``views`` such draws of each (a few real maps need many views, a thousand simulated boxes
+    one)."""
     density, labels = load_npz(data_dir, entry)
     if density.shape != labels.shape:
         raise ValueError(f"{entry['file']}: density {density.shape} and labels "
@@ -75,28 +77,29 @@ def load_training_box(data_dir: Path, entry: dict[str, Any], norm: dict[str, Any
                           lowpass)
     out = [whole]
     crowded = context.crowded_fraction if context is not None else 0.0
-    if crowded > 0 and rng.random() < crowded:
-        x, y, start = crowded_view(rng, density, labels, model_voxel, resolution,
-                                   context.crowded_sd)
-        try:
-            view = _prepared_box(entry["file"] + ":crowded", x, y, norm, rng, model_voxel,
-                                 resolution, lowpass)
-        except ValueError:  # nothing above the solvent level in this view: none then
-            pass
-        else:
-            view.view_of, view.offset = whole, start
-            out.append(view)
     filtered = context.filtered_fraction if context is not None else 0.0
-    if filtered > 0 and rng.random() < filtered:
-        x = filtered_view(rng, density, model_voxel, context.filtered_b)
-        try:
-            view = _prepared_box(entry["file"] + ":filtered", x, labels, norm, rng, model_voxel,
-                                 resolution, lowpass)
-        except ValueError:  # as for a crowded view
-            pass
-        else:
-            view.view_of = whole
-            out.append(view)
+    for _ in range(views):
+        if crowded > 0 and rng.random() < crowded:
+            x, y, start = crowded_view(rng, density, labels, model_voxel, resolution,
+                                       context.crowded_sd)
+            try:
+                view = _prepared_box(entry["file"] + ":crowded", x, y, norm, rng, model_voxel,
+                                     resolution, lowpass)
+            except ValueError:  # nothing above the solvent level in this view: none then
+                pass
+            else:
+                view.view_of, view.offset = whole, start
+                out.append(view)
+        if filtered > 0 and rng.random() < filtered:
+            x = filtered_view(rng, density, model_voxel, context.filtered_b)
+            try:
+                view = _prepared_box(entry["file"] + ":filtered", x, labels, norm, rng,
+                                     model_voxel, resolution, lowpass)
+            except ValueError:  # as for a crowded view
+                pass
+            else:
+                view.view_of = whole
+                out.append(view)
     return out
 
 

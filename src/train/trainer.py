@@ -187,12 +187,13 @@ class Trainer:
         data_rng = np.random.default_rng(self.cfg.seed + 1)  # own stream: resume-independent
         ctx = Context.from_dict(self.cfg.context)
 
-        def load(folder: Path, listed: list[dict[str, Any]]) -> list[Box]:
+        def load(folder: Path, listed: list[dict[str, Any]], views: int = 1) -> list[Box]:
             """The listed boxes of a dataset folder and their views, on the network's grid."""
             voxel = float(read_index(folder).get("voxel_size", 1.0))
             return [b for e in listed
                     for b in load_training_box(folder, e, self.cfg.normalization, data_rng,
-                                               voxel, self.cfg.voxel_size, ctx, self.cfg.lowpass)]
+                                               voxel, self.cfg.voxel_size, ctx, self.cfg.lowpass,
+                                               views)]
 
         boxes = load(data, entries)
         noise = (make_noise_boxes(ctx, self.cfg.normalization, self.cfg.voxel_size, data_rng,
@@ -200,7 +201,7 @@ class Trainer:
         cons, pair_boxes = self.consistency, []
         if cons is not None and cons.data:
             extra = Path(cons.data)
-            pair_boxes = load(extra, split_entries(extra, None))
+            pair_boxes = load(extra, split_entries(extra, None), cons.views)
             if not pair_boxes:
                 raise ValueError(f"{extra}/index.json lists no boxes (consistency data)")
         sampler = CropSampler(boxes, self.cfg.crop, self.cfg.sheet_fraction,

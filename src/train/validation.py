@@ -26,7 +26,9 @@ class ValBox:
 
 
 def load_val_boxes(data_dir: Path, split: str | None, limit: int | None) -> list[ValBox]:
-    entries = split_entries(data_dir, split)[:limit]
+    """The listed boxes with their truth; unlabelled ones (a consistency pool's maps with no
+    model, `dataset.prepare_real`) have none to score and are left out."""
+    entries = [e for e in split_entries(data_dir, split) if e.get("labelled", True)][:limit]
     out = []
     for e in entries:
         density, labels = load_npz(data_dir, e)
