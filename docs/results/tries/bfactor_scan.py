@@ -19,6 +19,7 @@ from chimerax.deepssetracer.train.evaluate import cases_from_pairs
 from chimerax.deepssetracer.train.context import b_filtered
 net, spec = load_network(None, threads=2)
 DB = [-100, -50, 0, 50, 100, 180]
+print('# map, measured B (Å², 20-8 Å), then voxel F1 helix/sheet at ΔB =', *DB, 'Å²')
 for folder in sys.argv[1:]:
     for case in cases_from_pairs(Path(folder)):
         d = case.dmap

@@ -11,6 +11,8 @@ from chimerax.deepssetracer.core.predict import predict_map
 from chimerax.deepssetracer.train.evaluate import cases_from_pairs
 from chimerax.deepssetracer.train import invariance as inv
 net, spec = load_network(None, threads=2)
+print('# map, TTA rotations | noisy central 0.6 crop | sharpened B = -100 | Gaussian sd 1.5: '
+      'ΔF1 helix, sheet, called volume ratio helix/sheet, holds')
 for case in cases_from_pairs(Path(sys.argv[1])):
     if case.name not in sys.argv[2:]: continue
     for tta in (1, 4, 12):
