@@ -161,3 +161,22 @@ def test_consistency_is_a_kl_over_the_mask_that_leaves_the_teacher_alone():
     assert consistency(moved, teacher, mask).item() > consistency(student, teacher, mask).item()
     with pytest.raises(ValueError, match="consistency"):
         consistency(student, teacher, mask[:, 0])
+
+
+def test_consistency_foreground_weighs_the_voxels_the_teacher_calls():
+    """With ``foreground`` a disagreement where the teacher calls helix counts more than the
+    same disagreement in its solvent; with 0 the term is the plain mean."""
+    from chimerax.deepssetracer.train.losses import consistency
+    teacher = torch.zeros(1, 3, 2, 1, 1)
+    teacher[0, 0, 0] = 6.0  # voxel 0: helix
+    teacher[0, 2, 1] = 6.0  # voxel 1: background
+    mask = torch.ones(1, 2, 1, 1, dtype=torch.bool)
+    off_helix, off_solvent = teacher.clone(), teacher.clone()
+    off_helix[0, :, 0] = 0.0  # the student unsure at the helix voxel
+    off_solvent[0, :, 1] = 0.0  # the same doubt at the solvent voxel
+    assert consistency(off_helix, teacher, mask).item() == pytest.approx(
+        consistency(off_solvent, teacher, mask).item(), rel=1e-5)
+    assert consistency(off_helix, teacher, mask, 9.0).item() > 3 * consistency(
+        off_solvent, teacher, mask, 9.0).item()
+    assert consistency(off_helix, teacher, mask, 0.0).item() == pytest.approx(
+        consistency(off_helix, teacher, mask).item())

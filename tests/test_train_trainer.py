@@ -220,7 +220,8 @@ def test_consistency_is_checked_up_front(tmp_path, dataset):
     ctx = {"crowded_fraction": 1.0, "crowded_sd": 0.5}
     for bad, match in (({"weight": 1.0}, "consistency needs views"),
                        ({"weight": 0.0}, "weight must be > 0"),
-                       ({"labels": -1.0}, "labels >= 0"),
+                       ({"labels": -1.0}, "labels and foreground >= 0"),
+                       ({"foreground": -1.0}, "labels and foreground >= 0"),
                        ({"pairs": 0}, "pairs must be an integer"),
                        ({"views": 0}, "views must be an integer"),
                        ({"teacher": "mean"}, "teacher must be one of ema, init"),

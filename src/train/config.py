@@ -47,6 +47,8 @@ class Consistency:
             views serve the pairs only, never the label batch: the term needs no labels, so
             real maps can hold the answer where it matters.
         data_share: share of the pairs drawn from ``data``.
+        foreground: extra weight of the voxels the teacher calls helix or sheet in the term
+            (`losses.consistency`): 0, a plain mean over the voxels.
         views: crowded and filtered views drawn of each box of ``data`` (`context`'s chances,
             each draw): a few real maps need many views to show the network more than a few
             crops of each.
@@ -64,6 +66,7 @@ class Consistency:
     data: str | None = None
     data_share: float = 0.0
     views: int = 1
+    foreground: float = 0.0
     levels: float = 0.0
     offset: tuple[float, float] = (0.0, 0.5)
     scale: tuple[float, float] = (0.6, 1.0)
@@ -77,9 +80,9 @@ class Consistency:
             raise ValueError(f"config consistency must be an object, got {d!r}")
         refuse_unknown(d, cls.__dataclass_fields__, "config consistency")
         c = cls(**d)
-        if not (c.weight > 0 and c.labels >= 0):
-            raise ValueError(f"config consistency weight must be > 0 and labels >= 0, got "
-                             f"{c.weight} and {c.labels}")
+        if not (c.weight > 0 and c.labels >= 0 and c.foreground >= 0):
+            raise ValueError(f"config consistency weight must be > 0, labels and foreground >= 0, "
+                             f"got {c.weight}, {c.labels} and {c.foreground}")
         for name in ("pairs", "views"):
             value = getattr(c, name)
             if not (isinstance(value, int) and value >= 1):

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..core.classes import IGNORE
+from ..core.classes import BACKGROUND, IGNORE
 
 DEFAULT_GAMMA = 2.0  # the focal exponent of the paper's FL_DL (the one default: configs use it)
 FOREGROUND = (0, 1)  # helix, sheet: the classes the Dice term scores (background excluded)
@@ -155,16 +155,22 @@ def make_loss(name: str, gamma: float = DEFAULT_GAMMA,
     raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSS_NAMES)}")
 
 
-def consistency(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def consistency(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor,
+                foreground: float = 0.0) -> torch.Tensor:
     """KL(teacher ‖ student) of the class probabilities, a mean over the voxels of ``mask``
     (``[N, D, H, W]`` bool): how far the network's answer to a view of a box is from the
     teacher's answer to the box itself. Both take logits ``[N, 3, D, H, W]``; no gradient
-    flows into ``teacher``."""
+    flows into ``teacher``. ``foreground`` weighs each voxel ``1 + foreground × (1 - the
+    teacher's background probability)``: a plain mean is mostly solvent, where agreement is
+    easy, and lets the edges of helices and sheets drift."""
     if student.shape != teacher.shape or student.shape[:1] + student.shape[2:] != mask.shape:
         raise ValueError(f"consistency needs logits of one shape and a mask without the class "
                          f"axis, got {tuple(student.shape)}, {tuple(teacher.shape)} and "
                          f"{tuple(mask.shape)}")
     log_t = F.log_softmax(teacher.detach(), dim=1)
-    kl = (log_t.exp() * (log_t - F.log_softmax(student, dim=1))).sum(dim=1)
+    p_t = log_t.exp()
+    kl = (p_t * (log_t - F.log_softmax(student, dim=1))).sum(dim=1)
     m = mask.to(kl.dtype)
+    if foreground:
+        m = m * (1.0 + foreground * (1.0 - p_t[:, BACKGROUND]))
     return (kl * m).sum() / m.sum().clamp_min(1.0)
