@@ -180,3 +180,18 @@ def test_consistency_foreground_weighs_the_voxels_the_teacher_calls():
         off_solvent, teacher, mask, 9.0).item()
     assert consistency(off_helix, teacher, mask, 0.0).item() == pytest.approx(
         consistency(off_helix, teacher, mask).item())
+
+
+def test_consistency_either_weighs_the_elements_the_student_adds():
+    """With ``either``, an element the student calls in the teacher's solvent weighs as much as
+    one it misses; weighted by the teacher alone, it weighs as solvent."""
+    from chimerax.deepssetracer.train.losses import consistency
+    teacher = torch.zeros(1, 3, 2, 1, 1)
+    teacher[0, 2] = 6.0  # solvent throughout
+    student = teacher.clone()
+    student[0, 2, 0], student[0, 0, 0] = 0.0, 6.0  # voxel 0: the student calls helix
+    mask = torch.ones(1, 2, 1, 1, dtype=torch.bool)
+    alone = consistency(student, teacher, mask, 9.0)
+    either = consistency(student, teacher, mask, 9.0, either=True)
+    assert alone.item() == pytest.approx(consistency(student, teacher, mask).item(), rel=1e-4)
+    assert either.item() > 1.5 * alone.item()  # 10/11 of the disagreement, not 1/2

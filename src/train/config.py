@@ -49,6 +49,8 @@ class Consistency:
         data_share: share of the pairs drawn from ``data``.
         foreground: extra weight of the voxels the teacher calls helix or sheet in the term
             (`losses.consistency`): 0, a plain mean over the voxels.
+        either: that weight goes to the voxels either the teacher or the network calls helix
+            or sheet, not the teacher alone.
         views: crowded and filtered views drawn of each box of ``data`` (`context`'s chances,
             each draw): a few real maps need many views to show the network more than a few
             crops of each.
@@ -67,6 +69,7 @@ class Consistency:
     data_share: float = 0.0
     views: int = 1
     foreground: float = 0.0
+    either: bool = False
     levels: float = 0.0
     offset: tuple[float, float] = (0.0, 0.5)
     scale: tuple[float, float] = (0.6, 1.0)

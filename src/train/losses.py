@@ -156,21 +156,27 @@ def make_loss(name: str, gamma: float = DEFAULT_GAMMA,
 
 
 def consistency(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor,
-                foreground: float = 0.0) -> torch.Tensor:
+                foreground: float = 0.0, either: bool = False) -> torch.Tensor:
     """KL(teacher ‖ student) of the class probabilities, a mean over the voxels of ``mask``
     (``[N, D, H, W]`` bool): how far the network's answer to a view of a box is from the
     teacher's answer to the box itself. Both take logits ``[N, 3, D, H, W]``; no gradient
     flows into ``teacher``. ``foreground`` weighs each voxel ``1 + foreground × (1 - the
     teacher's background probability)``: a plain mean is mostly solvent, where agreement is
-    easy, and lets the edges of helices and sheets drift."""
+    easy, and lets the edges of helices and sheets drift. With ``either`` the lower of the
+    teacher's and the student's background probability (the student's without gradient), so
+    the solvent the student calls an element weighs as much as an element it misses."""
     if student.shape != teacher.shape or student.shape[:1] + student.shape[2:] != mask.shape:
         raise ValueError(f"consistency needs logits of one shape and a mask without the class "
                          f"axis, got {tuple(student.shape)}, {tuple(teacher.shape)} and "
                          f"{tuple(mask.shape)}")
     log_t = F.log_softmax(teacher.detach(), dim=1)
     p_t = log_t.exp()
-    kl = (p_t * (log_t - F.log_softmax(student, dim=1))).sum(dim=1)
+    log_s = F.log_softmax(student, dim=1)
+    kl = (p_t * (log_t - log_s)).sum(dim=1)
     m = mask.to(kl.dtype)
     if foreground:
-        m = m * (1.0 + foreground * (1.0 - p_t[:, BACKGROUND]))
+        background = p_t[:, BACKGROUND]
+        if either:
+            background = torch.minimum(background, log_s.detach()[:, BACKGROUND].exp())
+        m = m * (1.0 + foreground * (1.0 - background))
     return (kl * m).sum() / m.sum().clamp_min(1.0)

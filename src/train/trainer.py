@@ -320,7 +320,7 @@ class Trainer:
             # one pass for both: BatchNorm's batch statistics include the views' crops
             out = self.net(torch.cat([x, views]) if labels else views)
             n = len(x) if labels else 0
-            term = consistency(out[n:], teacher, inside, cons.foreground)
+            term = consistency(out[n:], teacher, inside, cons.foreground, cons.either)
             self.consistency_terms.append(term.item())
             loss = cons.weight * term
             if labels:
