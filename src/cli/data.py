@@ -32,7 +32,9 @@ def add_args(parser: argparse.ArgumentParser) -> None:
     real = sub.add_parser("real", help="prepare the real validation pairs of ../shared/data/real")
     real.add_argument("--out", type=Path, default=DEFAULT_REAL,
                       help=f"output folder ({DEFAULT_REAL})")
-    real.add_argument("--src", type=Path, default=None, help="folder of real map/model pairs")
+    real.add_argument("--src", type=Path, default=None,
+                      help="folder of real map/model pairs (SUB/map.mrc + SUB/model.pdb; a map "
+                           "with no model gives an unlabelled box, for a consistency pool)")
     fig = sub.add_parser("figure", help="draw docs/figures/sim_vs_real.png")
     fig.add_argument("--sim", type=Path, default=DEFAULT_SIM, help="simulated dataset folder")
     fig.add_argument("--real", type=Path, default=DEFAULT_REAL, help="prepared real folder")
