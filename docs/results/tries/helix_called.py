@@ -2,7 +2,7 @@
 (model card, try X3b): voxel F1 and voxels at p >= 0.5, beside the truth's.
 
     .venv/bin/python docs/results/tries/helix_called.py RUN/deepssetracer.onnx
-    (output: helix_called_X3b.txt, _X4.txt and _X5.txt beside it)
+    (outputs: helix_called_X3b.txt, _X4, _X5, _X_crowded, _X_filtered beside it)
 """
 import sys
 from pathlib import Path
