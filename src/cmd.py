@@ -303,12 +303,11 @@ class MapRequest:
         dmap = DensityMap(data, voxel_size, tuple(float(o) for o in origin))
         d = v.data
         every = tuple(t // s for t, s in zip(ijk_step, r))[::-1]
-        around = None
-        if tuple(corner) != (0, 0, 0) or tuple(top) != tuple(n - 1 for n in d.size):
+        around, end = None, tuple(n - 1 for n in d.size)
+        if tuple(corner) != (0, 0, 0) or tuple(top) != end:
             a = around_step(d.size, d.step, spec.voxel_size if spec is not None else 2.0)
             whole = np.array(d.matrix((0, 0, 0), d.size, a), dtype=np.float32)
-            _, _, whole_origin, whole_voxel = _read_grid(
-                v, (0, 0, 0), tuple(n - 1 for n in d.size), a)
+            _, _, whole_origin, whole_voxel = _read_grid(v, (0, 0, 0), end, a)
             around = DensityMap(whole, whole_voxel, whole_origin)
         return cls(dmap, name, v.name, d.cell_angles, d.rotation, v.scene_position,
                    weakref.ref(v), tuple(float(o) for o in shown_origin),

@@ -76,30 +76,27 @@ def load_training_box(data_dir: Path, entry: dict[str, Any], norm: dict[str, Any
     whole = _prepared_box(entry["file"], density, labels, norm, rng, model_voxel, resolution,
                           lowpass)
     out = [whole]
+
+    def add_view(kind: str, x: np.ndarray, y: np.ndarray,
+                 start: tuple[int, int, int] = (0, 0, 0)) -> None:
+        try:
+            view = _prepared_box(f"{entry['file']}:{kind}", x, y, norm, rng, model_voxel,
+                                 resolution, lowpass)
+        except ValueError:  # nothing above the solvent level in this view: none then
+            return
+        view.view_of, view.offset = whole, start
+        out.append(view)
+
     crowded = context.crowded_fraction if context is not None else 0.0
     filtered = context.filtered_fraction if context is not None else 0.0
     for _ in range(views):
         if crowded > 0 and rng.random() < crowded:
             x, y, start = crowded_view(rng, density, labels, model_voxel, resolution,
                                        context.crowded_sd)
-            try:
-                view = _prepared_box(entry["file"] + ":crowded", x, y, norm, rng, model_voxel,
-                                     resolution, lowpass)
-            except ValueError:  # nothing above the solvent level in this view: none then
-                pass
-            else:
-                view.view_of, view.offset = whole, start
-                out.append(view)
+            add_view("crowded", x, y, start)
         if filtered > 0 and rng.random() < filtered:
-            x = filtered_view(rng, density, model_voxel, context.filtered_b)
-            try:
-                view = _prepared_box(entry["file"] + ":filtered", x, labels, norm, rng,
-                                     model_voxel, resolution, lowpass)
-            except ValueError:  # as for a crowded view
-                pass
-            else:
-                view.view_of = whole
-                out.append(view)
+            add_view("filtered", filtered_view(rng, density, model_voxel, context.filtered_b),
+                     labels)
     return out
 
 
