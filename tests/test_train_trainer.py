@@ -402,6 +402,29 @@ def test_init_from_starts_at_earlier_weights(tmp_path, dataset):
     assert w.shape[0] == 12 and torch.equal(w[:8], start["down.1.0.weight"])
 
 
+def test_freeze_batchnorm_keeps_the_start_statistics(tmp_path, dataset):
+    first = tmp_path / "first"
+    assert cli_main(["train", str(_config(tmp_path, dataset, steps=1)), "--out", str(first),
+                     "--device", "cpu"]) == 0
+    start = torch.load(first / "best.pt", weights_only=False)["model"]
+    runs = {}
+    for frozen in (False, True):
+        out = tmp_path / f"frozen_{frozen}"
+        cfg = _config(tmp_path, dataset, steps=2, init_from=str(first / "best.pt"),
+                      freeze_batchnorm=frozen)
+        assert cli_main(["train", str(cfg), "--out", str(out), "--device", "cpu"]) == 0
+        runs[frozen] = torch.load(out / "checkpoint.pt", weights_only=False)["model"]
+    stats = [k for k in start if "running_" in k]
+    assert stats
+    assert all(torch.equal(runs[True][k], start[k]) for k in stats)
+    assert not all(torch.equal(runs[False][k], start[k]) for k in stats)
+    learnt = [k for k in start if k.endswith(".weight")]
+    assert not all(torch.equal(runs[True][k], start[k]) for k in learnt)
+    from chimerax.deepssetracer.train.config import TrainConfig
+    with pytest.raises(ValueError, match="freeze_batchnorm needs init_from"):
+        TrainConfig.load(_config(tmp_path, dataset, steps=1, freeze_batchnorm=True))
+
+
 def test_unknown_network_key_is_one_clear_error(tmp_path, dataset):
     """A typo in ``network`` is a ValueError naming it, not a TypeError from UNet3D."""
     from chimerax.deepssetracer.train.config import TrainConfig

@@ -42,6 +42,8 @@ class DensityLevels:
         noise: the solvent's standard deviation from the voxels below its level (0 when the
             solvent is exactly flat, as in masked maps).
         masked: the solvent level is one exact value filling a share of the box.
+        mode: the map's own mode, in map units: the solvent level, unless a larger map's
+            lower solvent level was taken (`density_levels`).
     """
 
     solvent: float
@@ -50,6 +52,7 @@ class DensityLevels:
     depth: float
     noise: float
     masked: bool
+    mode: float
 
     @property
     def contrast(self) -> float:
@@ -91,10 +94,11 @@ def density_levels(data: np.ndarray, voxel_size: float,
         ValueError: nothing rises above the solvent level (a flat or all-solvent map).
     """
     flat = data.reshape(-1).astype(np.float64, copy=False)
-    own, masked = solvent_level(data)
-    if solvent is not None and solvent < own:
-        own, masked = float(solvent), False
-    solvent = own
+    mode, masked = solvent_level(data)
+    if solvent is not None and solvent < mode:
+        solvent, masked = float(solvent), False
+    else:
+        solvent = mode
     above = flat - solvent
     k = int(min(max(TOP_VOLUME / float(voxel_size) ** 3, 1.0), max(flat.size // 20, 1)))
     ranked = np.partition(above, [k - 1, flat.size - k])
@@ -104,7 +108,7 @@ def density_levels(data: np.ndarray, voxel_size: float,
     molecule = float(np.median(above[above > 0.5 * top]))
     below = above[above < 0]
     noise = float(np.sqrt(np.mean(below**2))) if below.size else 0.0
-    return DensityLevels(solvent, molecule, top, depth, noise, masked)
+    return DensityLevels(solvent, molecule, top, depth, noise, masked, mode)
 
 
 def normalize(data: np.ndarray, params: Mapping[str, object],

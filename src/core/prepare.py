@@ -37,7 +37,7 @@ import numpy as np
 from .assess import FACE_SHARE, assess_map, face_share
 from .lowpass import lowpass as lowpass_filter
 from .lowpass import nyquist_resolution
-from .normalize import TOP_VOLUME, DensityLevels, density_levels, normalize, solvent_level
+from .normalize import TOP_VOLUME, DensityLevels, density_levels, normalize
 from .resample import resample
 from .sharpness import AUTO_LOWPASS, envelope_weight, estimate_resolution
 from .validate import MIN_EXTENT
@@ -263,10 +263,8 @@ def _prepared(data: np.ndarray, voxel_size: Sequence[float], model_voxel: float,
     try:
         record.levels = density_levels(grid, model_voxel,
                                        None if solvent is None else solvent / record.scale)
-        if solvent is not None:
-            own = solvent_level(grid)[0]
-            if record.levels.solvent < own:
-                record.solvent_lift = (own - record.levels.solvent) / record.levels.molecule
+        record.solvent_lift = ((record.levels.mode - record.levels.solvent)
+                               / record.levels.molecule)
     except ValueError:
         record.levels = None  # `foreground` refuses such a map below; `zscore` does not need them
     else:

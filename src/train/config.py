@@ -140,6 +140,9 @@ class TrainConfig:
     ema_decay: float = 0.0  # 0: no weight averaging
     init_from: str | None = None  # .pt with a "model" state dict to start from
     init_widen: bool = False  # init_from is a narrower U-Net: widen it (`widen.widen_into`)
+    # keep init_from's BatchNorm statistics: its layers normalise with them in training too,
+    # and no batch of crops re-estimates them (`trainer.train_mode`)
+    freeze_batchnorm: bool = False
     steps: int = 2700
     batch: int = 2
     crop: int = 64
@@ -232,6 +235,8 @@ class TrainConfig:
             if cons.teacher == "init" and not self.init_from:
                 raise ValueError("config consistency teacher \"init\" needs init_from: the "
                                  "weights that answer the boxes")
+        if self.freeze_batchnorm and not self.init_from:
+            raise ValueError("config freeze_batchnorm needs init_from: the statistics it keeps")
         if not self.voxel_size > 0:
             raise ValueError(f"config voxel_size must be > 0, got {self.voxel_size}")
         if self.lowpass not in (AUTO, None):

@@ -95,6 +95,21 @@ def update_ema(ema: torch.nn.Module, net: torch.nn.Module, decay: float, step: i
             e.copy_(p)
 
 
+def train_mode(net: torch.nn.Module, freeze_batchnorm: bool = False) -> None:
+    """Put ``net`` in training mode; with ``freeze_batchnorm`` its BatchNorm layers stay in
+    evaluation mode, normalising with the statistics they hold and never updating them.
+
+    Why: a fine-tune's batches (32³ crops of a few real maps, or views of them) differ from the
+    boxes the statistics were estimated on. Re-estimated from them, the statistics move every
+    answer, those to boxes the loss holds to a teacher included: in training the loss sees the
+    batch's statistics, in use the network the running ones (model card, try X9)."""
+    net.train()
+    if freeze_batchnorm:
+        for m in net.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.eval()
+
+
 def load_init(net: UNet3D, path: str, widen: bool = False) -> None:
     """Start from earlier weights: a run's best.pt or checkpoint.pt, or a bare state dict;
     with ``widen``, those of a narrower network (`widen.widen_into`)."""
@@ -255,7 +270,7 @@ class Trainer:
         self._start(ckpt, resume)
         sampler, val, real = self._data()
         cfg = self.cfg
-        self.net.train()
+        train_mode(self.net, self.cfg.freeze_batchnorm)
         t_last, n_last, losses = time.perf_counter(), 0, []
         while self.step < cfg.steps:
             losses.append(self._train_step(sampler))
@@ -276,7 +291,7 @@ class Trainer:
                 t_last, n_last, losses = now, 0, []
             if self.step % cfg.val_every == 0 or self.step == cfg.steps:
                 self._validate(val, real)
-                self.net.train()
+                train_mode(self.net, self.cfg.freeze_batchnorm)
             if self.step % cfg.ckpt_every == 0 or self.step == cfg.steps:
                 _save(ckpt, self.state())
                 write_json(self.run_dir / "metrics.json", self.history)
