@@ -86,6 +86,8 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
                     "hold": sum(inv.zoo_holds(r) for r in run),
                     "not_run": sum(r["status"] == "not run" for r in rs),
                     "refused": sum(r["status"] not in ("run", "not run") for r in rs),
+                    "failing": {k: sum(inv.failure_kind(r) == k for r in run)
+                                for k in inv.FAILURE_KINDS},
                     "worst": [(r["map"], r["variant"]) for r in bad[:WORST]]}
     by_variant: dict[str, dict[str, list[int]]] = {}
     for r in rows:
@@ -106,8 +108,12 @@ def format_summary(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
             continue
         note = " (not counted: outside the tool's 5-10 Å range)" if sec == "outside range" \
             else ""
+        f = s["failing"]
         lines.append(f"- **{sec}**{note}: {s['hold']} of {s['run']} rows run hold; "
-                     f"{s['refused']} refused or failed, {s['not_run']} not run")
+                     f"{s['refused']} refused or failed, {s['not_run']} not run. Of the rows "
+                     f"failing, {f['F1 falls']} lose more than {inv.ZOO_TOLERANCE} voxel F1, "
+                     f"{f['F1 rises']} gain more, and {f['volume only']} keep their F1 but "
+                     "call another volume")
     lines += ["", "### By variant (rows holding / rows run)", "",
               "| variant | " + " | ".join(s for s in SECTIONS if s in summary) + " |",
               "|---|" + "---|" * sum(s in summary for s in SECTIONS)]

@@ -228,6 +228,16 @@ def test_zoo_holds():
     assert invariance.badness(_row(dh=0.1)) == pytest.approx(2.0)
 
 
+def test_failure_kind_tells_lost_accuracy_from_a_moved_volume():
+    kind = invariance.failure_kind
+    assert kind(_row()) is None
+    assert kind(invariance.not_run("m", "v", "absent")) is None
+    assert kind(_row(dh=0.1, ds=-0.06)) == "F1 falls"  # a fall outranks a rise
+    assert kind(_row(ds=0.06)) == "F1 rises"
+    assert kind(_row(dh=0.04, ratio_h=1.3)) == "volume only"
+    assert kind(_row(dh=float("nan"), ratio_s=0.5)) == "volume only"
+
+
 def test_step_rows_score_the_step_points():
     c = _case()
     c.labels[:] = 2

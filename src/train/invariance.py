@@ -380,6 +380,24 @@ def zoo_holds(row: dict[str, Any], tolerance: float = ZOO_TOLERANCE,
     return True
 
 
+FAILURE_KINDS = ("F1 falls", "F1 rises", "volume only")
+
+
+def failure_kind(row: dict[str, Any], tolerance: float = ZOO_TOLERANCE) -> str | None:
+    """Why a run row fails `zoo_holds`: its F1 falls by more than ``tolerance`` (either class),
+    else rises by more, else only a called volume moves (None: it holds, or was not run). A
+    row whose accuracy against the truth holds but whose answer moves is a different failure
+    from one that loses the molecule's elements."""
+    if row.get("status", "run") != "run" or zoo_holds(row, tolerance):
+        return None
+    deltas = [d for d in row["delta"].values() if not np.isnan(d)]
+    if any(d < -tolerance for d in deltas):
+        return FAILURE_KINDS[0]
+    if any(d > tolerance for d in deltas):
+        return FAILURE_KINDS[1]
+    return FAILURE_KINDS[2]
+
+
 def badness(row: dict[str, Any]) -> float:
     """How far a row lies beyond its criteria, in units of each tolerance (max over them;
     rows not run rank first)."""
