@@ -12,6 +12,7 @@ and the ChimeraX command do).
 from pathlib import Path
 
 import numpy as np
+from chimerax.deepssetracer.core import metrics
 from chimerax.deepssetracer.core.inference import load_network
 from chimerax.deepssetracer.core.predict import predict_map
 from chimerax.deepssetracer.core.prepare import solvent_of
@@ -22,11 +23,9 @@ FOLDERS = ("/work/data/heldout", "../shared/data/real")
 
 
 def f1(labels: np.ndarray, truth: np.ndarray) -> str:
-    out = []
-    for c in (0, 1):
-        t, q, m = truth == c, labels == c, truth != 255
-        out.append(2 * (t & q & m).sum() / max((t & m).sum() + (q & m).sum(), 1))
-    return f"{out[0]:.3f} / {out[1]:.3f}"
+    """Voxel F1 helix / sheet ("–": the class neither true nor called)."""
+    counts = metrics.voxel_counts(labels, truth)
+    return " / ".join("–" if np.isnan(c.f1) else f"{c.f1:.3f}" for c in counts.values())
 
 
 net, spec = load_network(None, "cpu", 2)
